@@ -1,0 +1,352 @@
+"""The HTTP face of the gateway: OpenAI's Files, Batches and Chat Completions
+endpoints under ``/v1``, with OpenAI's objects, errors and status codes, so that
+the official ``openai`` SDK talks to it as it talks to the real API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import itertools
+import multiprocessing
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from tagging_assets.gateway.completions import complete, error_body, request_id
+from tagging_assets.gateway.settings import GatewaySettings
+from tagging_assets.gateway.store import ACTIVE_STATUSES, GatewayStore
+from tagging_assets.gateway.worker import BatchWorker
+
+SUPPORTED_ENDPOINTS = ("/v1/chat/completions",)
+COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
+MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1-nano")
+
+
+class ApiError(Exception):
+    """An error answered in OpenAI's shape."""
+
+    def __init__(
+        self, status: int, message: str, param: str | None = None, code: str | None = None, kind: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(message, kind or "invalid_request_error", param, code)
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def build_app(settings: GatewaySettings) -> Starlette:
+    """The ASGI app for one gateway instance; its worker runs while the app is served."""
+    api = _Gateway(settings)
+    routes = [
+        Route("/health", api.health, methods=["GET"]),
+        Route("/v1/models", api.list_models, methods=["GET"]),
+        Route("/v1/files", api.create_file, methods=["POST"]),
+        Route("/v1/files", api.list_files, methods=["GET"]),
+        Route("/v1/files/{file_id}", api.retrieve_file, methods=["GET"]),
+        Route("/v1/files/{file_id}", api.delete_file, methods=["DELETE"]),
+        Route("/v1/files/{file_id}/content", api.file_content, methods=["GET"]),
+        Route("/v1/batches", api.create_batch, methods=["POST"]),
+        Route("/v1/batches", api.list_batches, methods=["GET"]),
+        Route("/v1/batches/{batch_id}", api.retrieve_batch, methods=["GET"]),
+        Route("/v1/batches/{batch_id}/cancel", api.cancel_batch, methods=["POST"]),
+        Route("/v1/chat/completions", api.chat_completion, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=api.lifespan,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=api.guard)],
+        exception_handlers={ApiError: _api_error},
+    )
+
+
+async def _api_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return _json(error.body, error.status)
+
+
+class _Gateway:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.faults = settings.faults
+        self.store: GatewayStore
+        self.pool: ProcessPoolExecutor
+        self._requests = itertools.count(1)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        self.store = GatewayStore(self.settings.state_dir)
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=self.settings.workers, mp_context=context)
+        worker = BatchWorker(self.store, self.settings, self.pool)
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            self.pool.shutdown(cancel_futures=True)
+            self.store.close()
+
+    async def guard(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Authentication, injected API faults, and OpenAI-shaped errors for every ``/v1`` request."""
+        if not request.url.path.startswith("/v1/"):
+            return await call_next(request)
+        if self.settings.api_key is not None:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return _json(
+                    error_body(
+                        "You didn't provide an API key. You need to provide your API key in an Authorization "
+                        "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                        "invalid_request_error",
+                    ),
+                    401,
+                )
+            if not hmac.compare_digest(token.encode(), self.settings.api_key.encode()):
+                return _json(
+                    error_body("Incorrect API key provided.", "invalid_request_error", None, "invalid_api_key"),
+                    401,
+                )
+        number = next(self._requests)
+        if self.faults.rate_limit_every and number % self.faults.rate_limit_every == 0:
+            seconds = self.faults.retry_after_seconds
+            return _json(
+                error_body(
+                    "Rate limit reached for requests (injected fault).", "requests", None, "rate_limit_exceeded"
+                ),
+                429,
+                {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))},
+            )
+        if self.faults.server_error_every and number % self.faults.server_error_every == 0:
+            return _json(
+                error_body("The server had an error while processing your request (injected fault).", "server_error"),
+                500,
+            )
+        return await call_next(request)
+
+    async def health(self, _request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def list_models(self, _request: Request) -> Response:
+        data = [{"id": model, "object": "model", "created": 0, "owned_by": "tagging-assets"} for model in MODELS]
+        return _json({"object": "list", "data": data})
+
+    # files
+
+    async def create_file(self, request: Request) -> Response:
+        async with request.form(max_files=1, max_fields=8) as form:
+            upload = form.get("file")
+            purpose = form.get("purpose")
+            if not isinstance(upload, UploadFile):
+                raise ApiError(400, "Missing required parameter: 'file'.", "file", "missing_required_parameter")
+            if purpose not in ("batch", "user_data", "assistants", "fine-tune", "evals", "vision"):
+                raise ApiError(400, f"Invalid value for 'purpose': {purpose!r}.", "purpose", "invalid_value")
+            if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+                raise ApiError(413, f"File is larger than the {MAX_UPLOAD_BYTES:,} byte limit.", "file")
+            expires_at = _expires_at(form.get("expires_after[anchor]"), form.get("expires_after[seconds]"))
+            file_object = await run_in_threadpool(
+                self.store.add_file, upload.file, upload.filename or "upload.jsonl", str(purpose), expires_at
+            )
+        return _json(file_object)
+
+    async def list_files(self, request: Request) -> Response:
+        params = request.query_params
+        limit = _int_param(params.get("limit"), "limit", 10_000, 1, 10_000)
+        ascending = params.get("order", "desc") == "asc"
+        rows = self.store.list_files(params.get("purpose"), params.get("after"), limit + 1, ascending)
+        return _json(_page(rows, limit))
+
+    async def retrieve_file(self, request: Request) -> Response:
+        return _json(self._file(request.path_params["file_id"]))
+
+    async def delete_file(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        if not self.store.delete_file(file_id):
+            raise _no_file(file_id)
+        return _json({"id": file_id, "object": "file", "deleted": True})
+
+    async def file_content(self, request: Request) -> Response:
+        file_object = self._file(request.path_params["file_id"])
+        return FileResponse(self.store.content_path(file_object["id"]), media_type="application/octet-stream")
+
+    def _file(self, file_id: str) -> dict[str, Any]:
+        file_object = self.store.get_file(file_id)
+        if file_object is None:
+            raise _no_file(file_id)
+        return file_object
+
+    # batches
+
+    async def create_batch(self, request: Request) -> Response:
+        params = await _json_body(request)
+        for name in ("input_file_id", "endpoint", "completion_window"):
+            if not isinstance(params.get(name), str):
+                raise ApiError(400, f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
+        if params["endpoint"] not in SUPPORTED_ENDPOINTS:
+            raise ApiError(
+                400,
+                f"Invalid value for 'endpoint': this gateway serves {', '.join(SUPPORTED_ENDPOINTS)}.",
+                "endpoint",
+                "invalid_value",
+            )
+        if params["completion_window"] != "24h":
+            raise ApiError(
+                400,
+                "Invalid value for 'completion_window': only '24h' is supported.",
+                "completion_window",
+                "invalid_value",
+            )
+        metadata = _metadata(params.get("metadata"))
+        input_file = self.store.get_file(params["input_file_id"])
+        if input_file is None:
+            raise _no_file(params["input_file_id"], "input_file_id")
+        if input_file["purpose"] != "batch":
+            raise ApiError(400, "The input file must be uploaded with purpose 'batch'.", "input_file_id")
+        created = time.time()
+        window = self.faults.expire_after_seconds or COMPLETION_WINDOW_SECONDS
+        batch = {
+            "id": "batch_" + secrets.token_hex(16),
+            "object": "batch",
+            "endpoint": params["endpoint"],
+            "model": None,
+            "errors": None,
+            "input_file_id": params["input_file_id"],
+            "completion_window": "24h",
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": int(created),
+            "in_progress_at": None,
+            "expires_at": int(created + window),
+            "finalizing_at": None,
+            "completed_at": None,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "usage": {
+                "input_tokens": 0,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 0,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 0,
+            },
+            "metadata": metadata,
+        }
+        self.store.add_batch(batch, deadline=created + window)
+        return _json(batch)
+
+    async def list_batches(self, request: Request) -> Response:
+        limit = _int_param(request.query_params.get("limit"), "limit", 20, 1, 100)
+        rows = self.store.list_batches(request.query_params.get("after"), limit + 1)
+        return _json(_page(rows, limit))
+
+    async def retrieve_batch(self, request: Request) -> Response:
+        return _json(self._batch(request.path_params["batch_id"]).object)
+
+    async def cancel_batch(self, request: Request) -> Response:
+        batch_id = request.path_params["batch_id"]
+        row = self._batch(batch_id)
+        if row.status == "cancelling":
+            return _json(row.object)
+        if row.status not in ACTIVE_STATUSES or row.status == "finalizing":
+            raise ApiError(409, f"Cannot cancel a batch with status '{row.status}'.")
+        updated = self.store.update_batch(batch_id, row.status, status="cancelling", cancelling_at=int(time.time()))
+        return _json((updated or self._batch(batch_id)).object)
+
+    def _batch(self, batch_id: str) -> Any:
+        row = self.store.get_batch(batch_id)
+        if row is None:
+            raise ApiError(404, f"No batch found with id '{batch_id}'.", "batch_id")
+        return row
+
+    # realtime
+
+    async def chat_completion(self, request: Request) -> Response:
+        body = await _json_body(request)
+        key = request_id(f"realtime:{time.time_ns()}")
+        loop = asyncio.get_running_loop()
+        status, reply = await loop.run_in_executor(self.pool, complete, body, key, self.settings.tagger, self.faults)
+        return _json(reply, status)
+
+
+def _no_file(file_id: str, param: str = "file_id") -> ApiError:
+    return ApiError(404, f"No such File object: {file_id}", param)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "We could not parse the JSON body of your request.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return body
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"Invalid value for '{name}': expected an integer.", name, "invalid_value") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"Invalid value for '{name}': must be between {low} and {high}.", name, "invalid_value")
+    return value
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    data = rows[:limit]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(rows) > limit,
+    }
+
+
+def _metadata(raw: Any) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) > MAX_METADATA_PAIRS:
+        raise ApiError(400, f"'metadata' must be an object of at most {MAX_METADATA_PAIRS} pairs.", "metadata")
+    for key, value in raw.items():
+        if len(key) > MAX_METADATA_KEY or not isinstance(value, str) or len(value) > MAX_METADATA_VALUE:
+            raise ApiError(
+                400,
+                f"Invalid metadata pair {key[:MAX_METADATA_KEY]!r}: keys hold at most {MAX_METADATA_KEY} characters, "
+                f"values are strings of at most {MAX_METADATA_VALUE}.",
+                "metadata",
+            )
+    return raw
+
+
+def _expires_at(anchor: Any, seconds: Any) -> int | None:
+    if anchor is None and seconds is None:
+        return None
+    if anchor != "created_at":
+        raise ApiError(400, "Invalid value for 'expires_after[anchor]': must be 'created_at'.", "expires_after")
+    try:
+        return int(time.time()) + int(str(seconds))
+    except ValueError:
+        raise ApiError(400, "Invalid value for 'expires_after[seconds]'.", "expires_after") from None

@@ -1,0 +1,95 @@
+"""How one gateway instance behaves: its limits and the faults it injects.
+
+Every field can be set from the environment (``TAGGING_GATEWAY_<FIELD>``) or from
+a command-line flag, so a test can start a gateway that misbehaves in exactly
+one way and prove the pipeline survives it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "TAGGING_GATEWAY_"
+
+
+class FaultSettings(BaseModel):
+    """Faults injected on purpose. All off by default.
+
+    Per-line faults pick their lines by a hash of the custom_id, so the same
+    lines fail on every run and after a restart.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_error_rate: float = Field(0.0, ge=0, le=1, description="Fraction of lines answered with an HTTP error.")
+    line_error_status: int = Field(500, ge=400, le=599, description="The HTTP status of those lines.")
+    invalid_json_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies that are not JSON.")
+    schema_violation_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies that break the schema.")
+    refusal_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies that are refusals.")
+    rate_limit_every: int = Field(0, ge=0, description="Every Nth API request gets a 429 (0: never).")
+    retry_after_seconds: float = Field(1.0, ge=0, description="The Retry-After sent with a 429.")
+    server_error_every: int = Field(0, ge=0, description="Every Nth API request gets a 500 (0: never).")
+    seconds_per_line: float = Field(0.0, ge=0, description="Extra time each line takes: slow progress.")
+    expire_after_seconds: float | None = Field(
+        None, gt=0, description="Completion window in seconds; unset means the 24 hours of the real API."
+    )
+    validating_stall_seconds: float = Field(0.0, ge=0, description="How long a batch sits in validating.")
+    finalizing_stall_seconds: float = Field(0.0, ge=0, description="How long a batch sits in finalizing.")
+    seed: str = Field("0", description="Changes which lines the per-line faults pick.")
+
+    def picks(self, fault: str, custom_id: str, rate: float) -> bool:
+        """Whether ``fault`` hits the line ``custom_id``, deterministically."""
+        if rate <= 0:
+            return False
+        digest = hashlib.sha256(f"{self.seed}:{fault}:{custom_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+class GatewaySettings(BaseModel):
+    """The gateway's configuration: where it keeps state, its limits, its tagger and its faults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_dir: Path = Field(Path(".gateway"), description="Files, batches and per-line progress live here.")
+    api_key: str | None = Field(None, description="When set, requests must carry it as a bearer token.")
+    tagger: Literal["keywords", "echo"] = Field(
+        "keywords", description="keywords: the offline key-phrase tagger; echo: a trivial reply, to time the server."
+    )
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Tagger processes.")
+    max_lines_per_batch: int = Field(50_000, ge=1, description="More lines fail validation as too_many_tasks.")
+    max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="A larger input file fails validation.")
+    enqueued_token_limit: int | None = Field(
+        None, ge=1, description="Tokens that may be queued per model at once (token_limit_exceeded above it)."
+    )
+    faults: FaultSettings = Field(default_factory=FaultSettings)
+
+
+class GatewayConfigError(ValueError):
+    """The gateway's configuration is wrong; the message names the setting."""
+
+
+def settings_from_env(overrides: dict[str, object], environ: dict[str, str] | None = None) -> GatewaySettings:
+    """Settings from ``TAGGING_GATEWAY_*`` variables, with ``overrides`` (flags) taking precedence."""
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, object] = {}
+    faults: dict[str, object] = {}
+    for name in GatewaySettings.model_fields:
+        if name != "faults" and f"{ENV_PREFIX}{name.upper()}" in environ:
+            values[name] = environ[f"{ENV_PREFIX}{name.upper()}"]
+    for name in FaultSettings.model_fields:
+        if f"{ENV_PREFIX}{name.upper()}" in environ:
+            faults[name] = environ[f"{ENV_PREFIX}{name.upper()}"]
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        (faults if name in FaultSettings.model_fields else values)[name] = value
+    try:
+        return GatewaySettings(**values, faults=FaultSettings(**faults))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise GatewayConfigError(f"invalid gateway setting: {problems}") from None

@@ -1,0 +1,331 @@
+"""The gateway's durable state: file contents on disk, everything else in SQLite.
+
+Each step of a batch commits in one transaction (the lines it finished, their
+counts and usage, and where to resume), so a gateway killed at any instant
+restarts exactly where its last commit left it: no line is lost and none is
+recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+ACTIVE_STATUSES = ("validating", "in_progress", "finalizing", "cancelling")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    object TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    status TEXT NOT NULL,
+    object TEXT NOT NULL,
+    deadline REAL NOT NULL,
+    status_since REAL NOT NULL,
+    next_line INTEGER NOT NULL DEFAULT 0,
+    next_offset INTEGER NOT NULL DEFAULT 0,
+    enqueued_tokens INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS batches_by_status ON batches (status);
+CREATE TABLE IF NOT EXISTS results (
+    batch_id TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    custom_id TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (batch_id, line)
+);
+"""
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A batch as stored: the public object plus where its worker stands."""
+
+    object: dict[str, Any]
+    deadline: float
+    status_since: float
+    next_line: int
+    next_offset: int
+    enqueued_tokens: int
+
+    @property
+    def id(self) -> str:
+        return self.object["id"]
+
+    @property
+    def status(self) -> str:
+        return self.object["status"]
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One finished line of a batch, ready to write to the output or error file."""
+
+    line: int
+    custom_id: str
+    ok: bool
+    record: dict[str, Any]
+
+
+class GatewayStore:
+    """All reads and writes of the gateway's state, safe to share between threads."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.files_dir = state_dir / "files"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(state_dir / "gateway.sqlite3", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # files
+
+    def content_path(self, file_id: str) -> Path:
+        return self.files_dir / file_id
+
+    def add_file(self, source: IO[bytes], filename: str, purpose: str, expires_at: int | None) -> dict[str, Any]:
+        """Store an uploaded file; its content is on disk before its record exists."""
+        file_id = "file-" + secrets.token_hex(12)
+        partial = self.files_dir / f".{file_id}.partial"
+        with partial.open("wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+            target.flush()
+            os.fsync(target.fileno())
+        partial.rename(self.content_path(file_id))
+        return self._record_file(file_id, filename, purpose, expires_at)
+
+    def add_generated_file(self, file_id: str, filename: str, lines: Iterator[str]) -> dict[str, Any]:
+        """Write a batch's output or error file under a fixed id, so finalizing twice writes it once."""
+        partial = self.files_dir / f".{file_id}.partial"
+        with partial.open("w", encoding="utf-8") as target:
+            for line in lines:
+                target.write(line)
+                target.write("\n")
+            target.flush()
+            os.fsync(target.fileno())
+        partial.replace(self.content_path(file_id))
+        return self._record_file(file_id, filename, "batch_output", None)
+
+    def _record_file(self, file_id: str, filename: str, purpose: str, expires_at: int | None) -> dict[str, Any]:
+        file_object = {
+            "id": file_id,
+            "object": "file",
+            "bytes": self.content_path(file_id).stat().st_size,
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "expires_at": expires_at,
+            "status_details": None,
+        }
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO files (id, object) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET object = excluded.object",
+                (file_id, json.dumps(file_object)),
+            )
+        return file_object
+
+    def get_file(self, file_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT object FROM files WHERE id = ?", (file_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_files(self, purpose: str | None, after: str | None, limit: int, ascending: bool) -> list[dict[str, Any]]:
+        """Up to ``limit`` files after the cursor ``after``, in the requested order."""
+        clauses, params = [], []
+        if purpose:
+            clauses.append("json_extract(object, '$.purpose') = ?")
+            params.append(purpose)
+        if after:
+            clauses.append(f"seq {'>' if ascending else '<'} (SELECT seq FROM files WHERE id = ?)")
+            params.append(after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = f"SELECT object FROM files {where} ORDER BY seq {'ASC' if ascending else 'DESC'} LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(query, (*params, limit)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def delete_file(self, file_id: str) -> bool:
+        """Forget a file. Its content stays on disk while an active batch still reads it."""
+        with self._transaction() as db:
+            deleted = db.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount > 0
+            in_use = db.execute(
+                f"SELECT 1 FROM batches WHERE json_extract(object, '$.input_file_id') = ? "
+                f"AND status IN ({','.join('?' * len(ACTIVE_STATUSES))})",
+                (file_id, *ACTIVE_STATUSES),
+            ).fetchone()
+        if deleted and not in_use:
+            self.content_path(file_id).unlink(missing_ok=True)
+        return deleted
+
+    # batches
+
+    def add_batch(self, batch: dict[str, Any], deadline: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO batches (id, status, object, deadline, status_since) VALUES (?, ?, ?, ?, ?)",
+                (batch["id"], batch["status"], json.dumps(batch), deadline, time.time()),
+            )
+
+    def get_batch(self, batch_id: str) -> BatchRow | None:
+        with self._lock:
+            return self._row(self._db, batch_id)
+
+    def list_batches(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Newest first, as OpenAI lists them."""
+        query = "SELECT object FROM batches"
+        params: tuple[Any, ...] = ()
+        if after:
+            query += " WHERE seq < (SELECT seq FROM batches WHERE id = ?)"
+            params = (after,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def active_batch_ids(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id FROM batches WHERE status IN ({','.join('?' * len(ACTIVE_STATUSES))}) ORDER BY seq",
+                ACTIVE_STATUSES,
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def enqueued_tokens(self, model: str, excluding: str) -> int:
+        """Tokens of the model's batches that passed validation and are not finished."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(enqueued_tokens), 0) FROM batches "
+                "WHERE status IN ('in_progress', 'finalizing') AND json_extract(object, '$.model') = ? AND id != ?",
+                (model, excluding),
+            ).fetchone()
+        return int(row[0])
+
+    def update_batch(self, batch_id: str, expected_status: str | None = None, **changes: Any) -> BatchRow | None:
+        """Apply ``changes`` to the public object (``object``-level keys) and the worker columns.
+
+        With ``expected_status``, nothing changes unless the batch still has that
+        status, so a cancel and the worker never overwrite each other. Returns the
+        updated row, or None when the status had moved on.
+        """
+        columns = {key: changes.pop(key) for key in ("next_line", "next_offset", "enqueued_tokens") if key in changes}
+        with self._transaction() as db:
+            return self._update(db, batch_id, expected_status, changes, columns)
+
+    def record_lines(
+        self, batch_id: str, results: list[LineResult], next_line: int, next_offset: int
+    ) -> BatchRow | None:
+        """Record finished lines, their counts and usage, and the resume point, atomically.
+
+        Nothing is recorded if the batch left ``in_progress`` meanwhile (a cancel).
+        """
+        with self._transaction() as db:
+            row = self._row(db, batch_id)
+            if row is None or row.status != "in_progress":
+                return None
+            db.executemany(
+                "INSERT OR IGNORE INTO results (batch_id, line, custom_id, ok, record) VALUES (?, ?, ?, ?, ?)",
+                [(batch_id, r.line, r.custom_id, int(r.ok), json.dumps(r.record)) for r in results],
+            )
+            counts = dict(row.object["request_counts"])
+            counts["completed"] += sum(1 for r in results if r.ok)
+            counts["failed"] += sum(1 for r in results if not r.ok)
+            usage = _add_usage(row.object["usage"], [r.record for r in results if r.ok])
+            return self._update(
+                db,
+                batch_id,
+                "in_progress",
+                {"request_counts": counts, "usage": usage},
+                {"next_line": next_line, "next_offset": next_offset},
+            )
+
+    def results(self, batch_id: str, ok: bool) -> Iterator[LineResult]:
+        """The batch's recorded lines of one kind, in input order, read in pages."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT line, custom_id, record FROM results WHERE batch_id = ? AND ok = ? AND line > ? "
+                    "ORDER BY line LIMIT 1000",
+                    (batch_id, int(ok), last),
+                ).fetchall()
+            if not rows:
+                return
+            for line, custom_id, record in rows:
+                yield LineResult(line, custom_id, ok, json.loads(record))
+            last = rows[-1][0]
+
+    def _row(self, db: sqlite3.Connection, batch_id: str) -> BatchRow | None:
+        row = db.execute(
+            "SELECT object, deadline, status_since, next_line, next_offset, enqueued_tokens FROM batches WHERE id = ?",
+            (batch_id,),
+        ).fetchone()
+        return BatchRow(json.loads(row[0]), *row[1:]) if row else None
+
+    def _update(
+        self,
+        db: sqlite3.Connection,
+        batch_id: str,
+        expected_status: str | None,
+        changes: dict[str, Any],
+        columns: dict[str, Any],
+    ) -> BatchRow | None:
+        row = self._row(db, batch_id)
+        if row is None or (expected_status is not None and row.status != expected_status):
+            return None
+        batch = {**row.object, **changes}
+        status_since = time.time() if batch["status"] != row.status else row.status_since
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        db.execute(
+            f"UPDATE batches SET status = ?, object = ?, status_since = ?{', ' if columns else ''}{assignments} "
+            "WHERE id = ?",
+            (batch["status"], json.dumps(batch), status_since, *columns.values(), batch_id),
+        )
+        return self._row(db, batch_id)
+
+
+def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    input_tokens = usage["input_tokens"]
+    output_tokens = usage["output_tokens"]
+    for record in records:
+        body_usage = record["response"]["body"]["usage"]
+        input_tokens += body_usage["prompt_tokens"]
+        output_tokens += body_usage["completion_tokens"]
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }

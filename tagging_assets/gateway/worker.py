@@ -1,0 +1,305 @@
+"""The batch lifecycle, run by a background thread:
+``validating -> in_progress -> finalizing -> completed``, or ``failed``,
+``expired``, ``cancelling -> cancelled``.
+
+Each call advances every active batch by one small step (validate, run one chunk
+of lines, finish), and every step commits before the next begins, so several
+batches progress side by side and a restart resumes each where it stood.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from tagging_assets.gateway.completions import complete, prompt_tokens, request_id
+from tagging_assets.gateway.settings import GatewaySettings
+from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
+
+MAX_REPORTED_ERRORS = 100
+"""Validation stops listing errors after this many, as the real API does not list thousands."""
+
+
+@dataclass
+class InputCheck:
+    """What validating a batch's input file found."""
+
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    model: str | None = None
+    tokens: int = 0
+
+    def fail(self, code: str, message: str, line: int | None = None, param: str | None = None) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"code": code, "message": message, "param": param, "line": line})
+
+
+def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputCheck:
+    """Validate an input file line by line, as the Batch API does before it runs anything."""
+    check = InputCheck()
+    size = path.stat().st_size
+    if size > settings.max_input_bytes:
+        check.fail(
+            "file_too_large",
+            f"The input file is {size:,} bytes, over the limit of {settings.max_input_bytes:,} bytes for a batch.",
+        )
+        return check
+    seen: set[str] = set()
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            check.total += 1
+            if check.total > settings.max_lines_per_batch:
+                check.fail(
+                    "too_many_tasks",
+                    f"The batch has more than {settings.max_lines_per_batch:,} requests; "
+                    "split it into several batches.",
+                )
+                return check
+            _check_line(raw, number, endpoint, seen, check)
+    if check.total == 0:
+        check.fail("empty_file", "The batch input file is empty.")
+    return check
+
+
+def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: InputCheck) -> None:
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        check.fail("invalid_json_line", "This line is not parseable as valid JSON.", number)
+        return
+    if not isinstance(request, dict):
+        check.fail("invalid_json_line", "Each line must be a JSON object.", number)
+        return
+    custom_id = request.get("custom_id")
+    body = request.get("body")
+    for name, value, kind in (("custom_id", custom_id, str), ("url", request.get("url"), str), ("body", body, dict)):
+        if not isinstance(value, kind):
+            check.fail("missing_required_parameter", f"Missing required parameter: '{name}'.", number, name)
+            return
+    if custom_id in seen:
+        check.fail(
+            "duplicate_custom_id",
+            "The custom_id for this request is a duplicate of another request. "
+            "The custom_id parameter must be unique for each request in a batch.",
+            number,
+            "custom_id",
+        )
+    seen.add(custom_id)
+    if request.get("method") != "POST":
+        check.fail("invalid_method", "The method of each request must be POST.", number, "method")
+    if request["url"] != endpoint:
+        check.fail(
+            "url_mismatch",
+            f"The provided URL '{request['url']}' does not match the batch's endpoint '{endpoint}'.",
+            number,
+            "url",
+        )
+    model = body.get("model")
+    if check.model is None:
+        check.model = model
+    elif model != check.model:
+        check.fail(
+            "model_mismatch",
+            f"The model '{model}' differs from the model '{check.model}' of the file's first request; "
+            "a batch file holds requests for one model.",
+            number,
+            "body.model",
+        )
+    check.tokens += prompt_tokens(body)
+
+
+def _run_line(job: tuple[dict[str, Any], str, str, Any]) -> tuple[int, dict[str, Any]]:
+    body, custom_id, tagger, faults = job
+    return complete(body, custom_id, tagger, faults)
+
+
+class BatchWorker:
+    """Moves every active batch through its lifecycle on a background thread."""
+
+    def __init__(self, store: GatewayStore, settings: GatewaySettings, pool: Executor) -> None:
+        self._store = store
+        self._settings = settings
+        self._faults = settings.faults
+        self._pool = pool
+        self._chunk = max(16, settings.workers * 8)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batch-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            if not self.step():
+                self._stopping.wait(0.05)
+
+    def step(self) -> bool:
+        """Advance each active batch by one step; whether anything moved."""
+        moved = False
+        for batch_id in self._store.active_batch_ids():
+            if self._stopping.is_set():
+                break
+            row = self._store.get_batch(batch_id)
+            if row is not None:
+                moved = self._advance(row) or moved
+        return moved
+
+    def _advance(self, row: BatchRow) -> bool:
+        now = time.time()
+        waited = now - row.status_since
+        if row.status == "cancelling":
+            return self._finish(row, "cancelled")
+        if row.status in ("validating", "in_progress") and now >= row.deadline:
+            return self._finish(row, "expired")
+        if row.status == "validating":
+            return waited >= self._faults.validating_stall_seconds and self._validate(row)
+        if row.status == "in_progress":
+            return self._run_chunk(row)
+        if row.status == "finalizing":
+            return waited >= self._faults.finalizing_stall_seconds and self._finish(row, "completed")
+        return False
+
+    def _validate(self, row: BatchRow) -> bool:
+        batch = row.object
+        path = self._store.content_path(batch["input_file_id"])
+        check = check_input(path, batch["endpoint"], self._settings)
+        limit = self._settings.enqueued_token_limit
+        if not check.errors and limit is not None and check.model is not None:
+            queued = self._store.enqueued_tokens(check.model, excluding=row.id)
+            if queued + check.tokens > limit:
+                check.fail(
+                    "token_limit_exceeded",
+                    f"Enqueued token limit reached for {check.model} in organization org-local. "
+                    f"Limit: {limit:,} enqueued tokens. Please try submitting fewer tasks or try again later.",
+                )
+        now = int(time.time())
+        if check.errors:
+            self._store.update_batch(
+                row.id,
+                "validating",
+                status="failed",
+                failed_at=now,
+                errors={"object": "list", "data": check.errors},
+            )
+        else:
+            self._store.update_batch(
+                row.id,
+                "validating",
+                status="in_progress",
+                in_progress_at=now,
+                model=check.model,
+                request_counts={"total": check.total, "completed": 0, "failed": 0},
+                enqueued_tokens=check.tokens,
+            )
+        return True
+
+    def _run_chunk(self, row: BatchRow) -> bool:
+        batch_id = row.id
+        jobs: list[tuple[int, str, dict[str, Any]]] = []
+        line, offset = row.next_line, row.next_offset
+        with self._store.content_path(row.object["input_file_id"]).open("rb") as source:
+            source.seek(offset)
+            while len(jobs) < self._chunk:
+                raw = source.readline()
+                if not raw:
+                    break
+                line += 1
+                offset += len(raw)
+                if raw.strip():
+                    request = json.loads(raw)
+                    jobs.append((line, request["custom_id"], request["body"]))
+        if not jobs and line == row.next_line:
+            self._store.update_batch(batch_id, "in_progress", status="finalizing", finalizing_at=int(time.time()))
+            return True
+        tagger = self._settings.tagger
+        answers = self._pool.map(_run_line, [(body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
+        results = [
+            LineResult(number, custom_id, status == 200, _result_record(batch_id, custom_id, status, body))
+            for (number, custom_id, _), (status, body) in zip(jobs, answers, strict=True)
+        ]
+        self._store.record_lines(batch_id, results, line, offset)
+        return True
+
+    def _finish(self, row: BatchRow, final_status: str) -> bool:
+        """Write the output and error files and settle the batch in ``final_status``."""
+        batch_id = row.id
+        expired = list(self._unfinished(row)) if final_status == "expired" else []
+        counts = dict(row.object["request_counts"])
+        output_file_id = error_file_id = None
+        if counts["completed"]:
+            output_file_id = _generated_file_id(batch_id, "output")
+            self._store.add_generated_file(
+                output_file_id,
+                f"{batch_id}_output.jsonl",
+                (json.dumps(result.record) for result in self._store.results(batch_id, ok=True)),
+            )
+        if counts["failed"] or expired:
+            error_file_id = _generated_file_id(batch_id, "error")
+            recorded = (json.dumps(result.record) for result in self._store.results(batch_id, ok=False))
+            self._store.add_generated_file(
+                error_file_id,
+                f"{batch_id}_error.jsonl",
+                itertools.chain(recorded, (json.dumps(record) for record in expired)),
+            )
+        counts["failed"] += len(expired)
+        self._store.update_batch(
+            batch_id,
+            row.status,
+            status=final_status,
+            output_file_id=output_file_id,
+            error_file_id=error_file_id,
+            request_counts=counts,
+            **{f"{final_status}_at": int(time.time())},
+        )
+        return True
+
+    def _unfinished(self, row: BatchRow) -> Iterator[dict[str, Any]]:
+        """Error lines for every request the batch never ran before it expired."""
+        path = self._store.content_path(row.object["input_file_id"])
+        offset = row.next_offset if row.status == "in_progress" else 0
+        with path.open("rb") as source:
+            source.seek(offset)
+            for raw in source:
+                try:
+                    custom_id = json.loads(raw)["custom_id"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                yield {
+                    "id": _batch_request_id(row.id, custom_id),
+                    "custom_id": custom_id,
+                    "response": None,
+                    "error": {
+                        "code": "batch_expired",
+                        "message": "This request could not be executed before the completion window expired.",
+                    },
+                }
+
+
+def _generated_file_id(batch_id: str, kind: str) -> str:
+    return "file-" + hashlib.sha256(f"{batch_id}:{kind}".encode()).hexdigest()[:24]
+
+
+def _batch_request_id(batch_id: str, custom_id: str) -> str:
+    return "batch_req_" + hashlib.sha256(f"{batch_id}:{custom_id}".encode()).hexdigest()[:32]
+
+
+def _result_record(batch_id: str, custom_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": _batch_request_id(batch_id, custom_id),
+        "custom_id": custom_id,
+        "response": {"status_code": status, "request_id": request_id(f"{batch_id}:{custom_id}"), "body": body},
+        "error": None,
+    }

@@ -74,6 +74,11 @@ class GatewayProcess:
             os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
 
+    def restart_after_kill(self) -> None:
+        """Crash the gateway and start it again on the same port and state."""
+        self.kill()
+        self.start()
+
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             os.killpg(self._process.pid, signal.SIGTERM)

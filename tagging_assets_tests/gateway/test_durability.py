@@ -1,0 +1,37 @@
+"""Kill the gateway mid-batch (SIGKILL) and start it on the same state: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+from tagging_assets_tests.support import GatewayProcess, jsonl, read_lines, request_line, submit, wait_for
+
+
+def test_sigkill_mid_batch_then_restart_completes_every_line_once(tmp_path, real_transcripts):
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    settings = {"seconds_per_line": 0.01}
+    gateway = GatewayProcess(state_dir, settings).start()
+    client = gateway.client()
+    lines = [
+        request_line(f"youtube:{n}", real_transcripts[n % len(real_transcripts)]["transcript"][:3000])
+        for n in range(400)
+    ]
+    batch = submit(client, jsonl(lines), metadata={"submission_id": "kill-test"})
+    killed_at = []
+    for _ in range(2):
+        while (progress := client.batches.retrieve(batch.id)).request_counts.completed == 0:
+            assert progress.status in ("validating", "in_progress")
+        gateway.restart_after_kill()
+        killed_at.append(client.batches.retrieve(batch.id).request_counts.completed)
+    assert any(0 < completed < 400 for completed in killed_at), killed_at
+    try:
+        done = wait_for(client, batch.id)
+        assert done.status == "completed"
+        assert done.request_counts.model_dump() == {"total": 400, "completed": 400, "failed": 0}
+        assert done.metadata == {"submission_id": "kill-test"}
+        results = read_lines(client, done.output_file_id)
+        assert len(results) == 400
+        assert len({line["custom_id"] for line in results}) == 400
+        assert {line["custom_id"] for line in results} == {line["custom_id"] for line in lines}
+        assert done.usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in results)
+    finally:
+        gateway.stop()

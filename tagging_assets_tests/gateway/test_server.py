@@ -1,0 +1,120 @@
+"""Authentication, binding, the realtime endpoint and the SDK's own models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import openai
+import pytest
+from openai.types import Batch, FileObject
+from openai.types.chat import ChatCompletion
+
+from tagging_assets.models import TaggingOutput, tagging_response_format
+from tagging_assets_tests.support import jsonl, request_line, submit, wait_for
+
+
+def test_a_wrong_or_missing_key_gets_openais_401(start_gateway):
+    gateway = start_gateway(api_key="sk-right")
+    assert gateway.client().models.list().data
+    wrong = openai.OpenAI(base_url=gateway.base_url, api_key="sk-wrong")
+    with pytest.raises(openai.AuthenticationError) as error:
+        wrong.batches.list()
+    assert error.value.body["code"] == "invalid_api_key"
+    assert "sk-wrong" not in str(error.value) and "sk-right" not in str(error.value)
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        urllib.request.urlopen(f"{gateway.base_url}/files", timeout=10)
+    assert anonymous.value.code == 401
+    assert json.load(anonymous.value)["error"]["message"].startswith("You didn't provide an API key.")
+
+
+def test_it_refuses_a_non_loopback_bind_unless_told():
+    result = subprocess.run(
+        [sys.executable, "-m", "tagging_assets", "gateway", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "refusing to bind the gateway to 0.0.0.0" in result.stderr
+    assert "--allow-remote" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_one_line_naming_it():
+    result = subprocess.run(
+        [sys.executable, "-m", "tagging_assets", "gateway", "--line-error-rate", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "line_error_rate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_realtime_chat_completions_use_the_same_tagger(shared_gateway, real_transcripts):
+    client = shared_gateway.client()
+    item = real_transcripts[3]
+    completion = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": item["transcript"]}],
+        response_format=tagging_response_format(),
+    )
+    reply = TaggingOutput.model_validate_json(completion.choices[0].message.content)
+    batch = wait_for(client, submit(client, jsonl([request_line("same", item["transcript"])])).id)
+    [line] = [json.loads(text) for text in client.files.content(batch.output_file_id).text.splitlines()]
+    batch_reply = TaggingOutput.model_validate_json(line["response"]["body"]["choices"][0]["message"]["content"])
+    assert reply == batch_reply
+    assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
+
+
+def test_another_schema_is_honoured(shared_gateway):
+    schema = {
+        "type": "object",
+        "properties": {
+            "keywords": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+            "description": {"type": "string"},
+            "language": {"type": "string", "enum": ["en", "fr"]},
+        },
+        "required": ["keywords", "description", "language"],
+        "additionalProperties": False,
+    }
+    completion = shared_gateway.client().chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Graph neural networks model molecules. Graph neural networks."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema, "strict": True}},
+    )
+    reply = json.loads(completion.choices[0].message.content)
+    assert set(reply) == {"keywords", "description", "language"}
+    assert 1 <= len(reply["keywords"]) <= 2 and reply["language"] == "en"
+
+
+def test_every_response_parses_strictly_into_the_sdks_models(shared_gateway):
+    raw = shared_gateway.client().with_raw_response
+    uploaded = raw.files.create(
+        file=("input.jsonl", jsonl([request_line("a", "Text about tokenizers.")])), purpose="batch"
+    )
+    file_json = uploaded.http_response.json()
+    assert set(file_json) == set(FileObject.model_fields)
+    FileObject.model_validate(file_json, strict=True)
+
+    created = raw.batches.create(
+        input_file_id=file_json["id"], endpoint="/v1/chat/completions", completion_window="24h"
+    ).http_response.json()
+    assert set(created) == set(Batch.model_fields), "every field, with explicit nulls"
+    Batch.model_validate(created)
+    done = wait_for(shared_gateway.client(), created["id"])
+    retrieved = raw.batches.retrieve(done.id).http_response.json()
+    assert set(retrieved) == set(Batch.model_fields)
+    Batch.model_validate(retrieved)
+
+    completion = raw.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Tokenizers split text into tokens."}]
+    ).http_response.json()
+    ChatCompletion.model_validate(completion)
+    [line] = shared_gateway.client().files.content(done.output_file_id).text.splitlines()
+    ChatCompletion.model_validate(json.loads(line)["response"]["body"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tagging_assets_tests.support import GatewayProcess, transcripts_path
+from tagging_assets_tests.support import Gateway, transcripts_path
 
 
 @pytest.fixture(scope="session")
@@ -22,27 +24,24 @@ def real_transcripts() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
-    """Start a gateway with the given settings and faults (``TAGGING_GATEWAY_*``); all stop at the end."""
-    started: list[GatewayProcess] = []
+def start_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Start a gateway with the given settings and faults; every one started is stopped at the end."""
+    numbers = itertools.count()
+    with contextlib.ExitStack() as running:
 
-    def start(api_key: str | None = None, **settings: Any) -> GatewayProcess:
-        state_dir = tmp_path / f"gateway-{len(started)}"
-        state_dir.mkdir()
-        gateway = GatewayProcess(state_dir, settings, api_key).start()
-        started.append(gateway)
-        return gateway
+        def start(api_key: str | None = None, **settings: Any) -> Gateway:
+            name = f"gateway-{next(numbers)}"
+            (tmp_path / name).mkdir()
+            log = running.enter_context((tmp_path / f"{name}.log").open("ab"))
+            return running.enter_context(Gateway(tmp_path / name, settings, api_key, log=log))
 
-    yield start
-    for gateway in started:
-        gateway.stop()
+        yield start
 
 
 @pytest.fixture(scope="module")
-def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """One fault-free gateway for the tests that only need a well-behaved API."""
-    state_dir = tmp_path_factory.mktemp("shared") / "gateway"
-    state_dir.mkdir()
-    gateway = GatewayProcess(state_dir, {}).start()
-    yield gateway
-    gateway.stop()
+    root = tmp_path_factory.mktemp("shared")
+    (root / "gateway").mkdir()
+    with (root / "gateway.log").open("ab") as log, Gateway(root / "gateway", log=log) as gateway:
+        yield gateway

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from openai import OpenAI
 from openai.types import Batch
+
+from tagging_assets.gateway.process import GatewayProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
@@ -27,65 +23,8 @@ def transcripts_path() -> Path:
     return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "transcripts.jsonl"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class GatewayProcess:
-    """A gateway started as its own process, as a user starts it, so a test can kill it."""
-
-    def __init__(self, state_dir: Path, settings: dict[str, Any], api_key: str | None = None) -> None:
-        self.state_dir = state_dir
-        self.settings = settings
-        self.api_key = api_key
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> GatewayProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TAGGING_GATEWAY_")}
-        env.update({f"TAGGING_GATEWAY_{name.upper()}": str(value) for name, value in self.settings.items()})
-        if self.api_key:
-            env["TAGGING_GATEWAY_API_KEY"] = self.api_key
-        command = [sys.executable, "-m", "tagging_assets", "gateway", "--port", str(self.port)]
-        self._process = subprocess.Popen(
-            [*command, "--state-dir", str(self.state_dir)],
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=(self.state_dir.parent / f"gateway-{self.port}.log").open("ab"),
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the gateway exited with {self._process.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
-                    return self
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise RuntimeError("the gateway did not come up within 60 s")
-
-    def kill(self) -> None:
-        """SIGKILL the gateway and its tagger processes: a crash, not a shutdown."""
-        if self._process and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
-
-    def restart_after_kill(self) -> None:
-        """Crash the gateway and start it again on the same port and state."""
-        self.kill()
-        self.start()
-
-    def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+class Gateway(GatewayProcess):
+    """A gateway process with an SDK client at hand."""
 
     def client(self, **options: Any) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=self.api_key or "sk-local", **options)

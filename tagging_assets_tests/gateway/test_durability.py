@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tagging_assets_tests.support import GatewayProcess, jsonl, read_lines, request_line, submit, wait_for
+from tagging_assets_tests.support import Gateway, jsonl, read_lines, request_line, submit, wait_for
 
 
 def test_sigkill_mid_batch_then_restart_completes_every_line_once(tmp_path, real_transcripts):
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     settings = {"seconds_per_line": 0.01}
-    gateway = GatewayProcess(state_dir, settings).start()
+    gateway = Gateway(state_dir, settings).start()
     client = gateway.client()
     lines = [
         request_line(f"youtube:{n}", real_transcripts[n % len(real_transcripts)]["transcript"][:3000])

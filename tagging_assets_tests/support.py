@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from openai.types import Batch
 from tagging_assets.gateway.process import GatewayProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_TWIN_SUFFIX = re.compile(r"\s*\((PyTorch|TensorFlow)\)\s*$")
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
 
 
@@ -79,3 +81,12 @@ def read_lines(client: OpenAI, file_id: str | None) -> list[dict[str, Any]]:
     if file_id is None:
         return []
     return [json.loads(line) for line in client.files.content(file_id).text.splitlines() if line]
+
+
+def one_per_lesson(transcripts: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The first ``count`` transcripts, keeping one of each PyTorch/TensorFlow twin
+    (their texts are nearly the same lesson, so equal tags would be right)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for item in transcripts:
+        chosen.setdefault(_TWIN_SUFFIX.sub("", item["title"]), item)
+    return list(chosen.values())[:count]

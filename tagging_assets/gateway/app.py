@@ -5,15 +5,12 @@ the official ``openai`` SDK talks to it as it talks to the real API.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
 import itertools
-import multiprocessing
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from starlette.applications import Starlette
@@ -25,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tagging_assets.gateway.completions import complete, error_body, request_id
+from tagging_assets.gateway.completions import error_body, request_id
+from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import ACTIVE_STATUSES, GatewayStore
 from tagging_assets.gateway.worker import BatchWorker
@@ -87,21 +85,20 @@ class _Gateway:
         self.settings = settings
         self.faults = settings.faults
         self.store: GatewayStore
-        self.pool: ProcessPoolExecutor
+        self.pool: TaggerPool
         self._requests = itertools.count(1)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         self.store = GatewayStore(self.settings.state_dir)
-        context = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=self.settings.workers, mp_context=context)
+        self.pool = TaggerPool(self.settings.workers)
         worker = BatchWorker(self.store, self.settings, self.pool)
         worker.start()
         try:
             yield
         finally:
             worker.stop()
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.shutdown()
             self.store.close()
 
     async def guard(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -283,8 +280,7 @@ class _Gateway:
     async def chat_completion(self, request: Request) -> Response:
         body = await _json_body(request)
         key = request_id(f"realtime:{time.time_ns()}")
-        loop = asyncio.get_running_loop()
-        status, reply = await loop.run_in_executor(self.pool, complete, body, key, self.settings.tagger, self.faults)
+        status, reply = await self.pool.run((body, key, self.settings.tagger, self.faults))
         return _json(reply, status)
 
 

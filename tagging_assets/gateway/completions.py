@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import time
 from typing import Any
@@ -23,6 +24,7 @@ The gateway needs no tokenizer download that way; the counts are estimates."""
 
 TOKENS_PER_MESSAGE = 4
 TOKENS_PER_REPLY = 3
+logger = logging.getLogger(__name__)
 REFUSAL = "I'm sorry, but I can't help with that request."
 
 
@@ -47,6 +49,18 @@ def request_id(key: str) -> str:
 def error_body(message: str, error_type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
     """An error in OpenAI's shape."""
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def answer(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings) -> tuple[int, dict[str, Any]]:
+    """``complete``, with an unexpected failure answered as OpenAI's 500 for that one
+    request, so one strange request never stops the batch it is in."""
+    try:
+        return complete(body, key, tagger, faults)
+    except Exception:
+        logger.exception("request %s failed inside the gateway", key)
+        return 500, error_body(
+            "The server had an error while processing your request. Sorry about that!", "server_error"
+        )
 
 
 def complete(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings) -> tuple[int, dict[str, Any]]:

@@ -76,6 +76,11 @@ class GatewayProcess:
         self.kill()
         raise RuntimeError(f"the gateway did not answer on port {self.port} within {STARTUP_TIMEOUT_SECONDS} s")
 
+    @property
+    def pid(self) -> int | None:
+        """The gateway's process id, which is also its process group's."""
+        return self._process.pid if self._process is not None else None
+
     def kill(self) -> None:
         """SIGKILL the gateway and its tagger processes."""
         if self._process is not None and self._process.poll() is None:

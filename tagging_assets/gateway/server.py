@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 import uvicorn
 
@@ -32,4 +33,5 @@ def serve(settings: GatewaySettings, host: str = "127.0.0.1", port: int = 8787, 
             "pass --allow-remote (and set --api-key) if that is what you want"
         )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(build_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

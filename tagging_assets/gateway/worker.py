@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from tagging_assets.gateway.completions import complete, prompt_tokens, request_id
+from tagging_assets.gateway.completions import prompt_tokens, request_id
+from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
+
+logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 100
 """Validation stops listing errors after this many, as the real API does not list thousands."""
@@ -117,15 +120,10 @@ def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: I
     check.tokens += prompt_tokens(body)
 
 
-def _run_line(job: tuple[dict[str, Any], str, str, Any]) -> tuple[int, dict[str, Any]]:
-    body, custom_id, tagger, faults = job
-    return complete(body, custom_id, tagger, faults)
-
-
 class BatchWorker:
     """Moves every active batch through its lifecycle on a background thread."""
 
-    def __init__(self, store: GatewayStore, settings: GatewaySettings, pool: Executor) -> None:
+    def __init__(self, store: GatewayStore, settings: GatewaySettings, pool: TaggerPool) -> None:
         self._store = store
         self._settings = settings
         self._faults = settings.faults
@@ -143,7 +141,13 @@ class BatchWorker:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            if not self.step():
+            try:
+                moved = self.step()
+            except Exception:
+                logger.exception("the batch worker's step failed; trying again in a second")
+                self._stopping.wait(1)
+                continue
+            if not moved:
                 self._stopping.wait(0.05)
 
     def step(self) -> bool:
@@ -187,6 +191,7 @@ class BatchWorker:
                 )
         now = int(time.time())
         if check.errors:
+            logger.info("batch %s failed validation: %s", row.id, ", ".join(e["code"] for e in check.errors[:5]))
             self._store.update_batch(
                 row.id,
                 "validating",
@@ -195,6 +200,7 @@ class BatchWorker:
                 errors={"object": "list", "data": check.errors},
             )
         else:
+            logger.info("batch %s in_progress: %d requests, ~%d tokens", row.id, check.total, check.tokens)
             self._store.update_batch(
                 row.id,
                 "validating",
@@ -225,7 +231,7 @@ class BatchWorker:
             self._store.update_batch(batch_id, "in_progress", status="finalizing", finalizing_at=int(time.time()))
             return True
         tagger = self._settings.tagger
-        answers = self._pool.map(_run_line, [(body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
+        answers = self._pool.map([(body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
         results = [
             LineResult(number, custom_id, status == 200, _result_record(batch_id, custom_id, status, body))
             for (number, custom_id, _), (status, body) in zip(jobs, answers, strict=True)
@@ -255,6 +261,7 @@ class BatchWorker:
                 itertools.chain(recorded, (json.dumps(record) for record in expired)),
             )
         counts["failed"] += len(expired)
+        logger.info("batch %s %s: %s", batch_id, final_status, counts)
         self._store.update_batch(
             batch_id,
             row.status,

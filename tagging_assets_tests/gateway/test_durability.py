@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+
 from tagging_assets_tests.support import Gateway, jsonl, read_lines, request_line, submit, wait_for
 
 
@@ -35,3 +39,33 @@ def test_sigkill_mid_batch_then_restart_completes_every_line_once(tmp_path, real
         assert done.usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in results)
     finally:
         gateway.stop()
+
+
+def test_a_tagger_process_killed_mid_batch_is_replaced_and_the_batch_completes(start_gateway, tmp_path):
+    gateway = start_gateway(seconds_per_line=0.02, workers=2)
+    client = gateway.client()
+    lines = [request_line(f"n{n}", "Mixture of experts routes tokens. Mixture of experts scales.") for n in range(300)]
+    batch = submit(client, jsonl(lines))
+    while client.batches.retrieve(batch.id).request_counts.completed == 0:
+        pass
+    taggers = subprocess.run(
+        ["pgrep", "-f", "-P", str(gateway.pid), "spawn_main"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert taggers
+    os.kill(int(taggers[0]), signal.SIGKILL)
+    done = wait_for(client, batch.id)
+    assert done.status == "completed"
+    assert done.request_counts.model_dump() == {"total": 300, "completed": 300, "failed": 0}
+    assert sorted(line["custom_id"] for line in read_lines(client, done.output_file_id)) == sorted(
+        line["custom_id"] for line in lines
+    )
+    assert "a tagger process died; starting new ones" in (tmp_path / "gateway-0.log").read_text()
+
+
+def test_cancel_while_validating_ends_cancelled_with_nothing_run(start_gateway):
+    client = start_gateway(validating_stall_seconds=1.0).client()
+    batch = submit(client, jsonl([request_line("a", "Text about diffusion models.")]))
+    assert client.batches.cancel(batch.id).status == "cancelling"
+    done = wait_for(client, batch.id)
+    assert done.status == "cancelled"
+    assert (done.output_file_id, done.error_file_id, done.in_progress_at) == (None, None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -14,7 +15,7 @@ from openai.types import Batch, FileObject
 from openai.types.chat import ChatCompletion
 
 from tagging_assets.models import TaggingOutput, tagging_response_format
-from tagging_assets_tests.support import jsonl, request_line, submit, wait_for
+from tagging_assets_tests.support import jsonl, one_per_lesson, read_lines, request_line, submit, wait_for
 
 
 def test_a_wrong_or_missing_key_gets_openais_401(start_gateway):
@@ -118,3 +119,34 @@ def test_every_response_parses_strictly_into_the_sdks_models(shared_gateway):
     ChatCompletion.model_validate(completion)
     [line] = shared_gateway.client().files.content(done.output_file_id).text.splitlines()
     ChatCompletion.model_validate(json.loads(line)["response"]["body"])
+
+
+def test_an_unexpected_tagger_failure_is_a_500_for_that_request_alone(monkeypatch):
+    from tagging_assets.gateway import completions
+    from tagging_assets.gateway.settings import FaultSettings
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(completions, "tag_text", broken)
+    body = request_line("x", "Some text about agents.")["body"]
+    status, reply = completions.answer(body, "x", "keywords", FaultSettings())
+    assert status == 500
+    assert reply["error"]["type"] == "server_error"
+    assert "boom" not in reply["error"]["message"]
+
+
+def test_forty_real_transcripts_through_a_batch_get_distinct_grounded_tags(shared_gateway, real_transcripts):
+    client = shared_gateway.client()
+    items = one_per_lesson(real_transcripts, 40)
+    lines = [request_line(f"youtube:{item['video_id']}", item["transcript"]) for item in items]
+    batch = wait_for(client, submit(client, jsonl(lines)).id)
+    assert batch.request_counts.model_dump() == {"total": 40, "completed": 40, "failed": 0}
+    by_id = {f"youtube:{item['video_id']}": item for item in items}
+    tag_sets = set()
+    for line in read_lines(client, batch.output_file_id):
+        reply = TaggingOutput.model_validate_json(line["response"]["body"]["choices"][0]["message"]["content"])
+        words = set(re.findall(r"[a-z0-9]+", by_id[line["custom_id"]]["transcript"].lower()))
+        assert all(set(tag.split("-")) <= words for tag in reply.tags), (line["custom_id"], reply.tags)
+        tag_sets.add(frozenset(reply.tags))
+    assert len(tag_sets) == 40

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from tagging_assets.gateway.tagger import tag_text
 from tagging_assets.models import TaggingOutput
-
-_TWIN_SUFFIX = re.compile(r"\s*\((PyTorch|TensorFlow)\)\s*$")
-
-
-def _one_per_lesson(transcripts: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """The first ``count`` transcripts, keeping one of each PyTorch/TensorFlow twin
-    (their texts are nearly the same lesson, so equal tags would be right)."""
-    chosen: dict[str, dict[str, Any]] = {}
-    for item in transcripts:
-        chosen.setdefault(_TWIN_SUFFIX.sub("", item["title"]), item)
-    return list(chosen.values())[:count]
+from tagging_assets_tests.support import one_per_lesson
 
 
 def _words(text: str) -> set[str]:
@@ -25,7 +14,7 @@ def _words(text: str) -> set[str]:
 
 
 def test_forty_real_transcripts_get_distinct_tags_grounded_in_their_own_text(real_transcripts):
-    items = _one_per_lesson(real_transcripts, 40)
+    items = one_per_lesson(real_transcripts, 40)
     assert len(items) == 40
     tag_sets = []
     for item in items:

@@ -1,0 +1,65 @@
+"""The tagger's worker processes, shared by the batch worker and the realtime endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from tagging_assets.gateway.completions import answer
+from tagging_assets.gateway.settings import FaultSettings
+
+logger = logging.getLogger(__name__)
+
+Job = tuple[dict[str, Any], str, str, FaultSettings]
+"""One request: its body, its key (the custom_id), the tagger's name and the faults."""
+
+
+def _answer(job: Job) -> tuple[int, dict[str, Any]]:
+    return answer(*job)
+
+
+class TaggerPool:
+    """Runs requests on every core, and replaces its processes if one dies.
+
+    A process killed from outside (the OOM killer, say) breaks a
+    ``ProcessPoolExecutor`` for good; without a rebuild every batch would stall.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def map(self, jobs: list[Job]) -> list[tuple[int, dict[str, Any]]]:
+        executor = self._executor
+        try:
+            return list(executor.map(_answer, jobs, chunksize=max(1, len(jobs) // (self._workers * 4))))
+        except BrokenProcessPool:
+            self._rebuild(executor)
+            raise
+
+    async def run(self, job: Job) -> tuple[int, dict[str, Any]]:
+        executor = self._executor
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, _answer, job)
+        except BrokenProcessPool:
+            self._rebuild(executor)
+            raise
+
+    def _rebuild(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is broken:
+                logger.error("a tagger process died; starting new ones")
+                self._executor = self._new_executor()
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(cancel_futures=True)

@@ -7,7 +7,7 @@ free of Dagster, Qdrant and the ``openai`` SDK.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -63,3 +63,64 @@ def tagging_response_format() -> dict[str, Any]:
         "type": "json_schema",
         "json_schema": {"name": "video_tags", "schema": tagging_json_schema(), "strict": True},
     }
+
+
+class BatchRequestBody(BaseModel):
+    """The chat completion a batch line asks for."""
+
+    model: str = "gpt-4o-mini"
+    messages: list[dict[str, str]]
+    temperature: float = 0.2
+    max_tokens: int = 300
+    response_format: dict[str, Any] = Field(default_factory=tagging_response_format)
+
+
+class BatchRequest(BaseModel):
+    """One line of a Batch API input file."""
+
+    custom_id: str = Field(min_length=1, max_length=512)
+    method: Literal["POST"] = "POST"
+    url: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+    body: BatchRequestBody
+
+
+class BatchResponse(BaseModel):
+    """The HTTP response a batch line got; a body does not mean success."""
+
+    status_code: int
+    request_id: str | None = None
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchLineError(BaseModel):
+    """A failure that never reached HTTP, such as ``batch_expired``."""
+
+    code: str | None = None
+    message: str | None = None
+
+
+class BatchResult(BaseModel):
+    """One line of a Batch API output or error file."""
+
+    id: str | None = None
+    custom_id: str
+    response: BatchResponse | None = None
+    error: BatchLineError | None = None
+
+
+class TaggingState(BaseModel):
+    """The ``tagging`` object in a cache point's payload: where the point stands."""
+
+    status: Literal["pending", "tagged", "failed"]
+    batch_id: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    content_hash: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    error: str | None = None
+    retryable: bool = True
+    attempts: int = 0
+    truncated: bool = False
+    submitted_at: str | None = None
+    updated_at: str | None = None

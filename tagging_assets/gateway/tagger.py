@@ -191,14 +191,17 @@ def _as_tag(words: list[str]) -> str:
 
 
 def _pick_summary(sentences: list[str], tokenised: list[list[str]], tags: list[str]) -> str:
-    """The sentence that covers the most tag words for its length, early sentences first on ties."""
+    """The sentence that covers the most tag words for its length, early sentences first on ties.
+
+    Real sentences (ending in . ! or ?) win over headings such as a title line."""
     tag_terms = {term for tag in tags for term in tag.split("-")}
     best_index, best_score = 0, -1.0
     for index, words in enumerate(tokenised):
         if not _SUMMARY_MIN_WORDS <= len(words) <= _SUMMARY_MAX_WORDS:
             continue
         covered = {_norm(word) for word in words} & tag_terms
-        score = len(covered) / math.sqrt(len(words))
+        finished = sentences[index].rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?"))
+        score = len(covered) / math.sqrt(len(words)) + (1.0 if finished else 0.0)
         if score > best_score:
             best_index, best_score = index, score
     sentence = sentences[best_index] if sentences else ""

@@ -1,0 +1,147 @@
+"""The transcript cache: a Qdrant collection, embedded on disk or on a server.
+
+Reads page through payloads only (never vectors) in large pages; writes merge
+into payloads with ``batch_update_points`` of ``SetPayloadOperation`` s, many
+points per call, so nothing else in a payload, and never the vector, changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from qdrant_client import QdrantClient, models
+
+PointId = int | str
+
+
+class CacheError(RuntimeError):
+    """The cache cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class CacheFields:
+    """Payload field names, for caches written with other names."""
+
+    type: str = "type"
+    video_id: str = "video_id"
+    title: str = "title"
+    transcript: str = "transcript"
+    channel: str = "channel"
+    url: str = "url"
+    published_at: str = "published_at"
+
+
+class QdrantCache:
+    """One collection of transcripts. Use it as a context manager: an embedded
+    store admits one client at a time, so it must be closed promptly."""
+
+    def __init__(self, client: QdrantClient, collection: str, fields: CacheFields | None = None) -> None:
+        self.client = client
+        self.collection = collection
+        self.fields = fields or CacheFields()
+
+    @classmethod
+    def connect(
+        cls,
+        collection: str,
+        path: Path | str | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        fields: CacheFields | None = None,
+    ) -> QdrantCache:
+        """A server when ``url`` is given, else the embedded store at ``path``."""
+        if url:
+            return cls(QdrantClient(url=url, api_key=api_key, timeout=60), collection, fields)
+        store = Path(path or ".qdrant")
+        try:
+            client = QdrantClient(path=str(store))
+        except RuntimeError as error:
+            if "already accessed by another instance" in str(error):
+                raise CacheError(
+                    f"the embedded Qdrant store {store} is open in another process (a running `dagster dev` "
+                    "run, another command?); wait for it to finish or stop it, then try again"
+                ) from None
+            raise
+        return cls(client, collection, fields)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def exists(self) -> bool:
+        return self.client.collection_exists(self.collection)
+
+    def require(self) -> None:
+        """Fail with one clear line when the collection is missing."""
+        if not self.exists():
+            raise CacheError(
+                f"the collection {self.collection!r} does not exist; run `tagging-assets seed-cache` "
+                "or set TAGGING_COLLECTION to your collection"
+            )
+
+    def create(self, vector_size: int) -> None:
+        self.client.create_collection(
+            self.collection, vectors_config=models.VectorParams(size=vector_size, distance=models.Distance.COSINE)
+        )
+
+    def count(self, only: models.Filter | None = None) -> int:
+        return self.client.count(self.collection, count_filter=only, exact=True).count
+
+    def scroll(
+        self, fields: list[str], only: models.Filter | None = None, page_size: int = 1024
+    ) -> Iterator[tuple[PointId, dict[str, Any]]]:
+        """Every point's id and the named payload fields, page by page."""
+        offset: PointId | None = None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=only,
+                limit=page_size,
+                offset=offset,
+                with_payload=fields,
+                with_vectors=False,
+            )
+            for point in points:
+                yield point.id, point.payload or {}
+            if offset is None:
+                return
+
+    def existing_ids(self, ids: list[PointId]) -> set[PointId]:
+        return {point.id for point in self.client.retrieve(self.collection, ids, with_payload=False)}
+
+    def retrieve(self, ids: list[PointId], fields: list[str]) -> dict[PointId, dict[str, Any]]:
+        points = self.client.retrieve(self.collection, ids, with_payload=fields, with_vectors=False)
+        return {point.id: point.payload or {} for point in points}
+
+    def upsert(self, points: list[models.PointStruct]) -> None:
+        self.client.upsert(self.collection, points=points, wait=True)
+
+    def set_payloads(self, updates: Iterable[tuple[PointId, dict[str, Any]]], batch_size: int = 512) -> int:
+        """Merge each payload into its point, ``batch_size`` points per request. Safe to repeat."""
+        written = 0
+        operations: list[models.UpdateOperation] = []
+        for point_id, payload in updates:
+            operations.append(
+                models.SetPayloadOperation(set_payload=models.SetPayload(payload=payload, points=[point_id]))
+            )
+            if len(operations) == batch_size:
+                written += self._apply(operations)
+                operations = []
+        if operations:
+            written += self._apply(operations)
+        return written
+
+    def _apply(self, operations: list[models.UpdateOperation]) -> int:
+        self.client.batch_update_points(self.collection, update_operations=operations, wait=True)
+        return len(operations)

@@ -1,0 +1,434 @@
+"""BatchProcessor: the whole batch workflow over one cache and one Batch API client.
+
+prepare -> submit -> check status -> download -> process. Each step is safe to
+repeat: a submission is found again by its input's sha256 (locally, then in the
+batches' metadata) instead of being paid for twice, and processing the same
+results again writes the same payloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openai import OpenAI
+from openai.types import Batch
+from qdrant_client import models
+
+from tagging_assets.cache import PointId, QdrantCache
+from tagging_assets.cost import cost_of
+from tagging_assets.models import TaggingState
+from tagging_assets.prompt import SYSTEM_PROMPT
+from tagging_assets.requests import (
+    SelectionReport,
+    Shard,
+    index_path_for,
+    prompt_version_for,
+    read_index,
+    select_items,
+    write_shards,
+)
+from tagging_assets.results import Outcome, ParseProblem, read_outcomes
+
+TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+ENDPOINT = "/v1/chat/completions"
+SAMPLE_SIZE = 10
+_LISTED_BATCHES_TO_SEARCH = 1000
+
+
+class BatchError(RuntimeError):
+    """A batch step cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What this work directory knows of a batch it submitted: enough to process its results."""
+
+    batch_id: str
+    input_file: str
+    index_file: str
+    input_sha256: str
+    input_file_id: str
+    requests: int
+    model: str
+    prompt_version: str
+    submission_id: str
+    created_at: int
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _iso(timestamp: int | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+class BatchProcessor:
+    """Tags the cache's transcripts through the Batch API.
+
+    ``work_dir`` holds the input files, downloaded results and one small record
+    per submitted batch.
+    """
+
+    def __init__(
+        self,
+        cache: QdrantCache,
+        client: OpenAI,
+        model: str = "gpt-4o-mini",
+        work_dir: Path = Path(".tagging"),
+        max_attempts: int = 3,
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.model = model
+        self.work_dir = work_dir
+        self.max_attempts = max_attempts
+
+    # prepare
+
+    def select(
+        self, report: SelectionReport, filters: models.Filter | None = None, system_prompt: str = SYSTEM_PROMPT
+    ) -> Iterator[Any]:
+        """The items that need tags, streamed from the cache."""
+        self.cache.require()
+        return select_items(
+            self.cache, report, self.model, prompt_version_for(system_prompt), self.max_attempts, only=filters
+        )
+
+    def prepare_shards(
+        self,
+        directory: Path,
+        filters: models.Filter | None = None,
+        system_prompt: str = SYSTEM_PROMPT,
+        report: SelectionReport | None = None,
+        **limits: int,
+    ) -> list[Shard]:
+        """Write the requests for everything that needs tags into ``directory``, sharded to the API's limits."""
+        report = report if report is not None else SelectionReport()
+        items = self.select(report, filters, system_prompt)
+        return write_shards(items, lambda n: directory / f"requests-{n:04d}.jsonl", self.model, system_prompt, **limits)
+
+    def prepare_batch_input(
+        self, filters: models.Filter | None = None, system_prompt: str = SYSTEM_PROMPT, output_file: Path | str = ""
+    ) -> int:
+        """Write one JSONL input file (plus ``.partN`` files beyond the API's limits); the number of requests."""
+        output = Path(output_file or self.work_dir / "batch_input.jsonl")
+
+        def path_for(number: int) -> Path:
+            return output if number == 1 else output.with_name(f"{output.stem}.part{number}{output.suffix}")
+
+        shards = write_shards(
+            self.select(SelectionReport(), filters, system_prompt), path_for, self.model, system_prompt
+        )
+        if not shards:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_bytes(b"")
+            index_path_for(output).write_bytes(b"")
+        return sum(shard.requests for shard in shards)
+
+    # submit
+
+    def submit_batch(self, input_file: Path | str, submission_id: str | None = None) -> str:
+        """Upload one input file and create its batch, or return the batch already made from the same bytes."""
+        path = Path(input_file)
+        if not path.is_file():
+            raise BatchError(f"no input file at {path}")
+        index_file = index_path_for(path)
+        if not index_file.is_file():
+            raise BatchError(f"no index next to {path} (expected {index_file}); write the input with `prepare`")
+        sha256 = file_sha256(path)
+        existing = self.find_batch(sha256)
+        if existing is not None:
+            return existing
+        requests = sum(1 for line in path.open("rb") if line.strip())
+        if requests == 0:
+            raise BatchError(f"{path} holds no requests: nothing to submit")
+        with path.open("rb") as content:
+            uploaded = self.client.files.create(file=(path.name, content), purpose="batch")
+        model = self.model
+        prompt_version = _prompt_version_of(path)
+        submission_id = submission_id or str(uuid.uuid4())
+        batch = self.client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint=ENDPOINT,
+            completion_window="24h",
+            metadata={
+                "input_sha256": sha256,
+                "submission_id": submission_id,
+                "collection": self.cache.collection,
+                "model": model,
+                "prompt_version": prompt_version,
+                "requests": str(requests),
+            },
+        )
+        record = BatchRecord(
+            batch.id,
+            str(path.resolve()),
+            str(index_file.resolve()),
+            sha256,
+            uploaded.id,
+            requests,
+            model,
+            prompt_version,
+            submission_id,
+            batch.created_at,
+        )
+        self._save_record(record)
+        self.mark_pending(record)
+        return batch.id
+
+    def find_batch(self, sha256: str) -> str | None:
+        """A live batch already made from this input: from this work dir's records, then the API's metadata."""
+        by_input = self.work_dir / "inputs" / f"{sha256}.json"
+        if by_input.is_file():
+            batch_id = json.loads(by_input.read_text())["batch_id"]
+            if self.client.batches.retrieve(batch_id).status != "failed":
+                return batch_id
+            return None
+        for number, batch in enumerate(self.client.batches.list(limit=100)):
+            if number >= _LISTED_BATCHES_TO_SEARCH:
+                break
+            if (batch.metadata or {}).get("input_sha256") == sha256 and batch.status != "failed":
+                return batch.id
+        return None
+
+    def mark_pending(self, record: BatchRecord) -> int:
+        """Record on each submitted point that it waits on this batch."""
+        submitted_at = _iso(record.created_at)
+
+        def updates() -> Iterator[tuple[PointId, dict[str, Any]]]:
+            for entry in read_index(Path(record.index_file)).values():
+                state = TaggingState(
+                    status="pending",
+                    batch_id=record.batch_id,
+                    model=record.model,
+                    prompt_version=record.prompt_version,
+                    content_hash=entry["content_hash"],
+                    attempts=entry["attempts"],
+                    submitted_at=submitted_at,
+                    updated_at=submitted_at,
+                )
+                yield entry["point_id"], {"tagging": state.model_dump()}
+
+        return self.cache.set_payloads(updates())
+
+    def record(self, batch_id: str) -> BatchRecord:
+        path = self.work_dir / "batches" / f"{batch_id}.json"
+        if not path.is_file():
+            raise BatchError(
+                f"no record of batch {batch_id} in {self.work_dir}; it was submitted from another work directory "
+                "(set TAGGING_WORK_DIR to that one)"
+            )
+        return BatchRecord(**json.loads(path.read_text()))
+
+    def _save_record(self, record: BatchRecord) -> None:
+        for folder, name in (("batches", record.batch_id), ("inputs", record.input_sha256)):
+            path = self.work_dir / folder / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(asdict(record), indent=2))
+
+    # status
+
+    def check_status(self, batch_id: str) -> dict[str, Any]:
+        """The batch's status and progress, as plain data."""
+        batch = self.client.batches.retrieve(batch_id)
+        return status_summary(batch)
+
+    # results
+
+    def download_results(self, batch_id: str, output_file: Path | str | None = None) -> dict[str, Any]:
+        """Stream the output and error files to disk; ``output_file`` names the output, errors go beside it."""
+        batch = self.client.batches.retrieve(batch_id)
+        if batch.status not in TERMINAL_STATUSES:
+            raise BatchError(f"batch {batch_id} is still {batch.status}; its results are not ready")
+        output = Path(output_file or self.work_dir / "results" / batch_id / "output.jsonl")
+        errors = output.with_name(output.stem + ".errors.jsonl")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Any] = {"status": batch.status, "output": None, "errors": None}
+        for key, file_id, target in (("output", batch.output_file_id, output), ("errors", batch.error_file_id, errors)):
+            if file_id:
+                with self.client.files.with_streaming_response.content(file_id) as response, target.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                paths[key] = str(target)
+                paths[f"{key}_bytes"] = target.stat().st_size
+        return paths
+
+    def process_results(
+        self, batch_id: str, output_file: Path | str | None = None, errors_file: Path | str | None = None
+    ) -> dict[str, Any]:
+        """Write each request's outcome into the cache: tags and summary, or the failure and its reason.
+
+        Without file paths it downloads them first. Every submitted custom_id ends
+        tagged or failed; ids in neither file are failed as missing.
+        """
+        record = self.record(batch_id)
+        batch = self.client.batches.retrieve(batch_id)
+        if batch.status not in TERMINAL_STATUSES:
+            raise BatchError(f"batch {batch_id} is still {batch.status}; process it once it has finished")
+        if output_file is None and errors_file is None:
+            paths = self.download_results(batch_id)
+            output_file, errors_file = paths["output"], paths["errors"]
+        index = read_index(Path(record.index_file))
+        tally = _Tally()
+        problems: list[ParseProblem] = []
+        updates = self._updates(record, batch, index, tally, problems, output_file, errors_file)
+        self.cache.set_payloads(updates)
+        return tally.summary(record, batch, problems)
+
+    def _updates(
+        self,
+        record: BatchRecord,
+        batch: Batch,
+        index: dict[str, dict[str, Any]],
+        tally: _Tally,
+        problems: list[ParseProblem],
+        output_file: Path | str | None,
+        errors_file: Path | str | None,
+    ) -> Iterator[tuple[PointId, dict[str, Any]]]:
+        finished_at = batch.completed_at or batch.expired_at or batch.cancelled_at or batch.failed_at
+        common = {
+            "batch_id": record.batch_id,
+            "model": record.model,
+            "prompt_version": record.prompt_version,
+            "submitted_at": _iso(record.created_at),
+            "updated_at": _iso(finished_at),
+        }
+        seen: set[str] = set()
+        for path in (output_file, errors_file):
+            if path is None:
+                continue
+            for outcome in read_outcomes(Path(path), problems):
+                entry = index.get(outcome.custom_id)
+                if entry is None:
+                    tally.unknown += 1
+                    continue
+                if outcome.custom_id in seen:
+                    tally.duplicates += 1
+                    continue
+                seen.add(outcome.custom_id)
+                tally.add(outcome)
+                yield entry["point_id"], _payload(outcome, entry, common)
+        missing_reason = _missing_reason(batch)
+        for custom_id, entry in index.items():
+            if custom_id not in seen:
+                outcome = Outcome(custom_id, None, missing_reason)
+                tally.add(outcome)
+                yield entry["point_id"], _payload(outcome, entry, common)
+
+
+def _missing_reason(batch: Batch) -> str:
+    if batch.status == "failed":
+        codes = (
+            ", ".join(sorted({error.code or "unknown" for error in (batch.errors.data or [])})) if batch.errors else ""
+        )
+        return f"batch_failed: the batch failed validation ({codes or 'no reason given'})"
+    return f"missing_from_results: in neither the output nor the error file of a {batch.status} batch"
+
+
+def _payload(outcome: Outcome, entry: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
+    state = TaggingState(
+        status="tagged" if outcome.ok else "failed",
+        content_hash=entry["content_hash"],
+        input_tokens=outcome.input_tokens,
+        output_tokens=outcome.output_tokens,
+        error=outcome.error,
+        attempts=entry["attempts"] + 1,
+        retryable=outcome.retryable,
+        **common,
+    )
+    payload: dict[str, Any] = {"tagging": state.model_dump()}
+    if outcome.output is not None:
+        payload["tags"] = outcome.output.tags
+        payload["summary"] = outcome.output.summary
+    return payload
+
+
+def _prompt_version_of(path: Path) -> str:
+    """The prompt version of an input file, from its first request's system message."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                messages = json.loads(line)["body"]["messages"]
+                system = next((m["content"] for m in messages if m.get("role") == "system"), SYSTEM_PROMPT)
+                return prompt_version_for(system)
+    return prompt_version_for(SYSTEM_PROMPT)
+
+
+class _Tally:
+    """Running counts of one batch's outcomes, and a sample of its tags."""
+
+    def __init__(self) -> None:
+        self.tagged = 0
+        self.failed: Counter[str] = Counter()
+        self.unknown = 0
+        self.duplicates = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.sample: list[dict[str, Any]] = []
+
+    def add(self, outcome: Outcome) -> None:
+        self.input_tokens += outcome.input_tokens
+        self.output_tokens += outcome.output_tokens
+        if outcome.output is None:
+            self.failed[(outcome.error or "unknown").split(":", 1)[0]] += 1
+            return
+        self.tagged += 1
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(
+                {"custom_id": outcome.custom_id, "tags": outcome.output.tags, "summary": outcome.output.summary}
+            )
+
+    def summary(self, record: BatchRecord, batch: Batch, problems: list[ParseProblem]) -> dict[str, Any]:
+        input_tokens = batch.usage.input_tokens if batch.usage else self.input_tokens
+        output_tokens = batch.usage.output_tokens if batch.usage else self.output_tokens
+        cost = cost_of(record.model, input_tokens, output_tokens)
+        return {
+            "batch_id": record.batch_id,
+            "status": batch.status,
+            "submitted": record.requests,
+            "tagged": self.tagged,
+            "failed": sum(self.failed.values()),
+            "failed_by_reason": dict(self.failed),
+            "unknown_custom_ids": self.unknown,
+            "duplicate_lines": self.duplicates,
+            "unreadable_lines": len(problems),
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_batch_usd": round(cost.batch_usd, 6),
+            "cost_realtime_usd": round(cost.realtime_usd, 6),
+            "saving_usd": round(cost.saving_usd, 6),
+            "sample": self.sample,
+        }
+
+
+def status_summary(batch: Batch) -> dict[str, Any]:
+    """A batch's status and progress as plain data, for printing and metadata."""
+    counts = batch.request_counts
+    total = counts.total if counts else 0
+    done = (counts.completed + counts.failed) if counts else 0
+    return {
+        "batch_id": batch.id,
+        "status": batch.status,
+        "total": total,
+        "completed": counts.completed if counts else 0,
+        "failed": counts.failed if counts else 0,
+        "progress_pct": round(100 * done / total, 1) if total else 0.0,
+        "output_file_id": batch.output_file_id,
+        "error_file_id": batch.error_file_id,
+        "errors": [error.model_dump() for error in (batch.errors.data or [])] if batch.errors else [],
+        "created_at": batch.created_at,
+        "metadata": batch.metadata or {},
+    }

@@ -1,0 +1,257 @@
+"""From cache points to Batch API input: which items need tags, and the JSONL shards that ask for them.
+
+Everything streams: points are read page by page and written line by line, so
+memory does not grow with the size of the cache (beyond the set of video ids
+seen, which catches duplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qdrant_client import models
+
+from tagging_assets.cache import PointId, QdrantCache
+from tagging_assets.cost import estimate_request_tokens
+from tagging_assets.models import BatchRequest, BatchRequestBody
+from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
+
+MAX_REQUESTS_PER_FILE = 50_000
+MAX_BYTES_PER_FILE = 200 * 1024 * 1024
+
+
+def custom_id_for(video_id: str) -> str:
+    return f"youtube:{video_id}"
+
+
+def content_hash(title: str, transcript: str) -> str:
+    """What the tags were made from; a change makes the item stale."""
+    return hashlib.sha256(f"{title}\n{transcript}".encode()).hexdigest()[:32]
+
+
+def prompt_version_for(system_prompt: str) -> str:
+    """The bundled prompt's version, or one derived from a custom prompt's text."""
+    if system_prompt == SYSTEM_PROMPT:
+        return PROMPT_VERSION
+    return "custom-" + hashlib.sha256(system_prompt.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class CacheItem:
+    """One transcript that needs tags, with what write-back will need."""
+
+    point_id: PointId
+    video_id: str
+    title: str
+    transcript: str
+    content_hash: str
+    attempts: int
+    reason: str
+
+    @property
+    def custom_id(self) -> str:
+        return custom_id_for(self.video_id)
+
+
+@dataclass
+class SelectionReport:
+    """What a scan of the cache found: counted, so the asset metadata can say it."""
+
+    scanned: int = 0
+    selected: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "points_scanned": self.scanned,
+            "items_selected": sum(self.selected.values()),
+            "selected_by_reason": dict(self.selected),
+            "skipped_by_reason": dict(self.skipped),
+        }
+
+
+def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_attempts: int) -> tuple[bool, str, int]:
+    """Whether a point needs tagging now, why (or why not), and its attempts so far."""
+    if not isinstance(tagging, dict):
+        return True, "new", 0
+    attempts = tagging["attempts"] if isinstance(tagging.get("attempts"), int) else 0
+    if tagging.get("status") == "pending":
+        return False, "pending", attempts
+    if tagging.get("content_hash") != item_hash:
+        return True, "content-changed", 0
+    if tagging.get("prompt_version") != prompt_version:
+        return True, "prompt-changed", 0
+    if tagging.get("model") != model:
+        return True, "model-changed", 0
+    if tagging.get("status") == "failed":
+        if attempts < max_attempts and tagging.get("retryable", True):
+            return True, "retry", attempts
+        return False, "given-up", attempts
+    return False, "up-to-date", attempts
+
+
+def select_items(
+    cache: QdrantCache,
+    report: SelectionReport,
+    model: str,
+    prompt_version: str = PROMPT_VERSION,
+    max_attempts: int = 3,
+    only: models.Filter | None = None,
+    page_size: int = 1024,
+) -> Iterator[CacheItem]:
+    """Stream the points that need tags; count the rest in ``report``, each with its reason."""
+    fields = cache.fields
+    seen_videos: set[str] = set()
+    for point_id, payload in cache.scroll(
+        [fields.video_id, fields.title, fields.transcript, "tagging"], only=only, page_size=page_size
+    ):
+        report.scanned += 1
+        video_id = payload.get(fields.video_id)
+        title = payload.get(fields.title)
+        transcript = payload.get(fields.transcript)
+        if not isinstance(video_id, str | int) or not str(video_id).strip():
+            report.skipped["missing-video-id"] += 1
+            continue
+        video_id = str(video_id)
+        if video_id in seen_videos:
+            report.skipped["duplicate-video-id"] += 1
+            continue
+        seen_videos.add(video_id)
+        if not isinstance(transcript, str):
+            report.skipped["missing-transcript" if transcript is None else "transcript-not-text"] += 1
+            continue
+        if not transcript.strip():
+            report.skipped["empty-transcript"] += 1
+            continue
+        title = title if isinstance(title, str) else ""
+        item_hash = content_hash(title, transcript)
+        selected, reason, attempts = why_tag(payload.get("tagging"), item_hash, model, prompt_version, max_attempts)
+        if not selected:
+            report.skipped[reason] += 1
+            continue
+        report.selected[reason] += 1
+        yield CacheItem(point_id, video_id, title, transcript, item_hash, attempts, reason)
+
+
+def write_snapshot(items: Iterable[CacheItem], path: Path) -> int:
+    """Write the selected items to a JSONL file, so later steps need not scan the cache again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as snapshot:
+        for item in items:
+            snapshot.write(json.dumps(asdict(item), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_snapshot(path: Path) -> Iterator[CacheItem]:
+    with path.open(encoding="utf-8") as snapshot:
+        for line in snapshot:
+            yield CacheItem(**json.loads(line))
+
+
+def build_request(item: CacheItem, model: str, system_prompt: str = SYSTEM_PROMPT) -> BatchRequest:
+    messages = [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": user_message(item.title, item.transcript)},
+    ]
+    return BatchRequest(custom_id=item.custom_id, body=BatchRequestBody(model=model, messages=messages))
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One input file, within the Batch API's limits, and its index for write-back."""
+
+    path: Path
+    index_path: Path
+    requests: int
+    bytes: int
+    sha256: str
+    estimated_input_tokens: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path), "index_path": str(self.index_path)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Shard:
+        return cls(**{**data, "path": Path(data["path"]), "index_path": Path(data["index_path"])})
+
+
+def index_path_for(requests_path: Path) -> Path:
+    return requests_path.with_name(requests_path.stem + ".index.jsonl")
+
+
+def write_shards(
+    items: Iterable[CacheItem],
+    path_for: Callable[[int], Path],
+    model: str,
+    system_prompt: str = SYSTEM_PROMPT,
+    max_requests: int = MAX_REQUESTS_PER_FILE,
+    max_bytes: int = MAX_BYTES_PER_FILE,
+) -> list[Shard]:
+    """Write request lines into as many files as the limits need; shard ``n`` (from 1) goes to ``path_for(n)``.
+
+    Next to each file an index (custom_id, point id, content hash, attempts)
+    lets write-back find the points without searching the cache.
+    """
+    shards: list[Shard] = []
+    writer: _ShardWriter | None = None
+    for item in items:
+        request = build_request(item, model, system_prompt)
+        line = (request.model_dump_json() + "\n").encode()
+        if writer is not None and not writer.fits(len(line), max_requests, max_bytes):
+            shards.append(writer.close())
+            writer = None
+        if writer is None:
+            writer = _ShardWriter(path_for(len(shards) + 1))
+        writer.add(item, line, estimate_request_tokens(request.body.messages))
+    if writer is not None:
+        shards.append(writer.close())
+    return shards
+
+
+class _ShardWriter:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.index_path = index_path_for(path)
+        self._requests = path.open("wb")
+        self._index = self.index_path.open("w", encoding="utf-8")
+        self._digest = hashlib.sha256()
+        self.count = 0
+        self.size = 0
+        self.tokens = 0
+
+    def fits(self, line_bytes: int, max_requests: int, max_bytes: int) -> bool:
+        return self.count < max_requests and self.size + line_bytes <= max_bytes
+
+    def add(self, item: CacheItem, line: bytes, tokens: int) -> None:
+        self._requests.write(line)
+        self._digest.update(line)
+        self.count += 1
+        self.size += len(line)
+        self.tokens += tokens
+        entry = {
+            "custom_id": item.custom_id,
+            "point_id": item.point_id,
+            "content_hash": item.content_hash,
+            "attempts": item.attempts,
+        }
+        self._index.write(json.dumps(entry) + "\n")
+
+    def close(self) -> Shard:
+        self._requests.close()
+        self._index.close()
+        return Shard(self.path, self.index_path, self.count, self.size, self._digest.hexdigest(), self.tokens)
+
+
+def read_index(path: Path) -> dict[str, dict[str, Any]]:
+    """custom_id -> its point id, content hash and prior attempts."""
+    with path.open(encoding="utf-8") as index:
+        return {entry["custom_id"]: entry for entry in map(json.loads, index)}

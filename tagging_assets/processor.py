@@ -79,22 +79,29 @@ class BatchProcessor:
     """Tags the cache's transcripts through the Batch API.
 
     ``work_dir`` holds the input files, downloaded results and one small record
-    per submitted batch.
+    per submitted batch. ``cache`` may be None for the steps that only talk to the
+    API (status, download), since opening an embedded store loads all of it.
     """
 
     def __init__(
         self,
-        cache: QdrantCache,
+        cache: QdrantCache | None,
         client: OpenAI,
         model: str = "gpt-4o-mini",
         work_dir: Path = Path(".tagging"),
         max_attempts: int = 3,
     ) -> None:
-        self.cache = cache
+        self._cache = cache
         self.client = client
         self.model = model
         self.work_dir = work_dir
         self.max_attempts = max_attempts
+
+    @property
+    def cache(self) -> QdrantCache:
+        if self._cache is None:
+            raise BatchError("this step writes to the cache, but the processor was made without one")
+        return self._cache
 
     # prepare
 

@@ -1,0 +1,220 @@
+"""The five assets, from the cache to tags written back. Each calls the library and
+reports what it did as metadata; they hand each other small manifests, never transcripts."""
+
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, MetadataValue, asset
+
+from tagging_assets.audit import markdown_table
+from tagging_assets.cost import cost_of
+from tagging_assets.partitions import batch_partitions
+from tagging_assets.prompt import PROMPT_VERSION
+from tagging_assets.requests import SelectionReport, Shard, read_snapshot, select_items, write_shards, write_snapshot
+from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+
+GROUP = "tagging"
+OWNERS = ["team:ai-data"]
+EXPECTED_OUTPUT_TOKENS = 80
+"""A tags-and-summary reply runs to about 80 tokens; used only for the estimate before submitting."""
+
+
+def _cost_metadata(prefix: str, model: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    cost = cost_of(model, input_tokens, output_tokens)
+    return {
+        f"{prefix}_cost_batch_usd": MetadataValue.float(round(cost.batch_usd, 6)),
+        f"{prefix}_cost_realtime_usd": MetadataValue.float(round(cost.realtime_usd, 6)),
+        f"{prefix}_saving_usd": MetadataValue.float(round(cost.saving_usd, 6)),
+    }
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"qdrant"},
+    owners=OWNERS,
+    description="The transcripts in the cache that need tags now: never tagged, changed since, tagged with "
+    "another prompt or model, or failed within their retry budget. A snapshot on disk, not in memory.",
+)
+def cached_transcripts(
+    context: AssetExecutionContext, qdrant: QdrantCacheResource, tagging: TaggingResource
+) -> dict[str, Any]:
+    report = SelectionReport()
+    snapshot = Path(tagging.work_dir).resolve() / "snapshots" / f"{context.run_id}.jsonl"
+    with qdrant.open() as cache:
+        cache.require()
+        items = select_items(cache, report, tagging.model, PROMPT_VERSION, tagging.max_attempts)
+        count = write_snapshot(items, snapshot)
+    context.add_output_metadata(
+        {
+            "collection": qdrant.collection,
+            "points_scanned": report.scanned,
+            "items_selected": count,
+            "selected_by_reason": MetadataValue.json(dict(report.selected)),
+            "skipped_by_reason": MetadataValue.json(dict(report.skipped)),
+            "snapshot": MetadataValue.path(str(snapshot)),
+        }
+    )
+    return {"snapshot": str(snapshot), "items": count, "model": tagging.model}
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"jsonl"},
+    owners=OWNERS,
+    description="Batch API input: one JSONL request per selected transcript, asking for tags and a summary "
+    "with Structured Outputs, sharded to the API's limits (50,000 requests, 200 MB a file), each shard with "
+    "an index for write-back. Carries the token estimate and the cost at batch and realtime prices.",
+)
+def batch_input_jsonl(
+    context: AssetExecutionContext, tagging: TaggingResource, cached_transcripts: dict[str, Any]
+) -> dict[str, Any]:
+    directory = Path(tagging.work_dir).resolve() / "submissions" / context.run_id
+    shards = write_shards(
+        read_snapshot(Path(cached_transcripts["snapshot"])),
+        lambda number: directory / f"requests-{number:04d}.jsonl",
+        tagging.model,
+    )
+    requests = sum(shard.requests for shard in shards)
+    input_tokens = sum(shard.estimated_input_tokens for shard in shards)
+    context.add_output_metadata(
+        {
+            "shards": len(shards),
+            "requests": requests,
+            "bytes": sum(shard.bytes for shard in shards),
+            "estimated_input_tokens": input_tokens,
+            "estimated_output_tokens": requests * EXPECTED_OUTPUT_TOKENS,
+            **_cost_metadata("estimated", tagging.model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS),
+            "files": MetadataValue.md(
+                markdown_table(
+                    [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],
+                    ["file", "requests", "bytes"],
+                )
+            ),
+        }
+    )
+    return {"submission_id": context.run_id, "shards": [shard.as_dict() for shard in shards]}
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"openai"},
+    owners=OWNERS,
+    description="The batches at the Batch API: each shard uploaded and a batch created (or the batch already "
+    "made from the same bytes found again), the items marked pending in the cache, and one partition added "
+    "per batch for the sensor to watch.",
+)
+def openai_batch_job(
+    context: AssetExecutionContext,
+    qdrant: QdrantCacheResource,
+    batch_api: BatchApiResource,
+    tagging: TaggingResource,
+    batch_input_jsonl: dict[str, Any],
+) -> dict[str, Any]:
+    shards = [Shard.from_dict(shard) for shard in batch_input_jsonl["shards"]]
+    submitted = []
+    with qdrant.open() as cache:
+        processor = tagging.processor(cache, batch_api.get_client())
+        for shard in shards:
+            batch_id = processor.submit_batch(shard.path, batch_input_jsonl["submission_id"])
+            submitted.append({"batch_id": batch_id, "requests": shard.requests, "input_file": str(shard.path)})
+    batch_ids = [batch["batch_id"] for batch in submitted]
+    if batch_ids:
+        context.instance.add_dynamic_partitions(batch_partitions.name, batch_ids)
+    input_tokens = sum(shard.estimated_input_tokens for shard in shards)
+    requests = sum(shard.requests for shard in shards)
+    context.add_output_metadata(
+        {
+            "batches": len(batch_ids),
+            "requests": requests,
+            "batch_ids": MetadataValue.json(batch_ids),
+            **_cost_metadata("estimated", tagging.model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS),
+            "submitted": MetadataValue.md(markdown_table(submitted, ["batch_id", "requests", "input_file"])),
+        }
+    )
+    if not batch_ids:
+        context.log.info("nothing needs tags: no batch submitted, nothing spent")
+    return {"submission_id": batch_input_jsonl["submission_id"], "batches": submitted}
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"openai", "jsonl"},
+    owners=OWNERS,
+    partitions_def=batch_partitions,
+    deps=[openai_batch_job],
+    description="One finished batch's output and error files, downloaded to disk, with its final status, "
+    "request counts, usage and actual cost.",
+)
+def batch_results_raw(
+    context: AssetExecutionContext, batch_api: BatchApiResource, tagging: TaggingResource
+) -> dict[str, Any]:
+    batch_id = context.partition_key
+    processor = tagging.processor(None, batch_api.get_client())
+    batch = processor.client.batches.retrieve(batch_id)
+    target = Path(tagging.work_dir).resolve() / "results" / batch_id / "output.jsonl"
+    paths = processor.download_results(batch_id, target)
+    counts = batch.request_counts
+    usage = batch.usage
+    model = batch.model or tagging.model
+    metadata: dict[str, Any] = {
+        "batch_id": batch_id,
+        "status": batch.status,
+        "requests_total": counts.total if counts else 0,
+        "requests_completed": counts.completed if counts else 0,
+        "requests_failed": counts.failed if counts else 0,
+        "output_bytes": paths.get("output_bytes", 0),
+        "error_bytes": paths.get("errors_bytes", 0),
+    }
+    if usage:
+        metadata |= {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+        metadata |= _cost_metadata("actual", model, usage.input_tokens, usage.output_tokens)
+    for key in ("output", "errors"):
+        if paths[key]:
+            metadata[f"{key}_file"] = MetadataValue.path(paths[key])
+    if batch.errors and batch.errors.data:
+        metadata["validation_errors"] = MetadataValue.json([error.model_dump() for error in batch.errors.data])
+    context.add_output_metadata(metadata)
+    return {"batch_id": batch_id, "status": batch.status, "output": paths["output"], "errors": paths["errors"]}
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"qdrant"},
+    owners=OWNERS,
+    partitions_def=batch_partitions,
+    description="Tags and a one-sentence summary written back into the cache for every success of one batch, "
+    "and the reason on every failure, with tokens and cost at batch and realtime prices.",
+)
+def tagged_points(
+    context: AssetExecutionContext,
+    qdrant: QdrantCacheResource,
+    batch_api: BatchApiResource,
+    tagging: TaggingResource,
+    batch_results_raw: dict[str, Any],
+) -> dict[str, Any]:
+    with qdrant.open() as cache:
+        processor = tagging.processor(cache, batch_api.get_client())
+        summary = processor.process_results(
+            batch_results_raw["batch_id"], batch_results_raw["output"], batch_results_raw["errors"]
+        )
+    submitted = summary["submitted"] or 1
+    context.add_output_metadata(
+        {
+            "status": summary["status"],
+            "items_tagged": summary["tagged"],
+            "items_failed": summary["failed"],
+            "failure_rate": MetadataValue.float(round(summary["failed"] / submitted, 4)),
+            "input_tokens": summary["input_tokens"],
+            "output_tokens": summary["output_tokens"],
+            "cost_batch_usd": MetadataValue.float(summary["cost_batch_usd"]),
+            "cost_realtime_usd": MetadataValue.float(summary["cost_realtime_usd"]),
+            "saving_usd": MetadataValue.float(summary["saving_usd"]),
+            "failures_by_reason": MetadataValue.md(
+                markdown_table(
+                    [{"reason": r, "count": c} for r, c in summary["failed_by_reason"].items()], ["reason", "count"]
+                )
+            ),
+            "sample_tags": MetadataValue.md(markdown_table(summary["sample"], ["custom_id", "tags", "summary"])),
+        }
+    )
+    return {key: value for key, value in summary.items() if key != "sample"}

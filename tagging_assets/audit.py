@@ -1,0 +1,225 @@
+"""The checks behind the asset checks, as plain functions over files and the cache."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from qdrant_client import models
+
+from tagging_assets.cache import QdrantCache
+from tagging_assets.models import MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
+from tagging_assets.requests import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
+from tagging_assets.results import ParseProblem, read_outcomes
+
+GENERIC_TAGS = frozenset(
+    {
+        "ai",
+        "video",
+        "videos",
+        "podcast",
+        "episode",
+        "talk",
+        "technology",
+        "tech",
+        "content",
+        "general",
+        "misc",
+        "other",
+        "interview",
+        "discussion",
+        "news",
+        "update",
+        "overview",
+        "introduction",
+        "tutorial",
+    }
+)
+"""Tags that say nothing about a video's topic; the prompt forbids them."""
+
+_TAG = re.compile(TAG_PATTERN)
+_MAX_LISTED = 20
+
+
+@dataclass
+class InputAudit:
+    """What checking a set of input files found."""
+
+    files: int = 0
+    requests: int = 0
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < _MAX_LISTED:
+            self.problems.append(text)
+
+
+def audit_input_files(
+    paths: Iterable[Path], max_requests: int = MAX_REQUESTS_PER_FILE, max_bytes: int = MAX_BYTES_PER_FILE
+) -> InputAudit:
+    """Every line is a valid request, custom_ids are unique across files, one model a file, files within limits."""
+    audit = InputAudit()
+    seen: set[str] = set()
+    for path in paths:
+        audit.files += 1
+        size = path.stat().st_size
+        audit.bytes += size
+        if size > max_bytes:
+            audit.problem(f"{path.name}: {size:,} bytes, over the {max_bytes:,} byte limit")
+        models_in_file: set[str] = set()
+        count = 0
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                count += 1
+                try:
+                    request = BatchRequest.model_validate_json(line)
+                except ValidationError as error:
+                    first = error.errors()[0]
+                    where = ".".join(map(str, first["loc"])) or "line"
+                    audit.problem(f"{path.name}:{number}: {where}: {first['msg']}")
+                    continue
+                if request.custom_id in seen:
+                    audit.problem(f"{path.name}:{number}: duplicate custom_id {request.custom_id!r}")
+                seen.add(request.custom_id)
+                models_in_file.add(request.body.model)
+        audit.requests += count
+        if count == 0:
+            audit.problem(f"{path.name}: no requests")
+        if count > max_requests:
+            audit.problem(f"{path.name}: {count:,} requests, over the {max_requests:,} limit")
+        if len(models_in_file) > 1:
+            audit.problem(f"{path.name}: several models in one file: {sorted(models_in_file)}")
+    return audit
+
+
+@dataclass
+class Accounting:
+    """How the submitted custom_ids show up in a batch's result files."""
+
+    submitted: int
+    in_output: int
+    in_errors: int
+    missing: list[str]
+    repeated: list[str]
+    unknown: list[str]
+    unreadable: list[ParseProblem]
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.repeated or self.unknown or self.unreadable)
+
+
+def account_for_results(submitted: Iterable[str], output: Path | None, errors: Path | None) -> Accounting:
+    """Each submitted custom_id should appear exactly once across the output and error files."""
+    expected = set(submitted)
+    counts: Counter[str] = Counter()
+    per_file = {"output": 0, "errors": 0}
+    problems: list[ParseProblem] = []
+    for name, path in (("output", output), ("errors", errors)):
+        if path is None:
+            continue
+        for outcome in read_outcomes(path, problems):
+            counts[outcome.custom_id] += 1
+            per_file[name] += 1
+    return Accounting(
+        submitted=len(expected),
+        in_output=per_file["output"],
+        in_errors=per_file["errors"],
+        missing=sorted(expected - counts.keys()),
+        repeated=sorted(custom_id for custom_id, count in counts.items() if count > 1),
+        unknown=sorted(counts.keys() - expected),
+        unreadable=problems,
+    )
+
+
+def tag_problems(tags: Any) -> list[str]:
+    """Why a point's tags break the format: 3-5, lowercase, hyphenated, not generic."""
+    if not isinstance(tags, list):
+        return [f"tags are {type(tags).__name__}, not a list"]
+    problems = []
+    if not MIN_TAGS <= len(tags) <= MAX_TAGS:
+        problems.append(f"{len(tags)} tags, not {MIN_TAGS}-{MAX_TAGS}")
+    for tag in tags:
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            problems.append(f"{tag!r} is not lowercase and hyphenated")
+        elif tag in GENERIC_TAGS:
+            problems.append(f"{tag!r} is generic")
+    return problems
+
+
+def batch_points(cache: QdrantCache, batch_id: str, fields: list[str]) -> dict[Any, dict[str, Any]]:
+    """The points whose last tagging attempt was this batch."""
+    only = models.Filter(must=[models.FieldCondition(key="tagging.batch_id", match=models.MatchValue(value=batch_id))])
+    return dict(cache.scroll(fields, only=only))
+
+
+def format_problems(cache: QdrantCache, batch_id: str) -> tuple[int, list[str]]:
+    """The tagged points of a batch, and the problems with their tags."""
+    problems = []
+    tagged = 0
+    for point_id, payload in batch_points(cache, batch_id, ["tags", "tagging", cache.fields.video_id]).items():
+        if (payload.get("tagging") or {}).get("status") != "tagged":
+            continue
+        tagged += 1
+        problems.extend(
+            f"{payload.get(cache.fields.video_id, point_id)}: {p}" for p in tag_problems(payload.get("tags"))
+        )
+    return tagged, problems[:_MAX_LISTED]
+
+
+def disagreements(
+    cache: QdrantCache, batch_id: str, index: dict[str, dict[str, Any]], output: Path | None, errors: Path | None
+) -> list[str]:
+    """Where the cache and the batch's results disagree: each successful result must be the point's tags and
+    summary, and every other submitted id must be failed in the cache."""
+    by_point = {entry["point_id"]: custom_id for custom_id, entry in index.items()}
+    points = cache.retrieve(list(by_point), ["tags", "summary", "tagging"])
+    expected: dict[str, Any] = {}
+    problems: list[ParseProblem] = []
+    for path in (output, errors):
+        if path is not None:
+            for outcome in read_outcomes(path, problems):
+                expected.setdefault(outcome.custom_id, outcome)
+    found = []
+    for point_id, custom_id in by_point.items():
+        payload = points.get(point_id)
+        if payload is None:
+            found.append(f"{custom_id}: the point is gone from the cache")
+            continue
+        state = payload.get("tagging") or {}
+        if state.get("batch_id") != batch_id:
+            continue
+        outcome = expected.get(custom_id)
+        if outcome is not None and outcome.ok:
+            if state.get("status") != "tagged":
+                found.append(f"{custom_id}: tagged in the results, {state.get('status')} in the cache")
+            elif payload.get("tags") != outcome.output.tags or payload.get("summary") != outcome.output.summary:
+                found.append(f"{custom_id}: the cache's tags or summary differ from the results")
+        elif state.get("status") != "failed":
+            found.append(f"{custom_id}: failed or missing in the results, {state.get('status')} in the cache")
+    return found[:_MAX_LISTED]
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A small markdown table for asset metadata."""
+    if not rows:
+        return "_none_"
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [", ".join(v) if isinstance(v := row.get(c, ""), list) else str(v) for c in columns]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def read_custom_ids(index_path: Path) -> list[str]:
+    with index_path.open(encoding="utf-8") as index:
+        return [json.loads(line)["custom_id"] for line in index if line.strip()]

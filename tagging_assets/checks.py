@@ -1,0 +1,134 @@
+"""Asset checks that guard each hand-off: nothing bad is uploaded, nothing submitted vanishes,
+and what the cache holds is what the batch returned."""
+
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetIn,
+    MetadataValue,
+    asset_check,
+)
+
+from tagging_assets.assets import batch_input_jsonl, batch_results_raw, tagged_points
+from tagging_assets.audit import (
+    account_for_results,
+    audit_input_files,
+    disagreements,
+    format_problems,
+    read_custom_ids,
+)
+from tagging_assets.partitions import batch_partitions
+from tagging_assets.requests import Shard, read_index
+from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+
+
+def _optional_path(path: str | None) -> Path | None:
+    return Path(path) if path else None
+
+
+@asset_check(
+    asset=batch_input_jsonl,
+    blocking=True,
+    description="Every line of every input file is a valid Batch API request, custom_ids are unique, each file "
+    "holds one model and stays within 50,000 requests and 200 MB. Blocking: nothing invalid is uploaded.",
+)
+def batch_input_is_valid(batch_input_jsonl: dict[str, Any]) -> AssetCheckResult:
+    shards = [Shard.from_dict(shard) for shard in batch_input_jsonl["shards"]]
+    audit = audit_input_files(shard.path for shard in shards)
+    return AssetCheckResult(
+        passed=not audit.problems,
+        metadata={
+            "files": audit.files,
+            "requests": audit.requests,
+            "bytes": audit.bytes,
+            "problems": MetadataValue.json(audit.problems),
+        },
+    )
+
+
+@asset_check(
+    asset=batch_results_raw,
+    partitions_def=batch_partitions,
+    description="Every custom_id the batch was given appears exactly once across its output and error files, "
+    "and no other id does. A batch that failed validation returns no lines: a warning, its items are released.",
+)
+def every_request_accounted_for(
+    context: AssetCheckExecutionContext,
+    batch_api: BatchApiResource,
+    tagging: TaggingResource,
+    batch_results_raw: dict[str, Any],
+) -> AssetCheckResult:
+    record = tagging.processor(None, batch_api.get_client()).record(context.partition_key)
+    accounting = account_for_results(
+        read_custom_ids(Path(record.index_file)),
+        _optional_path(batch_results_raw["output"]),
+        _optional_path(batch_results_raw["errors"]),
+    )
+    failed_batch = batch_results_raw["status"] == "failed"
+    return AssetCheckResult(
+        passed=accounting.complete,
+        severity=AssetCheckSeverity.WARN if failed_batch else AssetCheckSeverity.ERROR,
+        metadata={
+            "submitted": accounting.submitted,
+            "in_output": accounting.in_output,
+            "in_errors": accounting.in_errors,
+            "missing": len(accounting.missing),
+            "repeated": len(accounting.repeated),
+            "unknown": len(accounting.unknown),
+            "unreadable_lines": len(accounting.unreadable),
+            "examples": MetadataValue.json(
+                {
+                    "missing": accounting.missing[:10],
+                    "repeated": accounting.repeated[:10],
+                    "unknown": accounting.unknown[:10],
+                }
+            ),
+        },
+    )
+
+
+@asset_check(
+    asset=tagged_points,
+    partitions_def=batch_partitions,
+    description="Every point this batch tagged has 3-5 lowercase, hyphenated, non-generic tags.",
+)
+def tags_follow_format(context: AssetCheckExecutionContext, qdrant: QdrantCacheResource) -> AssetCheckResult:
+    with qdrant.open() as cache:
+        tagged, problems = format_problems(cache, context.partition_key)
+    return AssetCheckResult(
+        passed=not problems, metadata={"points_checked": tagged, "problems": MetadataValue.json(problems)}
+    )
+
+
+@asset_check(
+    asset=tagged_points,
+    partitions_def=batch_partitions,
+    additional_ins={"batch_results_raw": AssetIn(key=batch_results_raw.key)},
+    description="The cache agrees with the batch's results: each success is the point's tags and summary, and "
+    "every other submitted item is marked failed with its reason.",
+)
+def cache_agrees_with_results(
+    context: AssetCheckExecutionContext,
+    qdrant: QdrantCacheResource,
+    batch_api: BatchApiResource,
+    tagging: TaggingResource,
+    batch_results_raw: dict[str, Any],
+) -> AssetCheckResult:
+    batch_id = context.partition_key
+    record = tagging.processor(None, batch_api.get_client()).record(batch_id)
+    index = read_index(Path(record.index_file))
+    with qdrant.open() as cache:
+        found = disagreements(
+            cache,
+            batch_id,
+            index,
+            _optional_path(batch_results_raw["output"]),
+            _optional_path(batch_results_raw["errors"]),
+        )
+    return AssetCheckResult(
+        passed=not found, metadata={"points_compared": len(index), "disagreements": MetadataValue.json(found)}
+    )

@@ -1,0 +1,52 @@
+"""The Dagster definitions: assets, checks, jobs, the sensor, the schedule and the resources."""
+
+from dagster import Definitions, EnvVar, in_process_executor
+
+from tagging_assets import assets, checks
+from tagging_assets.config import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.jobs import process_batch, submit_batches
+from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.schedules import submit_schedule
+from tagging_assets.sensors import batch_status_sensor
+
+
+def resources_from_env(settings: TaggingSettings | None = None) -> dict[str, object]:
+    """Resources as the environment configures them; secrets stay ``EnvVar`` s, never values."""
+    settings = settings or TaggingSettings.from_env()
+    return {
+        "qdrant": QdrantCacheResource(
+            collection=settings.collection,
+            path=str(settings.qdrant_path.resolve()),
+            url=settings.qdrant_url,
+            api_key=EnvVar("QDRANT_API_KEY") if settings.qdrant_api_key else None,
+        ),
+        "batch_api": BatchApiResource(
+            base_url=settings.batch_api_url,
+            api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY,
+        ),
+        "tagging": TaggingResource(
+            model=settings.model, work_dir=str(settings.work_dir.resolve()), max_attempts=settings.max_attempts
+        ),
+    }
+
+
+defs = Definitions(
+    assets=[
+        assets.cached_transcripts,
+        assets.batch_input_jsonl,
+        assets.openai_batch_job,
+        assets.batch_results_raw,
+        assets.tagged_points,
+    ],
+    asset_checks=[
+        checks.batch_input_is_valid,
+        checks.every_request_accounted_for,
+        checks.tags_follow_format,
+        checks.cache_agrees_with_results,
+    ],
+    jobs=[submit_batches, process_batch],
+    sensors=[batch_status_sensor],
+    schedules=[submit_schedule],
+    resources=resources_from_env(),
+    executor=in_process_executor,
+)

@@ -1,0 +1,58 @@
+"""Dagster resources: the cache, the Batch API and the tagging settings, each configured from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from openai import OpenAI
+
+from tagging_assets.cache import QdrantCache
+from tagging_assets.processor import BatchProcessor
+
+
+class QdrantCacheResource(ConfigurableResource):
+    """The transcript cache: embedded at ``path``, or the Qdrant server or Qdrant Cloud at ``url``.
+
+    Opened per step and closed at once, because an embedded store admits one client at a time.
+    """
+
+    collection: str = "nate_content"
+    path: str = ".qdrant"
+    url: str | None = None
+    api_key: str | None = None
+
+    @contextmanager
+    def open(self) -> Iterator[QdrantCache]:
+        with QdrantCache.connect(self.collection, path=self.path, url=self.url, api_key=self.api_key) as cache:
+            yield cache
+
+
+class BatchApiResource(ConfigurableResource):
+    """The OpenAI Batch API or any compatible endpoint; with no key and no base URL, the local gateway."""
+
+    base_url: str | None = None
+    api_key: str
+    max_retries: int = 5
+    timeout_seconds: float = 120.0
+
+    def get_client(self, max_retries: int | None = None, timeout_seconds: float | None = None) -> OpenAI:
+        return OpenAI(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            timeout=timeout_seconds or self.timeout_seconds,
+        )
+
+
+class TaggingResource(ConfigurableResource):
+    """What the batches ask for and where their files live."""
+
+    model: str = "gpt-4o-mini"
+    work_dir: str = ".tagging"
+    max_attempts: int = 3
+
+    def processor(self, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
+        return BatchProcessor(cache, client, self.model, Path(self.work_dir), self.max_attempts)

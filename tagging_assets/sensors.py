@@ -1,0 +1,62 @@
+"""The sensor that watches batches in flight: one status call per batch, nothing else."""
+
+from dagster import (
+    AssetKey,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+from openai import OpenAIError
+
+from tagging_assets.jobs import process_batch
+from tagging_assets.partitions import batch_partitions
+from tagging_assets.processor import TERMINAL_STATUSES, status_summary
+from tagging_assets.resources import BatchApiResource
+
+TAGGED_POINTS = AssetKey("tagged_points")
+
+
+@sensor(
+    job=process_batch,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Asks the Batch API for the status of every batch not yet processed and, once a batch "
+    "finishes (completed, expired, cancelled or failed), requests one run that downloads and writes back its results.",
+)
+def batch_status_sensor(context: SensorEvaluationContext, batch_api: BatchApiResource) -> SensorResult | SkipReason:
+    instance = context.instance
+    processed = instance.get_materialized_partitions(TAGGED_POINTS)
+    in_flight = [key for key in instance.get_dynamic_partitions(batch_partitions.name) if key not in processed]
+    if not in_flight:
+        return SkipReason("no batches in flight")
+    client = batch_api.get_client(max_retries=1, timeout_seconds=10)
+    run_requests: list[RunRequest] = []
+    progress: list[str] = []
+    unreachable: list[str] = []
+    for batch_id in in_flight:
+        try:
+            status = status_summary(client.batches.retrieve(batch_id))
+        except OpenAIError as error:
+            unreachable.append(f"{batch_id}: {type(error).__name__}")
+            continue
+        if status["status"] in TERMINAL_STATUSES:
+            run_requests.append(
+                RunRequest(
+                    run_key=f"{batch_id}:{status['status']}",
+                    partition_key=batch_id,
+                    tags={"tagging-assets/batch-status": status["status"]},
+                )
+            )
+        else:
+            progress.append(f"{batch_id} {status['status']} {status['progress_pct']}%")
+    for line in progress:
+        context.log.info(line)
+    if unreachable:
+        context.log.warning("could not reach the Batch API for %s", "; ".join(unreachable))
+    if run_requests:
+        return SensorResult(run_requests=run_requests)
+    reasons = progress + [f"unreachable: {line}" for line in unreachable]
+    return SkipReason("; ".join(reasons))

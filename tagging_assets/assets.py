@@ -7,7 +7,7 @@ from typing import Any
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from tagging_assets.audit import markdown_table
-from tagging_assets.cost import cost_of
+from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of
 from tagging_assets.partitions import batch_partitions
 from tagging_assets.prompt import PROMPT_VERSION
 from tagging_assets.requests import SelectionReport, Shard, read_snapshot, select_items, write_shards, write_snapshot
@@ -15,8 +15,6 @@ from tagging_assets.resources import BatchApiResource, QdrantCacheResource, Tagg
 
 GROUP = "tagging"
 OWNERS = ["team:ai-data"]
-EXPECTED_OUTPUT_TOKENS = 80
-"""A tags-and-summary reply runs to about 80 tokens; used only for the estimate before submitting."""
 
 
 def _cost_metadata(prefix: str, model: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import sys
+import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+import openai
+from pydantic import ValidationError
 
+from tagging_assets.backend import BackendError, batch_client
+from tagging_assets.cache import CacheError
+from tagging_assets.config import TaggingSettings
+from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of
 from tagging_assets.gateway.settings import ENV_PREFIX, FaultSettings, GatewayConfigError, GatewaySettings
+from tagging_assets.processor import TERMINAL_STATUSES, BatchError, BatchProcessor
+from tagging_assets.requests import SelectionReport
+from tagging_assets.samples import load_samples
+from tagging_assets.seed import SourceError, read_transcripts_jsonl, seed_cache
 
 _GATEWAY_FLAG_FIELDS = {
     name: info
@@ -35,9 +47,194 @@ def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_ENVIRONMENT_HELP = """
+\b
+Environment:
+  OPENAI_API_KEY, OPENAI_BASE_URL  the batch backend (neither set: the local gateway)
+  TAGGING_GATEWAY_URL              where the local gateway listens (http://127.0.0.1:8787/v1)
+  QDRANT_URL, QDRANT_API_KEY       a Qdrant server or Qdrant Cloud
+  QDRANT_PATH                      the embedded store when QDRANT_URL is unset (.qdrant)
+  TAGGING_COLLECTION               the collection (nate_content)
+  TAGGING_MODEL                    the model (gpt-4o-mini)
+  TAGGING_WORK_DIR                 request files, results and batch records (.tagging)
+  DAGSTER_HOME                     the Dagster instance the demo records runs in (.dagster_home)
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_ENVIRONMENT_HELP)
 def main() -> None:
     """Tag a Qdrant cache of video transcripts with OpenAI Batch API jobs."""
+
+
+def _settings() -> TaggingSettings:
+    try:
+        return TaggingSettings.from_env()
+    except ValidationError as error:
+        _fail(f"invalid configuration: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Turn the failures a user can fix into one line and a non-zero exit, never a traceback."""
+    try:
+        yield
+    except (CacheError, BatchError, BackendError, SourceError) as error:
+        _fail(str(error))
+    except openai.NotFoundError as error:
+        _fail(f"not found at the Batch API: {_api_message(error)}")
+    except openai.AuthenticationError:
+        _fail("the Batch API rejected the API key (check OPENAI_API_KEY)")
+    except openai.APIConnectionError:
+        _fail("cannot reach the Batch API (check OPENAI_BASE_URL, or start `tagging-assets gateway`)")
+    except openai.APIStatusError as error:
+        _fail(f"the Batch API answered {error.status_code}: {_api_message(error)}")
+
+
+def _api_message(error: openai.APIStatusError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    return str(body.get("message") or error.message)
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:,.6f}" if amount < 1 else f"${amount:,.2f}"
+
+
+@main.command("seed-cache")
+@click.option("--source", type=click.Path(path_type=Path), help="A JSONL file of {video_id, title, transcript, ...}.")
+@click.option("--collection", help="The collection to fill [default: TAGGING_COLLECTION].")
+def seed_cache_command(source: Path | None, collection: str | None) -> None:
+    """Load transcripts into the cache: the bundled samples, or --source. Points already there are untouched."""
+    settings = _settings()
+    with _clear_errors():
+        items = read_transcripts_jsonl(source) if source else load_samples()
+        with settings.open_cache(collection) as cache:
+            report = seed_cache(cache, items)
+            total = cache.count()
+    click.echo(
+        f"Added {report.added} transcripts to {collection or settings.collection!r} "
+        f"({report.already_present} already there, {total} points in all)."
+    )
+
+
+@main.command()
+@click.option("--collection", help="The collection to read [default: TAGGING_COLLECTION].")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The JSONL to write.")
+def prepare(collection: str | None, output: Path) -> None:
+    """Write Batch API requests for every transcript that needs tags (new, changed, or due a retry)."""
+    settings = _settings()
+    report = SelectionReport()
+    with _clear_errors(), settings.open_cache(collection) as cache:
+        processor = BatchProcessor(cache, None, settings.model, settings.work_dir, settings.max_attempts)
+        shards = processor.prepare_files(output, report=report)
+    requests = sum(shard.requests for shard in shards)
+    tokens = sum(shard.estimated_input_tokens for shard in shards)
+    cost = cost_of(settings.model, tokens, requests * EXPECTED_OUTPUT_TOKENS)
+    click.echo(f"Scanned {report.scanned} points; {requests} need tags.")
+    for reason, count in sorted(report.skipped.items()):
+        click.echo(f"  skipped {count}: {reason}")
+    for shard in shards:
+        click.echo(f"Wrote {shard.requests} requests to {shard.path} ({shard.bytes / 1e6:.2f} MB)")
+    if requests:
+        click.echo(
+            f"Estimated ~{tokens:,} input tokens: {_usd(cost.batch_usd)} with the Batch API "
+            f"({_usd(cost.realtime_usd)} realtime)."
+        )
+
+
+@main.command()
+@click.option("--input", "input_file", required=True, type=click.Path(path_type=Path), help="A file from `prepare`.")
+def submit(input_file: Path) -> None:
+    """Upload a prepared file and create its batch. Submitting the same file again finds the same batch."""
+    settings = _settings()
+    with _clear_errors(), batch_client(settings, _note) as client, settings.open_cache() as cache:
+        processor = BatchProcessor(cache, client, settings.model, settings.work_dir, settings.max_attempts)
+        batch_id = processor.submit_batch(input_file)
+        status = processor.check_status(batch_id)
+    click.echo(f"Batch {batch_id}: {status['status']}, {status['metadata'].get('requests', '?')} requests")
+
+
+@main.command()
+@click.option("--batch-id", required=True, help="The batch to look at.")
+@click.option("--watch", is_flag=True, help="Poll until the batch has finished.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between polls with --watch.")
+def status(batch_id: str, watch: bool, interval: float) -> None:
+    """Show a batch's status and progress."""
+    settings = _settings()
+    with _clear_errors(), batch_client(settings, _note) as client:
+        processor = BatchProcessor(None, client, settings.model, settings.work_dir, settings.max_attempts)
+        while True:
+            state = processor.check_status(batch_id)
+            click.echo(
+                f"Batch {batch_id}: {state['status']} {state['completed'] + state['failed']}/{state['total']} "
+                f"({state['progress_pct']}%), {state['failed']} failed"
+            )
+            for error in state["errors"]:
+                click.echo(
+                    f"  {error['code']}: {error['message']}" + (f" (line {error['line']})" if error["line"] else "")
+                )
+            if not watch or state["status"] in TERMINAL_STATUSES:
+                return
+            time.sleep(interval)
+
+
+@main.command()
+@click.option("--batch-id", required=True, help="A finished batch.")
+def process(batch_id: str) -> None:
+    """Download a finished batch's results and write tags and summaries into the cache."""
+    settings = _settings()
+    with _clear_errors(), batch_client(settings, _note) as client, settings.open_cache() as cache:
+        processor = BatchProcessor(cache, client, settings.model, settings.work_dir, settings.max_attempts)
+        summary = processor.process_results(batch_id)
+    click.echo(f"Batch {batch_id} ({summary['status']}): {summary['tagged']} tagged, {summary['failed']} failed.")
+    for reason, count in summary["failed_by_reason"].items():
+        click.echo(f"  failed {count}: {reason}")
+    click.echo(
+        f"{summary['input_tokens']:,} input + {summary['output_tokens']:,} output tokens: "
+        f"{_usd(summary['cost_batch_usd'])} with the Batch API, {_usd(summary['cost_realtime_usd'])} realtime "
+        f"(saved {_usd(summary['saving_usd'])})."
+    )
+    for row in summary["sample"]:
+        click.echo(f"  {row['custom_id']}: {', '.join(row['tags'])}")
+
+
+@main.command()
+def demo() -> None:
+    """Run the Dagster pipeline end to end: seed if empty, submit, watch with the sensor, write back, report."""
+    from tagging_assets.demo import run_demo
+
+    settings = _settings()
+    with _clear_errors():
+        report = run_demo(settings, click.echo)
+    _print_demo(report)
+
+
+def _print_demo(report: Any) -> None:
+    tagged = [row for row in report.tags if (row["tagging"] or {}).get("status") == "tagged"]
+    click.echo(f"\n{'video_id':36} tags")
+    for row in tagged:
+        click.echo(f"{row['video_id']:36} {', '.join(row['tags'] or [])}")
+    others = [row for row in report.tags if row not in tagged]
+    for row in others:
+        state = row["tagging"] or {}
+        click.echo(
+            f"{row['video_id']:36} ({state.get('status', 'not tagged: no transcript')}) {state.get('error') or ''}"
+        )
+    batch_usd = sum(batch["cost_batch_usd"] for batch in report.batches)
+    realtime_usd = sum(batch["cost_realtime_usd"] for batch in report.batches)
+    tokens = sum(batch["input_tokens"] + batch["output_tokens"] for batch in report.batches)
+    click.echo(
+        f"\n{len(tagged)} of {len(report.tags)} videos tagged. This run: {len(report.batches)} batch(es), "
+        f"{tokens:,} tokens, {_usd(batch_usd)} at batch prices ({_usd(realtime_usd)} realtime)."
+    )
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
 
 
 @main.command()

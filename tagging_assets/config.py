@@ -19,6 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from tagging_assets.cache import QdrantCache
+
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
 
@@ -70,3 +72,12 @@ class TaggingSettings(BaseModel):
         if self.openai_api_key is not None:
             return self.openai_api_key.get_secret_value()
         return LOCAL_GATEWAY_KEY
+
+    def open_cache(self, collection: str | None = None) -> QdrantCache:
+        """The configured cache; close it (or use it as a context manager) when done."""
+        return QdrantCache.connect(
+            collection or self.collection,
+            path=self.qdrant_path,
+            url=self.qdrant_url,
+            api_key=self.qdrant_api_key.get_secret_value() if self.qdrant_api_key else None,
+        )

@@ -17,6 +17,9 @@ REALTIME_PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
 BATCH_DISCOUNT = 0.5
 """The Batch API bills half the realtime price."""
 
+EXPECTED_OUTPUT_TOKENS = 80
+"""A tags-and-summary reply runs to about 80 tokens; used only for estimates before submitting."""
+
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4
 TOKENS_PER_REQUEST = 3

@@ -80,22 +80,29 @@ class BatchProcessor:
 
     ``work_dir`` holds the input files, downloaded results and one small record
     per submitted batch. ``cache`` may be None for the steps that only talk to the
-    API (status, download), since opening an embedded store loads all of it.
+    API (status, download), since opening an embedded store loads all of it, and
+    ``client`` may be None for ``prepare``, which only reads the cache.
     """
 
     def __init__(
         self,
         cache: QdrantCache | None,
-        client: OpenAI,
+        client: OpenAI | None,
         model: str = "gpt-4o-mini",
         work_dir: Path = Path(".tagging"),
         max_attempts: int = 3,
     ) -> None:
         self._cache = cache
-        self.client = client
+        self._client = client
         self.model = model
         self.work_dir = work_dir
         self.max_attempts = max_attempts
+
+    @property
+    def client(self) -> OpenAI:
+        if self._client is None:
+            raise BatchError("this step talks to the Batch API, but the processor was made without a client")
+        return self._client
 
     @property
     def cache(self) -> QdrantCache:
@@ -114,36 +121,32 @@ class BatchProcessor:
             self.cache, report, self.model, prompt_version_for(system_prompt), self.max_attempts, only=filters
         )
 
-    def prepare_shards(
-        self,
-        directory: Path,
-        filters: models.Filter | None = None,
-        system_prompt: str = SYSTEM_PROMPT,
-        report: SelectionReport | None = None,
-        **limits: int,
-    ) -> list[Shard]:
-        """Write the requests for everything that needs tags into ``directory``, sharded to the API's limits."""
-        report = report if report is not None else SelectionReport()
-        items = self.select(report, filters, system_prompt)
-        return write_shards(items, lambda n: directory / f"requests-{n:04d}.jsonl", self.model, system_prompt, **limits)
-
     def prepare_batch_input(
         self, filters: models.Filter | None = None, system_prompt: str = SYSTEM_PROMPT, output_file: Path | str = ""
     ) -> int:
         """Write one JSONL input file (plus ``.partN`` files beyond the API's limits); the number of requests."""
+        return sum(shard.requests for shard in self.prepare_files(output_file, filters, system_prompt))
+
+    def prepare_files(
+        self,
+        output_file: Path | str = "",
+        filters: models.Filter | None = None,
+        system_prompt: str = SYSTEM_PROMPT,
+        report: SelectionReport | None = None,
+    ) -> list[Shard]:
+        """``prepare_batch_input``, returning each file written with its size and token estimate."""
         output = Path(output_file or self.work_dir / "batch_input.jsonl")
 
         def path_for(number: int) -> Path:
             return output if number == 1 else output.with_name(f"{output.stem}.part{number}{output.suffix}")
 
-        shards = write_shards(
-            self.select(SelectionReport(), filters, system_prompt), path_for, self.model, system_prompt
-        )
+        items = self.select(report if report is not None else SelectionReport(), filters, system_prompt)
+        shards = write_shards(items, path_for, self.model, system_prompt)
         if not shards:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_bytes(b"")
             index_path_for(output).write_bytes(b"")
-        return sum(shard.requests for shard in shards)
+        return shards
 
     # submit
 

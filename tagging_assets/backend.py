@@ -1,0 +1,62 @@
+"""The batch backend a command talks to: the configured endpoint, or the local gateway.
+
+With no OPENAI_API_KEY and no OPENAI_BASE_URL the backend is the project's own
+gateway at TAGGING_GATEWAY_URL. If nothing answers there, a gateway is started
+for the duration of the command, on the same durable state, so batches survive
+between commands (they progress while some gateway runs).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from openai import OpenAI
+
+from tagging_assets.config import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.gateway.process import GatewayProcess
+from tagging_assets.gateway.server import is_loopback
+
+
+class BackendError(RuntimeError):
+    """No batch backend can be reached; the message says what to do."""
+
+
+def _answers(base_url: str) -> bool:
+    parts = urlsplit(base_url)
+    try:
+        with urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/health", timeout=2):
+            return True
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@contextmanager
+def local_gateway(settings: TaggingSettings, say: Callable[[str], None] = print) -> Iterator[None]:
+    """Make sure the local gateway answers at ``settings.gateway_url`` while the block runs."""
+    if _answers(settings.gateway_url):
+        yield
+        return
+    parts = urlsplit(settings.gateway_url)
+    if not parts.hostname or not is_loopback(parts.hostname) or parts.port is None:
+        raise BackendError(f"nothing answers at TAGGING_GATEWAY_URL={settings.gateway_url}")
+    state_dir = Path(os.environ.get("TAGGING_GATEWAY_STATE_DIR", ".gateway")).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    say(f"Started the local gateway at {settings.gateway_url} for this command (state in {state_dir}).")
+    with GatewayProcess(state_dir, port=parts.port):
+        yield
+
+
+@contextmanager
+def batch_client(settings: TaggingSettings, say: Callable[[str], None] = print) -> Iterator[OpenAI]:
+    """An openai SDK client for the configured backend."""
+    if settings.uses_local_gateway:
+        with local_gateway(settings, say):
+            yield OpenAI(base_url=settings.gateway_url, api_key=LOCAL_GATEWAY_KEY)
+        return
+    yield OpenAI(base_url=settings.openai_base_url, api_key=settings.batch_api_key)

@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export QDRANT_PATH ?= $(CURDIR)/.qdrant
 
-.PHONY: install demo test lint bench gateway lock clean
+.PHONY: install demo dev test bench gateway lock clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,13 @@ $(INSTALLED): pyproject.toml requirements.lock
 install: $(INSTALLED)
 
 demo: install
-	$(BIN)/python examples/gateway_quickstart.py
+	$(BIN)/tagging-assets demo
+
+dev: install
+	mkdir -p $(DAGSTER_HOME)
+	[ -f $(DAGSTER_HOME)/dagster.yaml ] || cp tagging_assets/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/tagging-assets gateway & gateway=$$!; trap 'kill $$gateway' EXIT INT TERM; \
+	  $(BIN)/dagster dev -w workspace.yaml
 
 test: install
 	$(BIN)/ruff check .
@@ -34,4 +42,4 @@ lock: install
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) .gateway .pytest_cache .ruff_cache
+	rm -rf $(VENV) .gateway .tagging .qdrant .dagster_home .pytest_cache .ruff_cache

@@ -23,6 +23,9 @@ from tagging_assets.config import TaggingSettings
 from tagging_assets.samples import load_samples
 from tagging_assets.seed import seed_cache
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""Run events go to the Dagster instance (and its UI); the terminal shows the demo's own lines."""
+
 
 @dataclass
 class DemoReport:
@@ -58,7 +61,7 @@ def run_demo(
     say(f"Dagster instance: {home}")
     gateway = local_gateway(settings, say) if settings.uses_local_gateway else nullcontext()
     with gateway:
-        submitted = defs.resolve_job_def("submit_batches").execute_in_process(instance=instance)
+        submitted = defs.resolve_job_def("submit_batches").execute_in_process(instance=instance, run_config=QUIET)
         batches = submitted.output_for_node("openai_batch_job")["batches"]
         say(f"Submitted {len(batches)} batch(es): {', '.join(b['batch_id'] for b in batches) or 'nothing new to tag'}")
         resources = resources_from_env(settings)
@@ -69,7 +72,7 @@ def run_demo(
             if isinstance(result, SensorResult):
                 for request in result.run_requests or []:
                     run = process.execute_in_process(
-                        instance=instance, partition_key=request.partition_key, tags=request.tags
+                        instance=instance, partition_key=request.partition_key, tags=request.tags, run_config=QUIET
                     )
                     summary = run.output_for_node("tagged_points")
                     report.batches.append(summary)

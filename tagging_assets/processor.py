@@ -41,6 +41,7 @@ TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 ENDPOINT = "/v1/chat/completions"
 SAMPLE_SIZE = 10
 _LISTED_BATCHES_TO_SEARCH = 1000
+_PAGE = 512
 
 
 class BatchError(RuntimeError):
@@ -151,88 +152,101 @@ class BatchProcessor:
     # submit
 
     def submit_batch(self, input_file: Path | str, submission_id: str | None = None) -> str:
-        """Upload one input file and create its batch, or return the batch already made from the same bytes."""
+        """Upload one input file and create its batch, or adopt the batch already made from the same bytes.
+
+        Each step is safe to repeat after a crash at any point: the batch is found
+        again by the input's sha256, its record is rewritten, and points not yet
+        marked pending are marked.
+        """
         path = Path(input_file)
         if not path.is_file():
             raise BatchError(f"no input file at {path}")
         index_file = index_path_for(path)
         if not index_file.is_file():
             raise BatchError(f"no index next to {path} (expected {index_file}); write the input with `prepare`")
-        sha256 = file_sha256(path)
-        existing = self.find_batch(sha256)
-        if existing is not None:
-            return existing
         requests = sum(1 for line in path.open("rb") if line.strip())
         if requests == 0:
             raise BatchError(f"{path} holds no requests: nothing to submit")
-        with path.open("rb") as content:
-            uploaded = self.client.files.create(file=(path.name, content), purpose="batch")
-        model = self.model
+        sha256 = file_sha256(path)
         prompt_version = _prompt_version_of(path)
-        submission_id = submission_id or str(uuid.uuid4())
-        batch = self.client.batches.create(
-            input_file_id=uploaded.id,
-            endpoint=ENDPOINT,
-            completion_window="24h",
-            metadata={
-                "input_sha256": sha256,
-                "submission_id": submission_id,
-                "collection": self.cache.collection,
-                "model": model,
-                "prompt_version": prompt_version,
-                "requests": str(requests),
-            },
-        )
+        batch = self.find_batch(sha256)
+        if batch is None:
+            with path.open("rb") as content:
+                uploaded = self.client.files.create(file=(path.name, content), purpose="batch")
+            batch = self.client.batches.create(
+                input_file_id=uploaded.id,
+                endpoint=ENDPOINT,
+                completion_window="24h",
+                metadata={
+                    "input_sha256": sha256,
+                    "submission_id": submission_id or str(uuid.uuid4()),
+                    "collection": self.cache.collection,
+                    "model": self.model,
+                    "prompt_version": prompt_version,
+                    "requests": str(requests),
+                },
+            )
+        metadata = batch.metadata or {}
         record = BatchRecord(
-            batch.id,
-            str(path.resolve()),
-            str(index_file.resolve()),
-            sha256,
-            uploaded.id,
-            requests,
-            model,
-            prompt_version,
-            submission_id,
-            batch.created_at,
+            batch_id=batch.id,
+            input_file=str(path.resolve()),
+            index_file=str(index_file.resolve()),
+            input_sha256=sha256,
+            input_file_id=batch.input_file_id,
+            requests=requests,
+            model=metadata.get("model", self.model),
+            prompt_version=prompt_version,
+            submission_id=metadata.get("submission_id", submission_id or ""),
+            created_at=batch.created_at,
         )
         self._save_record(record)
         self.mark_pending(record)
         return batch.id
 
-    def find_batch(self, sha256: str) -> str | None:
-        """A live batch already made from this input: from this work dir's records, then the API's metadata."""
+    def find_batch(self, sha256: str) -> Batch | None:
+        """A batch already made from this input and not failed: from this work dir's records, then the API's
+        metadata (which survives a lost work dir)."""
         by_input = self.work_dir / "inputs" / f"{sha256}.json"
         if by_input.is_file():
-            batch_id = json.loads(by_input.read_text())["batch_id"]
-            if self.client.batches.retrieve(batch_id).status != "failed":
-                return batch_id
-            return None
+            batch = self.client.batches.retrieve(json.loads(by_input.read_text())["batch_id"])
+            return batch if batch.status != "failed" else None
         for number, batch in enumerate(self.client.batches.list(limit=100)):
             if number >= _LISTED_BATCHES_TO_SEARCH:
                 break
             if (batch.metadata or {}).get("input_sha256") == sha256 and batch.status != "failed":
-                return batch.id
+                return batch
         return None
 
     def mark_pending(self, record: BatchRecord) -> int:
-        """Record on each submitted point that it waits on this batch."""
+        """Record on each submitted point that it waits on this batch; points that already name this
+        batch (pending on it, or processed) are left alone, so marking twice changes nothing."""
         submitted_at = _iso(record.created_at)
-
-        def updates() -> Iterator[tuple[PointId, dict[str, Any]]]:
-            for entry in read_index(Path(record.index_file)).values():
-                state = TaggingState(
-                    status="pending",
-                    batch_id=record.batch_id,
-                    model=record.model,
-                    prompt_version=record.prompt_version,
-                    content_hash=entry["content_hash"],
-                    attempts=entry["attempts"],
-                    submitted_at=submitted_at,
-                    updated_at=submitted_at,
+        entries = list(read_index(Path(record.index_file)).values())
+        marked = 0
+        for start in range(0, len(entries), _PAGE):
+            page = entries[start : start + _PAGE]
+            current = self.cache.retrieve([entry["point_id"] for entry in page], ["tagging"])
+            updates = [
+                (
+                    entry["point_id"],
+                    {
+                        "tagging": TaggingState(
+                            status="pending",
+                            batch_id=record.batch_id,
+                            model=record.model,
+                            prompt_version=record.prompt_version,
+                            content_hash=entry["content_hash"],
+                            attempts=entry["attempts"],
+                            submitted_at=submitted_at,
+                            updated_at=submitted_at,
+                        ).model_dump()
+                    },
                 )
-                yield entry["point_id"], {"tagging": state.model_dump()}
-
-        return self.cache.set_payloads(updates())
+                for entry in page
+                if (current.get(entry["point_id"], {}).get("tagging") or {}).get("batch_id") != record.batch_id
+            ]
+            marked += self.cache.set_payloads(updates)
+        return marked
 
     def record(self, batch_id: str) -> BatchRecord:
         path = self.work_dir / "batches" / f"{batch_id}.json"

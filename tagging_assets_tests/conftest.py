@@ -45,3 +45,20 @@ def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway
     (root / "gateway").mkdir()
     with (root / "gateway.log").open("ab") as log, Gateway(root / "gateway", log=log) as gateway:
         yield gateway
+
+
+@pytest.fixture
+def cache_path(tmp_path: Path) -> Path:
+    return tmp_path / "qdrant"
+
+
+@pytest.fixture
+def seeded_cache(cache_path: Path, real_transcripts: list[dict[str, Any]]) -> Path:
+    """An embedded cache holding 40 real transcripts; the store is closed again, ready for the code under test."""
+    from tagging_assets.cache import QdrantCache
+    from tagging_assets.seed import seed_cache
+    from tagging_assets_tests.support import cache_items
+
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        seed_cache(cache, cache_items(real_transcripts, 40))
+    return cache_path

@@ -90,3 +90,11 @@ def one_per_lesson(transcripts: list[dict[str, Any]], count: int) -> list[dict[s
     for item in transcripts:
         chosen.setdefault(_TWIN_SUFFIX.sub("", item["title"]), item)
     return list(chosen.values())[:count]
+
+
+def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The first ``count`` real transcripts as cache items."""
+    return [
+        {key: item[key] for key in ("video_id", "title", "transcript", "channel", "url", "published_at") if key in item}
+        for item in transcripts[:count]
+    ]

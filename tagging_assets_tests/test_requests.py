@@ -1,0 +1,110 @@
+"""Selecting what needs tags, and writing requests within the API's limits."""
+
+import json
+
+from qdrant_client import models
+
+from tagging_assets.audit import audit_input_files
+from tagging_assets.cache import QdrantCache
+from tagging_assets.models import BatchRequest
+from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT
+from tagging_assets.requests import (
+    SelectionReport,
+    content_hash,
+    prompt_version_for,
+    read_index,
+    select_items,
+    why_tag,
+    write_shards,
+)
+from tagging_assets.seed import point_id_for, seed_cache
+
+HASH = content_hash("title", "text")
+
+
+def _state(**changes):
+    return {
+        "status": "tagged",
+        "content_hash": HASH,
+        "prompt_version": PROMPT_VERSION,
+        "model": "gpt-4o-mini",
+        "attempts": 1,
+        **changes,
+    }
+
+
+def test_why_tag_covers_every_reason():
+    def decide(tagging):
+        return why_tag(tagging, HASH, "gpt-4o-mini", PROMPT_VERSION, 3)[:2]
+
+    assert decide(None) == (True, "new")
+    assert decide(_state()) == (False, "up-to-date")
+    assert decide(_state(content_hash="old")) == (True, "content-changed")
+    assert decide(_state(prompt_version="tags-v0")) == (True, "prompt-changed")
+    assert decide(_state(model="gpt-4o")) == (True, "model-changed")
+    assert decide(_state(status="pending")) == (False, "pending")
+    assert decide(_state(status="failed", attempts=2)) == (True, "retry")
+    assert decide(_state(status="failed", attempts=3)) == (False, "given-up")
+    assert decide(_state(status="failed", attempts=1, retryable=False)) == (False, "given-up")
+
+
+def test_a_custom_prompt_gets_its_own_version():
+    assert prompt_version_for(SYSTEM_PROMPT) == PROMPT_VERSION
+    assert prompt_version_for("Tag this.") != prompt_version_for("Tag that.")
+
+
+def test_selection_skips_bad_points_each_with_its_reason(cache_path, real_transcripts):
+    good = [
+        {"video_id": item["video_id"], "title": item["title"], "transcript": item["transcript"]}
+        for item in real_transcripts[:5]
+    ]
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        seed_cache(cache, good)
+        bad = {
+            "no-transcript": {"video_id": "v-missing", "title": "t"},
+            "number": {"video_id": "v-number", "title": "t", "transcript": "x"},
+            "blank": {"video_id": "v-blank", "title": "t", "transcript": "   \n"},
+            "dup": {"video_id": good[0]["video_id"], "title": "again", "transcript": "another copy"},
+        }
+        seed_cache(cache, [bad["no-transcript"], bad["number"], bad["blank"]])
+        cache.set_payloads([(point_id_for("v-number"), {"transcript": 42})])
+        cache.upsert([models.PointStruct(id=999, vector=[1.0] + [0.0] * 255, payload=bad["dup"])])
+        cache.upsert(
+            [models.PointStruct(id=998, vector=[1.0] + [0.0] * 255, payload={"title": "no id", "transcript": "x"})]
+        )
+        report = SelectionReport()
+        items = list(select_items(cache, report, "gpt-4o-mini"))
+    assert len(items) == 5
+    assert report.scanned == 10
+    assert report.selected == {"new": 5}
+    assert report.skipped == {
+        "missing-transcript": 1,
+        "transcript-not-text": 1,
+        "empty-transcript": 1,
+        "duplicate-video-id": 1,
+        "missing-video-id": 1,
+    }
+
+
+def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_transcripts):
+    items_source = [
+        {"video_id": f"v{n}", "title": "t", "transcript": real_transcripts[n]["transcript"]} for n in range(30)
+    ]
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        seed_cache(cache, items_source)
+        items = list(select_items(cache, SelectionReport(), "gpt-4o-mini"))
+    by_count = write_shards(items, lambda n: tmp_path / "count" / f"r{n}.jsonl", "gpt-4o-mini", max_requests=7)
+    assert [shard.requests for shard in by_count] == [7, 7, 7, 7, 2]
+    by_bytes = write_shards(items, lambda n: tmp_path / "bytes" / f"r{n}.jsonl", "gpt-4o-mini", max_bytes=100_000)
+    assert len(by_bytes) > 1 and all(shard.bytes <= 100_000 for shard in by_bytes)
+    assert sum(shard.requests for shard in by_bytes) == 30
+    audit = audit_input_files([shard.path for shard in by_count])
+    assert audit.problems == [] and audit.requests == 30
+    line = json.loads(by_count[0].path.read_text().splitlines()[0])
+    request = BatchRequest.model_validate(line)
+    assert request.custom_id.startswith("youtube:v")
+    assert request.body.response_format["json_schema"]["strict"] is True
+    assert request.body.messages[0]["content"] == SYSTEM_PROMPT
+    index = read_index(by_count[0].index_path)
+    assert set(index) == {json.loads(text)["custom_id"] for text in by_count[0].path.read_text().splitlines()}
+    assert all(entry["attempts"] == 0 and entry["content_hash"] for entry in index.values())

@@ -37,7 +37,7 @@ def cached_transcripts(
     context: AssetExecutionContext, qdrant: QdrantCacheResource, tagging: TaggingResource
 ) -> dict[str, Any]:
     report = SelectionReport()
-    snapshot = Path(tagging.work_dir).resolve() / "snapshots" / f"{context.run_id}.jsonl"
+    snapshot = Path(tagging.work_dir).resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
     with qdrant.open() as cache:
         cache.require()
         items = select_items(cache, report, tagging.model, PROMPT_VERSION, tagging.max_attempts)
@@ -66,11 +66,12 @@ def cached_transcripts(
 def batch_input_jsonl(
     context: AssetExecutionContext, tagging: TaggingResource, cached_transcripts: dict[str, Any]
 ) -> dict[str, Any]:
-    directory = Path(tagging.work_dir).resolve() / "submissions" / context.run_id
+    directory = Path(tagging.work_dir).resolve() / "submissions" / context.run.run_id
     shards = write_shards(
         read_snapshot(Path(cached_transcripts["snapshot"])),
         lambda number: directory / f"requests-{number:04d}.jsonl",
         tagging.model,
+        max_requests=tagging.max_requests_per_file,
     )
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.estimated_input_tokens for shard in shards)
@@ -90,7 +91,7 @@ def batch_input_jsonl(
             ),
         }
     )
-    return {"submission_id": context.run_id, "shards": [shard.as_dict() for shard in shards]}
+    return {"submission_id": context.run.run_id, "shards": [shard.as_dict() for shard in shards]}
 
 
 @asset(

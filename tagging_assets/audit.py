@@ -14,34 +14,9 @@ from pydantic import ValidationError
 from qdrant_client import models
 
 from tagging_assets.cache import QdrantCache
-from tagging_assets.models import MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
+from tagging_assets.models import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
 from tagging_assets.requests import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
 from tagging_assets.results import ParseProblem, read_outcomes
-
-GENERIC_TAGS = frozenset(
-    {
-        "ai",
-        "video",
-        "videos",
-        "podcast",
-        "episode",
-        "talk",
-        "technology",
-        "tech",
-        "content",
-        "general",
-        "misc",
-        "other",
-        "interview",
-        "discussion",
-        "news",
-        "update",
-        "overview",
-        "introduction",
-        "tutorial",
-    }
-)
-"""Tags that say nothing about a video's topic; the prompt forbids them."""
 
 _TAG = re.compile(TAG_PATTERN)
 _MAX_LISTED = 20

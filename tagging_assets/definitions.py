@@ -30,23 +30,32 @@ def resources_from_env(settings: TaggingSettings | None = None) -> dict[str, obj
     }
 
 
-defs = Definitions(
-    assets=[
-        assets.cached_transcripts,
-        assets.batch_input_jsonl,
-        assets.openai_batch_job,
-        assets.batch_results_raw,
-        assets.tagged_points,
-    ],
-    asset_checks=[
-        checks.batch_input_is_valid,
-        checks.every_request_accounted_for,
-        checks.tags_follow_format,
-        checks.cache_agrees_with_results,
-    ],
-    jobs=[submit_batches, process_batch],
-    sensors=[batch_status_sensor],
-    schedules=[submit_schedule],
-    resources=resources_from_env(),
-    executor=in_process_executor,
-)
+ASSETS = [
+    assets.cached_transcripts,
+    assets.batch_input_jsonl,
+    assets.openai_batch_job,
+    assets.batch_results_raw,
+    assets.tagged_points,
+]
+CHECKS = [
+    checks.batch_input_is_valid,
+    checks.every_request_accounted_for,
+    checks.tags_follow_format,
+    checks.cache_agrees_with_results,
+]
+
+
+def build_definitions(resources: dict[str, object]) -> Definitions:
+    """The whole project over the given resources (the environment's, or a test's)."""
+    return Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[submit_batches, process_batch],
+        sensors=[batch_status_sensor],
+        schedules=[submit_schedule],
+        resources=resources,
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(resources_from_env())

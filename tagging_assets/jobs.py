@@ -9,7 +9,6 @@ from tagging_assets.assets import (
     openai_batch_job,
     tagged_points,
 )
-from tagging_assets.partitions import batch_partitions
 
 EMBEDDED_STORE_TAG = {"tagging-assets/cache": "qdrant"}
 """Runs that open the cache carry this tag; the dagster.yaml of `make dev` lets one such run go at a time,
@@ -25,7 +24,6 @@ submit_batches = define_asset_job(
 process_batch = define_asset_job(
     "process_batch",
     selection=AssetSelection.assets(batch_results_raw, tagged_points),
-    partitions_def=batch_partitions,
     description="Download one finished batch's results and write its tags into the cache.",
     tags=EMBEDDED_STORE_TAG,
 )

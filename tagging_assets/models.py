@@ -15,6 +15,13 @@ MIN_TAGS = 3
 MAX_TAGS = 5
 TAG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _TAG_RE = re.compile(TAG_PATTERN)
+GENERIC_TAGS = frozenset(
+    {
+        "ai", "video", "videos", "podcast", "episode", "talk", "technology", "tech", "content", "general", "misc",
+        "other", "interview", "discussion", "news", "update", "overview", "introduction", "tutorial",
+    }
+)  # fmt: skip
+"""Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
 
 class TaggingOutput(BaseModel):
@@ -68,8 +75,8 @@ def tagging_response_format() -> dict[str, Any]:
 class BatchRequestBody(BaseModel):
     """The chat completion a batch line asks for."""
 
-    model: str = "gpt-4o-mini"
-    messages: list[dict[str, str]]
+    model: str = Field("gpt-4o-mini", min_length=1)
+    messages: list[dict[str, str]] = Field(min_length=1)
     temperature: float = 0.2
     max_tokens: int = 300
     response_format: dict[str, Any] = Field(default_factory=tagging_response_format)

@@ -53,6 +53,7 @@ class TaggingResource(ConfigurableResource):
     model: str = "gpt-4o-mini"
     work_dir: str = ".tagging"
     max_attempts: int = 3
+    max_requests_per_file: int = 50_000
 
     def processor(self, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
         return BatchProcessor(cache, client, self.model, Path(self.work_dir), self.max_attempts)

@@ -17,9 +17,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from importlib import resources
 
-from tagging_assets.models import MAX_TAGS, MIN_TAGS
+from tagging_assets.models import GENERIC_TAGS, MAX_TAGS, MIN_TAGS
 
-_STOPWORDS = frozenset(
+_STOPWORDS = GENERIC_TAGS | frozenset(
     word
     for line in resources.files(__package__).joinpath("stopwords.txt").read_text(encoding="utf-8").splitlines()
     if not line.startswith("#")

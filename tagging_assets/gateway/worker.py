@@ -128,7 +128,9 @@ class BatchWorker:
         self._settings = settings
         self._faults = settings.faults
         self._pool = pool
-        self._chunk = max(16, settings.workers * 8)
+        # A chunk blocks the worker until it is done: with slow lines injected, one line per process keeps
+        # every other batch (and a cancel) waiting one line's time at most.
+        self._chunk = settings.workers if settings.faults.seconds_per_line else max(16, settings.workers * 8)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="batch-worker", daemon=True)
 

@@ -1,0 +1,262 @@
+"""The Dagster graph end to end: assets, partitions, sensor and checks, against the gateway and embedded Qdrant."""
+
+import subprocess
+import sys
+
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    SensorResult,
+    build_sensor_context,
+    instance_for_test,
+    materialize,
+)
+
+from tagging_assets import assets, checks
+from tagging_assets.cache import QdrantCache
+from tagging_assets.definitions import build_definitions, defs
+from tagging_assets.partitions import batch_partitions
+from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.sensors import batch_status_sensor
+from tagging_assets_tests.support import wait_for
+
+
+def resources_for(gateway, cache_path, tmp_path, **tagging):
+    return {
+        "qdrant": QdrantCacheResource(path=str(cache_path)),
+        "batch_api": BatchApiResource(base_url=gateway.base_url, api_key="sk-test"),
+        "tagging": TaggingResource(work_dir=str(tmp_path / "work"), **tagging),
+    }
+
+
+@pytest.fixture
+def instance():
+    with instance_for_test() as test_instance:
+        yield test_instance
+
+
+def run_sensor(instance: DagsterInstance, resources: dict):
+    return batch_status_sensor(build_sensor_context(instance=instance, resources={"batch_api": resources["batch_api"]}))
+
+
+def submit_and_process(instance, resources, gateway):
+    """Run the submit job, then let the sensor drive the process job, as the daemon would."""
+    project = build_definitions(resources)
+    submitted = project.resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    batch_ids = [batch["batch_id"] for batch in submitted.output_for_node("openai_batch_job")["batches"]]
+    for batch_id in batch_ids:
+        wait_for(gateway.client(), batch_id)
+    result = run_sensor(instance, resources)
+    assert isinstance(result, SensorResult)
+    process = project.resolve_job_def("process_batch")
+    runs = {
+        request.partition_key: process.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags
+        )
+        for request in result.run_requests
+    }
+    return submitted, batch_ids, result, runs
+
+
+def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared_gateway, seeded_cache, tmp_path):
+    resources = resources_for(shared_gateway, seeded_cache, tmp_path, max_requests_per_file=15)
+    submitted, batch_ids, sensor_result, runs = submit_and_process(instance, resources, shared_gateway)
+
+    assert len(batch_ids) == 3, "40 requests at 15 a file are three batches"
+    assert sorted(instance.get_dynamic_partitions(batch_partitions.name)) == sorted(batch_ids)
+    assert sorted(request.run_key for request in sensor_result.run_requests) == sorted(
+        f"{b}:completed" for b in batch_ids
+    )
+    assert all(run.success for run in runs.values())
+    assert instance.get_materialized_partitions(AssetKey("tagged_points")) == set(batch_ids)
+    assert instance.get_materialized_partitions(AssetKey("batch_results_raw")) == set(batch_ids)
+    for run in runs.values():
+        assert all(evaluation.passed for evaluation in run.get_asset_check_evaluations())
+        assert {evaluation.check_name for evaluation in run.get_asset_check_evaluations()} == {
+            "every_request_accounted_for",
+            "tags_follow_format",
+            "cache_agrees_with_results",
+        }
+    [input_check] = submitted.get_asset_check_evaluations()
+    assert input_check.passed and input_check.metadata["requests"].value == 40
+
+    metadata = {
+        key.path[-1]: event.asset_materialization.metadata
+        for key in (AssetKey("cached_transcripts"), AssetKey("batch_input_jsonl"), AssetKey("openai_batch_job"))
+        if (event := instance.get_latest_materialization_event(key))
+    }
+    assert metadata["cached_transcripts"]["items_selected"].value == 40
+    assert metadata["batch_input_jsonl"]["requests"].value == 40
+    assert metadata["batch_input_jsonl"]["estimated_cost_batch_usd"].value > 0
+    assert metadata["openai_batch_job"]["batches"].value == 3
+    tagged = instance.get_latest_materialization_event(AssetKey("tagged_points")).asset_materialization.metadata
+    assert tagged["items_tagged"].value + tagged["items_failed"].value in (10, 15), "a shard of 15, or the last of 10"
+    assert tagged["cost_batch_usd"].value < tagged["cost_realtime_usd"].value
+    assert "| custom_id | tags | summary |" in tagged["sample_tags"].value
+
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        states = [payload.get("tagging", {}).get("status") for _, payload in cache.scroll(["tagging"])]
+    assert states.count("tagged") == 40
+
+    rerun = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    assert rerun.output_for_node("openai_batch_job")["batches"] == []
+    rerun_metadata = instance.get_latest_materialization_event(
+        AssetKey("batch_input_jsonl")
+    ).asset_materialization.metadata
+    assert rerun_metadata["requests"].value == 0 and rerun_metadata["estimated_cost_batch_usd"].value == 0
+    assert run_sensor(instance, resources).skip_message == "no batches in flight"
+
+
+def test_the_sensor_reports_progress_and_requests_one_run_per_finished_batch(start_gateway, shared_gateway):
+    from tagging_assets_tests.support import jsonl, request_line, submit
+
+    gateway = start_gateway(validating_stall_seconds=60)
+    slow = start_gateway(seconds_per_line=10, workers=1)
+    expiring = start_gateway(expire_after_seconds=1, seconds_per_line=5, workers=1)
+    text = "Prompt caching reuses the key value cache across requests. Prompt caching saves cost."
+    lines = jsonl([request_line(f"n{n}", text) for n in range(3)])
+    batches = {
+        "validating": (gateway, submit(gateway.client(), lines).id),
+        "in_progress": (slow, submit(slow.client(), lines).id),
+        "failed": (shared_gateway, submit(shared_gateway.client(), b"{broken\n").id),
+        "expired": (expiring, submit(expiring.client(), lines).id),
+    }
+    wait_for(slow.client(), batches["in_progress"][1], ("in_progress",))
+    for status in ("failed", "expired"):
+        backend, batch_id = batches[status]
+        assert wait_for(backend.client(), batch_id).status == status
+    for status, (backend, batch_id) in batches.items():
+        with instance_for_test() as single:
+            single.add_dynamic_partitions(batch_partitions.name, [batch_id])
+            result = batch_status_sensor(
+                build_sensor_context(
+                    instance=single, resources={"batch_api": BatchApiResource(base_url=backend.base_url, api_key="k")}
+                )
+            )
+            if status in ("validating", "in_progress"):
+                assert not isinstance(result, SensorResult)
+                assert f"{batch_id} {status}" in result.skip_message
+            else:
+                assert [request.run_key for request in result.run_requests] == [f"{batch_id}:{status}"]
+                assert result.run_requests[0].partition_key == batch_id
+
+
+def test_cancelled_batches_are_requested_and_processed_ones_skipped(instance, shared_gateway, tmp_path):
+    from dagster import AssetMaterialization
+
+    from tagging_assets_tests.support import jsonl, request_line, submit
+
+    client = shared_gateway.client()
+    text = "Agents call tools in a loop. Agents call tools."
+    cancelled = submit(client, jsonl([request_line(f"c{n}", text) for n in range(2)]))
+    client.batches.cancel(cancelled.id)
+    wait_for(client, cancelled.id)
+    done = submit(client, jsonl([request_line("d", text)]))
+    wait_for(client, done.id)
+    instance.add_dynamic_partitions(batch_partitions.name, [cancelled.id, done.id])
+    instance.report_runless_asset_event(AssetMaterialization("tagged_points", partition=done.id))
+    result = batch_status_sensor(
+        build_sensor_context(
+            instance=instance, resources={"batch_api": BatchApiResource(base_url=shared_gateway.base_url, api_key="k")}
+        )
+    )
+    assert [request.run_key for request in result.run_requests] == [f"{cancelled.id}:cancelled"]
+
+
+def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance):
+    instance.add_dynamic_partitions(batch_partitions.name, ["batch_somewhere"])
+    unreachable = BatchApiResource(base_url="http://127.0.0.1:9/v1", api_key="k")
+    result = batch_status_sensor(build_sensor_context(instance=instance, resources={"batch_api": unreachable}))
+    assert not isinstance(result, SensorResult)
+    assert "unreachable: batch_somewhere: APIConnectionError" in result.skip_message
+
+
+def _processed(instance, shared_gateway, seeded_cache, tmp_path):
+    resources = resources_for(shared_gateway, seeded_cache, tmp_path)
+    _, [batch_id], _, runs = submit_and_process(instance, resources, shared_gateway)
+    assert runs[batch_id].success
+    return resources, batch_id
+
+
+def _run_checks(instance, resources, batch_id, *selected):
+    job = build_definitions(resources).resolve_job_def("process_batch")
+    result = job.get_subset(asset_check_selection={check.check_key for check in selected}).execute_in_process(
+        instance=instance, partition_key=batch_id, raise_on_error=False
+    )
+    return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+
+
+def test_the_input_check_fails_on_a_bad_file_and_blocks(instance, shared_gateway, seeded_cache, tmp_path):
+    resources = resources_for(shared_gateway, seeded_cache, tmp_path)
+    prepared = materialize(
+        [assets.cached_transcripts, assets.batch_input_jsonl], resources=resources, instance=instance
+    )
+    manifest = prepared.output_for_node("batch_input_jsonl")
+    shard = manifest["shards"][0]["path"]
+    with open(shard) as original:
+        first_line = original.readline()
+    with open(shard, "a") as corrupt:
+        corrupt.write('{"custom_id": "x", "method": "POST", "url": "/v1/embeddings", "body": {}}\n')
+        corrupt.write(first_line)
+    result = checks.batch_input_is_valid(batch_input_jsonl=manifest)
+    assert not result.passed
+    problems = result.metadata["problems"].value
+    assert any("url" in problem for problem in problems)
+    assert any("duplicate custom_id" in problem for problem in problems)
+    assert (
+        checks.batch_input_is_valid.check_specs_by_output_name["result"].blocking is True
+        if hasattr(checks.batch_input_is_valid, "check_specs_by_output_name")
+        else True
+    )
+
+
+def test_the_results_check_fails_when_a_line_is_missing_or_repeated(instance, shared_gateway, seeded_cache, tmp_path):
+    resources, batch_id = _processed(instance, shared_gateway, seeded_cache, tmp_path)
+    output = tmp_path / "work" / "results" / batch_id / "output.jsonl"
+    lines = output.read_text().splitlines()
+    output.write_text("\n".join([*lines[1:], lines[1]]) + "\n")
+    evaluation = _run_checks(instance, resources, batch_id, checks.every_request_accounted_for)[
+        "every_request_accounted_for"
+    ]
+    assert not evaluation.passed
+    assert evaluation.metadata["missing"].value == 1 and evaluation.metadata["repeated"].value == 1
+
+
+def test_the_format_and_agreement_checks_fail_on_a_tampered_cache(instance, shared_gateway, seeded_cache, tmp_path):
+    resources, batch_id = _processed(instance, shared_gateway, seeded_cache, tmp_path)
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        point_id, _ = next(cache.scroll(["tags"]))
+        cache.set_payloads([(point_id, {"tags": ["Not A Tag", "video"], "summary": "edited by hand"})])
+    evaluations = _run_checks(
+        instance, resources, batch_id, checks.tags_follow_format, checks.cache_agrees_with_results
+    )
+    assert not evaluations["tags_follow_format"].passed
+    problems = evaluations["tags_follow_format"].metadata["problems"].value
+    assert any("2 tags, not 3-5" in p for p in problems) and any("generic" in p for p in problems)
+    assert not evaluations["cache_agrees_with_results"].passed
+    assert "differ from the results" in evaluations["cache_agrees_with_results"].metadata["disagreements"].value[0]
+
+
+def test_the_definitions_load_and_validate():
+    graph = defs.resolve_asset_graph()
+    keys = {key.path[-1] for key in graph.get_all_asset_keys()}
+    assert keys == {"cached_transcripts", "batch_input_jsonl", "openai_batch_job", "batch_results_raw", "tagged_points"}
+    parents = {key.path[-1]: {p.path[-1] for p in graph.get(key).parent_keys} for key in graph.get_all_asset_keys()}
+    assert parents == {
+        "cached_transcripts": set(),
+        "batch_input_jsonl": {"cached_transcripts"},
+        "openai_batch_job": {"batch_input_jsonl"},
+        "batch_results_raw": {"openai_batch_job"},
+        "tagged_points": {"batch_results_raw"},
+    }
+    assert all(graph.get(key).description for key in graph.get_all_asset_keys())
+    assert defs.resolve_sensor_def("batch_status_sensor").default_status.value == "RUNNING"
+    assert defs.resolve_schedule_def("submit_new_and_stale")
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "tagging_assets.definitions"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -1,0 +1,129 @@
+"""The command line end to end, as a user runs it: separate processes, the local gateway, embedded Qdrant."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tagging_assets.cache import QdrantCache
+from tagging_assets_tests.support import transcripts_path
+
+
+@pytest.fixture
+def env(tmp_path, shared_gateway):
+    """A user's environment: no API key, the cache and work files in a temporary folder."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_"))}
+    return base | {
+        "QDRANT_PATH": str(tmp_path / "qdrant"),
+        "TAGGING_WORK_DIR": str(tmp_path / "work"),
+        "TAGGING_GATEWAY_URL": shared_gateway.base_url,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+
+
+def run(env, *args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tagging_assets", *args], env=env, capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+
+
+def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
+    seeded = run(env, "seed-cache", "--source", str(transcripts_path()))
+    assert seeded.returncode == 0, seeded.stderr
+    assert "Added 105 transcripts to 'nate_content'" in seeded.stdout
+
+    prepared = run(env, "prepare", "--collection", "nate_content", "--output", str(tmp_path / "input.jsonl"))
+    assert prepared.returncode == 0, prepared.stderr
+    assert "Scanned 105 points; 105 need tags." in prepared.stdout
+    assert re.search(
+        r"Estimated ~[\d,]+ input tokens: \$[\d.]+ with the Batch API \(\$[\d.]+ realtime\)", prepared.stdout
+    )
+
+    submitted = run(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    assert submitted.returncode == 0, submitted.stderr
+    batch_id = re.search(r"Batch (batch_\w+)", submitted.stdout).group(1)
+    again = run(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    assert f"Batch {batch_id}" in again.stdout, "the same file is submitted once"
+
+    watched = run(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2")
+    assert watched.returncode == 0, watched.stderr
+    assert f"Batch {batch_id}: completed 105/105 (100.0%), 0 failed" in watched.stdout
+
+    processed = run(env, "process", "--batch-id", batch_id)
+    assert processed.returncode == 0, processed.stderr
+    assert f"Batch {batch_id} (completed): 105 tagged, 0 failed." in processed.stdout
+    assert re.search(r"with the Batch API, \$[\d.]+ realtime \(saved \$[\d.]+\)", processed.stdout)
+
+    rerun = run(env, "prepare", "--collection", "nate_content", "--output", str(tmp_path / "rerun.jsonl"))
+    assert "0 need tags" in rerun.stdout and "skipped 105: up-to-date" in rerun.stdout
+    with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
+        payloads = [payload for _, payload in cache.scroll(["tags", "summary", "tagging"])]
+    assert all(p["tags"] and p["summary"] and p["tagging"]["status"] == "tagged" for p in payloads)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["status", "--batch-id", "batch_unknown"],
+            "error: not found at the Batch API: No batch found with id 'batch_unknown'.",
+        ),
+        (["process", "--batch-id", "batch_unknown"], "error: no record of batch batch_unknown"),
+        (
+            ["prepare", "--collection", "missing", "--output", "x.jsonl"],
+            "error: the collection 'missing' does not exist",
+        ),
+        (["submit", "--input", "missing.jsonl"], "error: no input file at missing.jsonl"),
+        (["seed-cache", "--source", "missing.jsonl"], "error: missing.jsonl: no such file"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_problem(env, tmp_path, args, message):
+    result = run(env, *args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_a_malformed_source_file_names_its_line(env, tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"video_id": "a", "title": "t", "transcript": "x"}\n{oops\n')
+    result = run(env, "seed-cache", "--source", str(source))
+    assert result.returncode == 1
+    assert f"error: {source}:2: not valid JSON" in result.stderr
+
+
+def test_demo_runs_the_dagster_pipeline_end_to_end_and_again_safely(env, tmp_path):
+    first = run(env, "demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Seeded 43 sample transcripts into 'nate_content'." in first.stdout
+    assert re.search(r"Submitted 1 batch\(es\): batch_\w+", first.stdout)
+    assert "42 tagged, 0 failed" in first.stdout
+    assert "42 of 43 videos tagged" in first.stdout
+    assert re.search(r"sample-vector-databases\s+\S*vector", first.stdout)
+    assert "sample-missing-transcript" in first.stdout
+    assert (Path(env["DAGSTER_HOME"]) / "dagster.yaml").is_file()
+
+    second = run(env, "demo", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "nothing new to tag" in second.stdout
+    assert "This run: 0 batch(es), 0 tokens, $0.000000" in second.stdout
+
+
+def test_help_explains_the_commands_and_the_environment():
+    result = subprocess.run([sys.executable, "-m", "tagging_assets", "--help"], capture_output=True, text=True)
+    for text in (
+        "seed-cache",
+        "prepare",
+        "submit",
+        "status",
+        "process",
+        "gateway",
+        "demo",
+        "OPENAI_API_KEY",
+        "QDRANT_PATH",
+    ):
+        assert text in result.stdout

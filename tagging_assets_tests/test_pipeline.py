@@ -1,5 +1,6 @@
 """The Dagster graph end to end: assets, partitions, sensor and checks, against the gateway and embedded Qdrant."""
 
+import os
 import subprocess
 import sys
 
@@ -238,7 +239,7 @@ def test_the_format_and_agreement_checks_fail_on_a_tampered_cache(instance, shar
     assert "differ from the results" in evaluations["cache_agrees_with_results"].metadata["disagreements"].value[0]
 
 
-def test_the_definitions_load_and_validate():
+def test_the_definitions_load_and_validate(tmp_path):
     graph = defs.resolve_asset_graph()
     keys = {key.path[-1] for key in graph.get_all_asset_keys()}
     assert keys == {"cached_transcripts", "batch_input_jsonl", "openai_batch_job", "batch_results_raw", "tagged_points"}
@@ -258,5 +259,6 @@ def test_the_definitions_load_and_validate():
         capture_output=True,
         text=True,
         timeout=300,
+        env=os.environ | {"DAGSTER_HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]

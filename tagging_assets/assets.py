@@ -40,13 +40,22 @@ def cached_transcripts(
     snapshot = Path(tagging.work_dir).resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
     with qdrant.open() as cache:
         cache.require()
-        items = select_items(cache, report, tagging.model, PROMPT_VERSION, tagging.max_attempts)
+        items = select_items(
+            cache,
+            report,
+            tagging.model,
+            PROMPT_VERSION,
+            tagging.max_attempts,
+            max_transcript_tokens=tagging.max_transcript_tokens,
+        )
         count = write_snapshot(items, snapshot)
     context.add_output_metadata(
         {
             "collection": qdrant.collection,
             "points_scanned": report.scanned,
             "items_selected": count,
+            "items_truncated": report.truncated,
+            "items_given_up": report.skipped.get("given-up", 0),
             "selected_by_reason": MetadataValue.json(dict(report.selected)),
             "skipped_by_reason": MetadataValue.json(dict(report.skipped)),
             "snapshot": MetadataValue.path(str(snapshot)),

@@ -12,10 +12,11 @@ from typing import Any, NoReturn
 
 import click
 import openai
+from openai import OpenAI
 from pydantic import ValidationError
 
 from tagging_assets.backend import BackendError, batch_client
-from tagging_assets.cache import CacheError
+from tagging_assets.cache import CacheError, QdrantCache
 from tagging_assets.config import TaggingSettings
 from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of
 from tagging_assets.gateway.settings import ENV_PREFIX, FaultSettings, GatewayConfigError, GatewaySettings
@@ -129,7 +130,7 @@ def prepare(collection: str | None, output: Path) -> None:
     settings = _settings()
     report = SelectionReport()
     with _clear_errors(), settings.open_cache(collection) as cache:
-        processor = BatchProcessor(cache, None, settings.model, settings.work_dir, settings.max_attempts)
+        processor = _processor(settings, cache, None)
         shards = processor.prepare_files(output, report=report)
     requests = sum(shard.requests for shard in shards)
     tokens = sum(shard.estimated_input_tokens for shard in shards)
@@ -137,6 +138,8 @@ def prepare(collection: str | None, output: Path) -> None:
     click.echo(f"Scanned {report.scanned} points; {requests} need tags.")
     for reason, count in sorted(report.skipped.items()):
         click.echo(f"  skipped {count}: {reason}")
+    if report.truncated:
+        click.echo(f"  trimmed {report.truncated} over {settings.max_transcript_tokens:,} tokens (marked truncated)")
     for shard in shards:
         click.echo(f"Wrote {shard.requests} requests to {shard.path} ({shard.bytes / 1e6:.2f} MB)")
     if requests:
@@ -152,7 +155,7 @@ def submit(input_file: Path) -> None:
     """Upload a prepared file and create its batch. Submitting the same file again finds the same batch."""
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, settings.open_cache() as cache:
-        processor = BatchProcessor(cache, client, settings.model, settings.work_dir, settings.max_attempts)
+        processor = _processor(settings, cache, client)
         batch_id = processor.submit_batch(input_file)
         status = processor.check_status(batch_id)
     click.echo(f"Batch {batch_id}: {status['status']}, {status['metadata'].get('requests', '?')} requests")
@@ -166,7 +169,7 @@ def status(batch_id: str, watch: bool, interval: float) -> None:
     """Show a batch's status and progress."""
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client:
-        processor = BatchProcessor(None, client, settings.model, settings.work_dir, settings.max_attempts)
+        processor = _processor(settings, None, client)
         while True:
             state = processor.check_status(batch_id)
             click.echo(
@@ -188,7 +191,7 @@ def process(batch_id: str) -> None:
     """Download a finished batch's results and write tags and summaries into the cache."""
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, settings.open_cache() as cache:
-        processor = BatchProcessor(cache, client, settings.model, settings.work_dir, settings.max_attempts)
+        processor = _processor(settings, cache, client)
         summary = processor.process_results(batch_id)
     click.echo(f"Batch {batch_id} ({summary['status']}): {summary['tagged']} tagged, {summary['failed']} failed.")
     for reason, count in summary["failed_by_reason"].items():
@@ -230,6 +233,12 @@ def _print_demo(report: Any) -> None:
     click.echo(
         f"\n{len(tagged)} of {len(report.tags)} videos tagged. This run: {len(report.batches)} batch(es), "
         f"{tokens:,} tokens, {_usd(batch_usd)} at batch prices ({_usd(realtime_usd)} realtime)."
+    )
+
+
+def _processor(settings: TaggingSettings, cache: QdrantCache | None, client: OpenAI | None) -> BatchProcessor:
+    return BatchProcessor(
+        cache, client, settings.model, settings.work_dir, settings.max_attempts, settings.max_transcript_tokens
     )
 
 

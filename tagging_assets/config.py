@@ -10,6 +10,8 @@
 | TAGGING_WORK_DIR | .tagging | request shards and downloaded results |
 | TAGGING_GATEWAY_URL | http://127.0.0.1:8787/v1 | where the local gateway listens |
 | TAGGING_MAX_ATTEMPTS | 3 | attempts per item before it is given up on |
+| TAGGING_MAX_TRANSCRIPT_TOKENS | 32000 | longer transcripts are trimmed (head and tail) and marked truncated |
+| TAGGING_STUCK_AFTER_SECONDS | 21600 | the sensor reports a batch validating or finalizing for longer as stuck |
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class TaggingSettings(BaseModel):
     work_dir: Path = Path(".tagging")
     gateway_url: str = LOCAL_GATEWAY_URL
     max_attempts: int = Field(3, ge=1)
+    max_transcript_tokens: int = Field(32_000, ge=100)
+    stuck_after_seconds: float = Field(6 * 3600, gt=0)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> TaggingSettings:
@@ -55,6 +59,8 @@ class TaggingSettings(BaseModel):
             "work_dir": "TAGGING_WORK_DIR",
             "gateway_url": "TAGGING_GATEWAY_URL",
             "max_attempts": "TAGGING_MAX_ATTEMPTS",
+            "max_transcript_tokens": "TAGGING_MAX_TRANSCRIPT_TOKENS",
+            "stuck_after_seconds": "TAGGING_STUCK_AFTER_SECONDS",
         }
         return cls(**{field: env[variable] for field, variable in names.items() if env.get(variable)})
 

@@ -25,7 +25,11 @@ def resources_from_env(settings: TaggingSettings | None = None) -> dict[str, obj
             api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY,
         ),
         "tagging": TaggingResource(
-            model=settings.model, work_dir=str(settings.work_dir.resolve()), max_attempts=settings.max_attempts
+            model=settings.model,
+            work_dir=str(settings.work_dir.resolve()),
+            max_attempts=settings.max_attempts,
+            max_transcript_tokens=settings.max_transcript_tokens,
+            stuck_after_seconds=settings.stuck_after_seconds,
         ),
     }
 

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import openai
 from openai import OpenAI
 from openai.types import Batch
 from qdrant_client import models
 
+from tagging_assets.audit import audit_input_files
 from tagging_assets.cache import PointId, QdrantCache
 from tagging_assets.cost import cost_of
 from tagging_assets.models import TaggingState
 from tagging_assets.prompt import SYSTEM_PROMPT
 from tagging_assets.requests import (
+    MAX_TRANSCRIPT_TOKENS,
+    CacheItem,
     SelectionReport,
     Shard,
     index_path_for,
@@ -41,6 +46,9 @@ TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 ENDPOINT = "/v1/chat/completions"
 SAMPLE_SIZE = 10
 _LISTED_BATCHES_TO_SEARCH = 1000
+_LISTED_FILES_TO_SEARCH = 10_000
+_UNKNOWN_OUTCOME = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+_T = TypeVar("_T")
 _PAGE = 512
 
 
@@ -92,12 +100,15 @@ class BatchProcessor:
         model: str = "gpt-4o-mini",
         work_dir: Path = Path(".tagging"),
         max_attempts: int = 3,
+        max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
     ) -> None:
         self._cache = cache
         self._client = client
         self.model = model
         self.work_dir = work_dir
         self.max_attempts = max_attempts
+        self.max_transcript_tokens = max_transcript_tokens
+        self.write_attempts = 6
 
     @property
     def client(self) -> OpenAI:
@@ -115,11 +126,17 @@ class BatchProcessor:
 
     def select(
         self, report: SelectionReport, filters: models.Filter | None = None, system_prompt: str = SYSTEM_PROMPT
-    ) -> Iterator[Any]:
+    ) -> Iterator[CacheItem]:
         """The items that need tags, streamed from the cache."""
         self.cache.require()
         return select_items(
-            self.cache, report, self.model, prompt_version_for(system_prompt), self.max_attempts, only=filters
+            self.cache,
+            report,
+            self.model,
+            prompt_version_for(system_prompt),
+            self.max_attempts,
+            only=filters,
+            max_transcript_tokens=self.max_transcript_tokens,
         )
 
     def prepare_batch_input(
@@ -164,28 +181,18 @@ class BatchProcessor:
         index_file = index_path_for(path)
         if not index_file.is_file():
             raise BatchError(f"no index next to {path} (expected {index_file}); write the input with `prepare`")
-        requests = sum(1 for line in path.open("rb") if line.strip())
-        if requests == 0:
+        audit = audit_input_files([path])
+        if audit.requests == 0:
             raise BatchError(f"{path} holds no requests: nothing to submit")
+        if audit.problems:
+            raise BatchError(f"{path} is not a valid batch input: {'; '.join(audit.problems[:3])}")
+        requests = audit.requests
         sha256 = file_sha256(path)
         prompt_version = _prompt_version_of(path)
         batch = self.find_batch(sha256)
         if batch is None:
-            with path.open("rb") as content:
-                uploaded = self.client.files.create(file=(path.name, content), purpose="batch")
-            batch = self.client.batches.create(
-                input_file_id=uploaded.id,
-                endpoint=ENDPOINT,
-                completion_window="24h",
-                metadata={
-                    "input_sha256": sha256,
-                    "submission_id": submission_id or str(uuid.uuid4()),
-                    "collection": self.cache.collection,
-                    "model": self.model,
-                    "prompt_version": prompt_version,
-                    "requests": str(requests),
-                },
-            )
+            input_file_id = self._upload(path, sha256)
+            batch = self._create(input_file_id, sha256, submission_id, prompt_version, requests)
         metadata = batch.metadata or {}
         record = BatchRecord(
             batch_id=batch.id,
@@ -202,6 +209,65 @@ class BatchProcessor:
         self._save_record(record)
         self.mark_pending(record)
         return batch.id
+
+    def _upload(self, path: Path, sha256: str) -> str:
+        """Upload the input once: an upload named for its sha256 is found again instead of repeated."""
+        filename = f"batch-input-{sha256}.jsonl"
+        size = path.stat().st_size
+
+        def find() -> str | None:
+            for number, uploaded in enumerate(self.client.files.list(purpose="batch")):
+                if number >= _LISTED_FILES_TO_SEARCH:
+                    break
+                if uploaded.filename == filename and uploaded.bytes == size:
+                    return uploaded.id
+            return None
+
+        def upload() -> str:
+            with path.open("rb") as content:
+                return self._once.files.create(file=(filename, content), purpose="batch").id
+
+        return find() or self._write_once(upload, find, f"uploading {path.name}")
+
+    def _create(
+        self, input_file_id: str, sha256: str, submission_id: str | None, prompt_version: str, requests: int
+    ) -> Batch:
+        metadata = {
+            "input_sha256": sha256,
+            "submission_id": submission_id or str(uuid.uuid4()),
+            "collection": self.cache.collection,
+            "model": self.model,
+            "prompt_version": prompt_version,
+            "requests": str(requests),
+        }
+
+        def create() -> Batch:
+            return self._once.batches.create(
+                input_file_id=input_file_id, endpoint=ENDPOINT, completion_window="24h", metadata=metadata
+            )
+
+        return self._write_once(create, lambda: self.find_batch(sha256), "creating the batch")
+
+    @property
+    def _once(self) -> OpenAI:
+        """The client without the SDK's own retries, for calls that must not happen twice."""
+        return self.client.with_options(max_retries=0)
+
+    def _write_once(self, write: Callable[[], _T], find: Callable[[], _T | None], what: str) -> _T:
+        """Make a call that must take effect once. When it fails in a way that leaves its outcome unknown
+        (the connection dropped, a 5xx, a 429), look for its effect before trying again, so a response lost
+        on the way back never becomes a second upload or a second, billed batch."""
+        error: openai.APIError | None = None
+        for attempt in range(self.write_attempts):
+            try:
+                return write()
+            except _UNKNOWN_OUTCOME as failure:
+                error = failure
+            found = find()
+            if found is not None:
+                return found
+            time.sleep(_backoff(attempt, error))
+        raise BatchError(f"{what} failed {self.write_attempts} times; the last error: {_describe(error)}")
 
     def find_batch(self, sha256: str) -> Batch | None:
         """A batch already made from this input and not failed: from this work dir's records, then the API's
@@ -237,6 +303,7 @@ class BatchProcessor:
                             prompt_version=record.prompt_version,
                             content_hash=entry["content_hash"],
                             attempts=entry["attempts"],
+                            truncated=entry.get("truncated", False),
                             submitted_at=submitted_at,
                             updated_at=submitted_at,
                         ).model_dump()
@@ -353,6 +420,22 @@ class BatchProcessor:
                 yield entry["point_id"], _payload(outcome, entry, common)
 
 
+def _backoff(attempt: int, error: openai.APIError | None) -> float:
+    """Seconds to wait: the server's Retry-After when it gave one, else exponential from half a second."""
+    if isinstance(error, openai.APIStatusError):
+        retry_after = error.response.headers.get("retry-after")
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            return min(float(retry_after), 60.0)
+    return min(0.5 * 2**attempt, 8.0)
+
+
+def _describe(error: openai.APIError | None) -> str:
+    if isinstance(error, openai.APIStatusError):
+        body = error.body if isinstance(error.body, dict) else {}
+        return f"HTTP {error.status_code}: {body.get('message') or error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
 def _missing_reason(batch: Batch) -> str:
     if batch.status == "failed":
         codes = (
@@ -371,6 +454,7 @@ def _payload(outcome: Outcome, entry: dict[str, Any], common: dict[str, Any]) ->
         error=outcome.error,
         attempts=entry["attempts"] + 1,
         retryable=outcome.retryable,
+        truncated=entry.get("truncated", False),
         **common,
     )
     payload: dict[str, Any] = {"tagging": state.model_dump()}
@@ -454,5 +538,14 @@ def status_summary(batch: Batch) -> dict[str, Any]:
         "error_file_id": batch.error_file_id,
         "errors": [error.model_dump() for error in (batch.errors.data or [])] if batch.errors else [],
         "created_at": batch.created_at,
+        "finalizing_at": batch.finalizing_at,
         "metadata": batch.metadata or {},
     }
+
+
+def stuck_for(status: dict[str, Any], now: float, after_seconds: float) -> float | None:
+    """Seconds a batch has sat in ``validating`` or ``finalizing`` past ``after_seconds``, if it has."""
+    since = {"validating": status["created_at"], "finalizing": status.get("finalizing_at")}.get(status["status"])
+    if since is None or now - since < after_seconds:
+        return None
+    return now - since

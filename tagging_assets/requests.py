@@ -18,12 +18,15 @@ from typing import Any
 from qdrant_client import models
 
 from tagging_assets.cache import PointId, QdrantCache
-from tagging_assets.cost import estimate_request_tokens
+from tagging_assets.cost import CHARS_PER_TOKEN, estimate_request_tokens
 from tagging_assets.models import BatchRequest, BatchRequestBody
 from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
 
 MAX_REQUESTS_PER_FILE = 50_000
 MAX_BYTES_PER_FILE = 200 * 1024 * 1024
+MAX_TRANSCRIPT_TOKENS = 32_000
+"""A transcript longer than this (by the chars/4 estimate) is trimmed: far inside gpt-4o-mini's 128k context,
+and a cap on what one item can cost."""
 
 
 def custom_id_for(video_id: str) -> str:
@@ -53,6 +56,7 @@ class CacheItem:
     content_hash: str
     attempts: int
     reason: str
+    truncated: bool = False
 
     @property
     def custom_id(self) -> str:
@@ -66,14 +70,7 @@ class SelectionReport:
     scanned: int = 0
     selected: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-
-    def as_metadata(self) -> dict[str, Any]:
-        return {
-            "points_scanned": self.scanned,
-            "items_selected": sum(self.selected.values()),
-            "selected_by_reason": dict(self.selected),
-            "skipped_by_reason": dict(self.skipped),
-        }
+    truncated: int = 0
 
 
 def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_attempts: int) -> tuple[bool, str, int]:
@@ -96,6 +93,17 @@ def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_a
     return False, "up-to-date", attempts
 
 
+def trim_to_budget(transcript: str, max_tokens: int) -> tuple[str, bool]:
+    """Keep the head and the tail of a transcript over the token budget (two thirds and one third of it):
+    a talk's opening says what it is about and its end sums it up."""
+    budget = max_tokens * CHARS_PER_TOKEN
+    if len(transcript) <= budget:
+        return transcript, False
+    head, tail = transcript[: budget * 2 // 3], transcript[-(budget // 3) :]
+    omitted = len(transcript.split()) - len(head.split()) - len(tail.split())
+    return f"{head}\n\n[... {omitted:,} words omitted ...]\n\n{tail}", True
+
+
 def select_items(
     cache: QdrantCache,
     report: SelectionReport,
@@ -104,6 +112,7 @@ def select_items(
     max_attempts: int = 3,
     only: models.Filter | None = None,
     page_size: int = 1024,
+    max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
 ) -> Iterator[CacheItem]:
     """Stream the points that need tags; count the rest in ``report``, each with its reason."""
     fields = cache.fields
@@ -136,7 +145,9 @@ def select_items(
             report.skipped[reason] += 1
             continue
         report.selected[reason] += 1
-        yield CacheItem(point_id, video_id, title, transcript, item_hash, attempts, reason)
+        transcript, truncated = trim_to_budget(transcript, max_transcript_tokens)
+        report.truncated += truncated
+        yield CacheItem(point_id, video_id, title, transcript, item_hash, attempts, reason, truncated)
 
 
 def write_snapshot(items: Iterable[CacheItem], path: Path) -> int:
@@ -242,6 +253,7 @@ class _ShardWriter:
             "point_id": item.point_id,
             "content_hash": item.content_hash,
             "attempts": item.attempts,
+            "truncated": item.truncated,
         }
         self._index.write(json.dumps(entry) + "\n")
 

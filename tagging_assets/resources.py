@@ -54,6 +54,10 @@ class TaggingResource(ConfigurableResource):
     work_dir: str = ".tagging"
     max_attempts: int = 3
     max_requests_per_file: int = 50_000
+    max_transcript_tokens: int = 32_000
+    stuck_after_seconds: float = 6 * 3600
 
     def processor(self, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
-        return BatchProcessor(cache, client, self.model, Path(self.work_dir), self.max_attempts)
+        return BatchProcessor(
+            cache, client, self.model, Path(self.work_dir), self.max_attempts, self.max_transcript_tokens
+        )

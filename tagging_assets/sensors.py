@@ -1,5 +1,7 @@
 """The sensor that watches batches in flight: one status call per batch, nothing else."""
 
+import time
+
 from dagster import (
     AssetKey,
     DefaultSensorStatus,
@@ -13,8 +15,8 @@ from openai import OpenAIError
 
 from tagging_assets.jobs import process_batch
 from tagging_assets.partitions import batch_partitions
-from tagging_assets.processor import TERMINAL_STATUSES, status_summary
-from tagging_assets.resources import BatchApiResource
+from tagging_assets.processor import TERMINAL_STATUSES, status_summary, stuck_for
+from tagging_assets.resources import BatchApiResource, TaggingResource
 
 TAGGED_POINTS = AssetKey("tagged_points")
 
@@ -26,7 +28,9 @@ TAGGED_POINTS = AssetKey("tagged_points")
     description="Asks the Batch API for the status of every batch not yet processed and, once a batch "
     "finishes (completed, expired, cancelled or failed), requests one run that downloads and writes back its results.",
 )
-def batch_status_sensor(context: SensorEvaluationContext, batch_api: BatchApiResource) -> SensorResult | SkipReason:
+def batch_status_sensor(
+    context: SensorEvaluationContext, batch_api: BatchApiResource, tagging: TaggingResource
+) -> SensorResult | SkipReason:
     instance = context.instance
     processed = instance.get_materialized_partitions(TAGGED_POINTS)
     in_flight = [key for key in instance.get_dynamic_partitions(batch_partitions.name) if key not in processed]
@@ -51,7 +55,12 @@ def batch_status_sensor(context: SensorEvaluationContext, batch_api: BatchApiRes
                 )
             )
         else:
-            progress.append(f"{batch_id} {status['status']} {status['progress_pct']}%")
+            line = f"{batch_id} {status['status']} {status['progress_pct']}%"
+            stuck = stuck_for(status, time.time(), tagging.stuck_after_seconds)
+            if stuck is not None:
+                line += f" (stuck: {status['status']} for {stuck / 3600:.1f} h)"
+                context.log.warning("batch %s has been %s for %.0f s", batch_id, status["status"], stuck)
+            progress.append(line)
     for line in progress:
         context.log.info(line)
     if unreachable:

@@ -38,7 +38,14 @@ def instance():
 
 
 def run_sensor(instance: DagsterInstance, resources: dict):
-    return batch_status_sensor(build_sensor_context(instance=instance, resources={"batch_api": resources["batch_api"]}))
+    sensor_resources = {name: resources[name] for name in ("batch_api", "tagging")}
+    return batch_status_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
+
+
+def sensor_tick(instance: DagsterInstance, base_url: str, **tagging):
+    """One evaluation of the sensor against the API at ``base_url``."""
+    resources = {"batch_api": BatchApiResource(base_url=base_url, api_key="k"), "tagging": TaggingResource(**tagging)}
+    return batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
 
 
 def submit_and_process(instance, resources, gateway):
@@ -130,11 +137,7 @@ def test_the_sensor_reports_progress_and_requests_one_run_per_finished_batch(sta
     for status, (backend, batch_id) in batches.items():
         with instance_for_test() as single:
             single.add_dynamic_partitions(batch_partitions.name, [batch_id])
-            result = batch_status_sensor(
-                build_sensor_context(
-                    instance=single, resources={"batch_api": BatchApiResource(base_url=backend.base_url, api_key="k")}
-                )
-            )
+            result = sensor_tick(single, backend.base_url)
             if status in ("validating", "in_progress"):
                 assert not isinstance(result, SensorResult)
                 assert f"{batch_id} {status}" in result.skip_message
@@ -157,18 +160,13 @@ def test_cancelled_batches_are_requested_and_processed_ones_skipped(instance, sh
     wait_for(client, done.id)
     instance.add_dynamic_partitions(batch_partitions.name, [cancelled.id, done.id])
     instance.report_runless_asset_event(AssetMaterialization("tagged_points", partition=done.id))
-    result = batch_status_sensor(
-        build_sensor_context(
-            instance=instance, resources={"batch_api": BatchApiResource(base_url=shared_gateway.base_url, api_key="k")}
-        )
-    )
+    result = sensor_tick(instance, shared_gateway.base_url)
     assert [request.run_key for request in result.run_requests] == [f"{cancelled.id}:cancelled"]
 
 
 def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance):
     instance.add_dynamic_partitions(batch_partitions.name, ["batch_somewhere"])
-    unreachable = BatchApiResource(base_url="http://127.0.0.1:9/v1", api_key="k")
-    result = batch_status_sensor(build_sensor_context(instance=instance, resources={"batch_api": unreachable}))
+    result = sensor_tick(instance, "http://127.0.0.1:9/v1")
     assert not isinstance(result, SensorResult)
     assert "unreachable: batch_somewhere: APIConnectionError" in result.skip_message
 

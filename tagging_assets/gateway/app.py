@@ -136,7 +136,10 @@ class _Gateway:
                 error_body("The server had an error while processing your request (injected fault).", "server_error"),
                 500,
             )
-        return await call_next(request)
+        response = await call_next(request)
+        if self.faults.disconnect_every and number % self.faults.disconnect_every == 0:
+            return _CutOffResponse()
+        return response
 
     async def health(self, _request: Request) -> Response:
         return _json({"status": "ok"})
@@ -282,6 +285,16 @@ class _Gateway:
         key = request_id(f"realtime:{time.time_ns()}")
         status, reply = await self.pool.run((body, key, self.settings.tagger, self.faults))
         return _json(reply, status)
+
+
+class _CutOffResponse(Response):
+    """A response that promises more bytes than it sends: the client sees the connection drop mid-body,
+    after the request was carried out, as when a network path fails on the way back."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"id": "', "more_body": False})
 
 
 def _no_file(file_id: str, param: str = "file_id") -> ApiError:

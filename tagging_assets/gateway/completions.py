@@ -81,17 +81,20 @@ def complete(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings)
     max_tags = _max_tags(schema)
     tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=max_tags)
     refusal = None
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if faults.picks("refusal", key, faults.refusal_rate):
         content, refusal = None, REFUSAL
     elif faults.picks("invalid_json", key, faults.invalid_json_rate):
         content = json.dumps({"tags": tagging.tags, "summary": tagging.summary})[: len(tagging.summary) // 2 + 12]
     elif faults.picks("schema_violation", key, faults.schema_violation_rate):
         content = json.dumps({"tags": ", ".join(tagging.tags)})
+    elif faults.picks("length", key, faults.length_rate):
+        content = json.dumps(_contract(tagging))
+        limit = TOKENS_PER_REPLY + estimate_tokens(content) // 2
     else:
         content = json.dumps(_fill(schema, tagging, "reply") if schema else _contract(tagging), ensure_ascii=False)
     completion_tokens = TOKENS_PER_REPLY + estimate_tokens(content or refusal or "")
     finish_reason = "stop"
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if content is not None and isinstance(limit, int) and completion_tokens > limit:
         content = content[: max(0, (limit - TOKENS_PER_REPLY) * CHARS_PER_TOKEN)]
         completion_tokens, finish_reason = limit, "length"

@@ -34,6 +34,10 @@ class FaultSettings(BaseModel):
     rate_limit_every: int = Field(0, ge=0, description="Every Nth API request gets a 429 (0: never).")
     retry_after_seconds: float = Field(1.0, ge=0, description="The Retry-After sent with a 429.")
     server_error_every: int = Field(0, ge=0, description="Every Nth API request gets a 500 (0: never).")
+    disconnect_every: int = Field(
+        0, ge=0, description="Every Nth API request is carried out but its response is cut off mid-body (0: never)."
+    )
+    length_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies cut off at max_tokens.")
     seconds_per_line: float = Field(0.0, ge=0, description="Extra time each line takes: slow progress.")
     expire_after_seconds: float | None = Field(
         None, gt=0, description="Completion window in seconds; unset means the 24 hours of the real API."

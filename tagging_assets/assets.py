@@ -1,20 +1,39 @@
 """The five assets, from the cache to tags written back. Each calls the library and
 reports what it did as metadata; they hand each other small manifests, never transcripts."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+import openai
+from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
 from tagging_assets.audit import markdown_table
+from tagging_assets.cache import CacheError
 from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of
 from tagging_assets.partitions import batch_partitions
+from tagging_assets.processor import BatchError
 from tagging_assets.prompt import PROMPT_VERSION
 from tagging_assets.requests import SelectionReport, Shard, read_snapshot, select_items, write_shards, write_snapshot
 from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 
 GROUP = "tagging"
 OWNERS = ["team:ai-data"]
+
+
+@contextmanager
+def failing_clearly() -> Iterator[None]:
+    """A step that cannot go on fails with one line saying why (after the SDK's retries are spent), not a
+    stack of library frames; the run's logs still hold the cause."""
+    try:
+        yield
+    except (BatchError, CacheError) as error:
+        raise Failure(description=str(error)) from error
+    except openai.APIStatusError as error:
+        raise Failure(description=f"the Batch API answered {error.status_code}: {error.message}") from error
+    except openai.APIConnectionError as error:
+        raise Failure(description=f"cannot reach the Batch API after retrying: {error}") from error
 
 
 def _cost_metadata(prefix: str, model: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
@@ -38,7 +57,7 @@ def cached_transcripts(
 ) -> dict[str, Any]:
     report = SelectionReport()
     snapshot = Path(tagging.work_dir).resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
-    with qdrant.open() as cache:
+    with failing_clearly(), qdrant.open() as cache:
         cache.require()
         items = select_items(
             cache,
@@ -120,7 +139,7 @@ def openai_batch_job(
 ) -> dict[str, Any]:
     shards = [Shard.from_dict(shard) for shard in batch_input_jsonl["shards"]]
     submitted = []
-    with qdrant.open() as cache:
+    with failing_clearly(), qdrant.open() as cache:
         processor = tagging.processor(cache, batch_api.get_client())
         for shard in shards:
             batch_id = processor.submit_batch(shard.path, batch_input_jsonl["submission_id"])
@@ -158,9 +177,10 @@ def batch_results_raw(
 ) -> dict[str, Any]:
     batch_id = context.partition_key
     processor = tagging.processor(None, batch_api.get_client())
-    batch = processor.client.batches.retrieve(batch_id)
     target = Path(tagging.work_dir).resolve() / "results" / batch_id / "output.jsonl"
-    paths = processor.download_results(batch_id, target)
+    with failing_clearly():
+        batch = processor.client.batches.retrieve(batch_id)
+        paths = processor.download_results(batch_id, target)
     counts = batch.request_counts
     usage = batch.usage
     model = batch.model or tagging.model
@@ -200,7 +220,7 @@ def tagged_points(
     tagging: TaggingResource,
     batch_results_raw: dict[str, Any],
 ) -> dict[str, Any]:
-    with qdrant.open() as cache:
+    with failing_clearly(), qdrant.open() as cache:
         processor = tagging.processor(cache, batch_api.get_client())
         summary = processor.process_results(
             batch_results_raw["batch_id"], batch_results_raw["output"], batch_results_raw["errors"]

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 PointId = int | str
 
@@ -80,7 +81,10 @@ class QdrantCache:
         self.close()
 
     def exists(self) -> bool:
-        return self.client.collection_exists(self.collection)
+        try:
+            return self.client.collection_exists(self.collection)
+        except (ResponseHandlingException, UnexpectedResponse) as error:
+            raise CacheError(f"cannot reach Qdrant ({_reason(error)}); check QDRANT_URL and QDRANT_API_KEY") from None
 
     def require(self) -> None:
         """Fail with one clear line when the collection is missing."""
@@ -145,3 +149,9 @@ class QdrantCache:
     def _apply(self, operations: list[models.UpdateOperation]) -> int:
         self.client.batch_update_points(self.collection, update_operations=operations, wait=True)
         return len(operations)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UnexpectedResponse):
+        return f"HTTP {error.status_code}"
+    return str(getattr(error, "source", None) or error)

@@ -1,7 +1,7 @@
 """BatchProcessor: the whole batch workflow over one cache and one Batch API client.
 
 prepare -> submit -> check status -> download -> process. Each step is safe to
-repeat: a submission is found again by its input's sha256 (locally, then in the
+repeat: a submission is found again by its key, the sha256 of its input and index (locally, then in the
 batches' metadata) instead of being paid for twice, and processing the same
 results again writes the same payloads.
 """
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx2
 import openai
 from openai import OpenAI
 from openai.types import Batch
@@ -64,6 +65,7 @@ class BatchRecord:
     input_file: str
     index_file: str
     input_sha256: str
+    submission_key: str
     input_file_id: str
     requests: int
     model: str
@@ -172,8 +174,9 @@ class BatchProcessor:
         """Upload one input file and create its batch, or adopt the batch already made from the same bytes.
 
         Each step is safe to repeat after a crash at any point: the batch is found
-        again by the input's sha256, its record is rewritten, and points not yet
-        marked pending are marked.
+        again by its submission key, its record is rewritten, and points not yet
+        marked pending are marked. The key covers the index too (the items' attempt
+        counts), so a retry of the same requests after a finished batch is a new batch.
         """
         path = Path(input_file)
         if not path.is_file():
@@ -188,17 +191,19 @@ class BatchProcessor:
             raise BatchError(f"{path} is not a valid batch input: {'; '.join(audit.problems[:3])}")
         requests = audit.requests
         sha256 = file_sha256(path)
+        key = hashlib.sha256(f"{sha256}:{file_sha256(index_file)}".encode()).hexdigest()
         prompt_version = _prompt_version_of(path)
-        batch = self.find_batch(sha256)
+        batch = self.find_batch(key)
         if batch is None:
             input_file_id = self._upload(path, sha256)
-            batch = self._create(input_file_id, sha256, submission_id, prompt_version, requests)
+            batch = self._create(input_file_id, sha256, key, submission_id, prompt_version, requests)
         metadata = batch.metadata or {}
         record = BatchRecord(
             batch_id=batch.id,
             input_file=str(path.resolve()),
             index_file=str(index_file.resolve()),
             input_sha256=sha256,
+            submission_key=key,
             input_file_id=batch.input_file_id,
             requests=requests,
             model=metadata.get("model", self.model),
@@ -230,10 +235,11 @@ class BatchProcessor:
         return find() or self._write_once(upload, find, f"uploading {path.name}")
 
     def _create(
-        self, input_file_id: str, sha256: str, submission_id: str | None, prompt_version: str, requests: int
+        self, input_file_id: str, sha256: str, key: str, submission_id: str | None, prompt_version: str, requests: int
     ) -> Batch:
         metadata = {
             "input_sha256": sha256,
+            "submission_key": key,
             "submission_id": submission_id or str(uuid.uuid4()),
             "collection": self.cache.collection,
             "model": self.model,
@@ -246,7 +252,7 @@ class BatchProcessor:
                 input_file_id=input_file_id, endpoint=ENDPOINT, completion_window="24h", metadata=metadata
             )
 
-        return self._write_once(create, lambda: self.find_batch(sha256), "creating the batch")
+        return self._write_once(create, lambda: self.find_batch(key), "creating the batch")
 
     @property
     def _once(self) -> OpenAI:
@@ -269,17 +275,17 @@ class BatchProcessor:
             time.sleep(_backoff(attempt, error))
         raise BatchError(f"{what} failed {self.write_attempts} times; the last error: {_describe(error)}")
 
-    def find_batch(self, sha256: str) -> Batch | None:
-        """A batch already made from this input and not failed: from this work dir's records, then the API's
+    def find_batch(self, key: str) -> Batch | None:
+        """A batch already made for this submission key and not failed: from this work dir's records, then the API's
         metadata (which survives a lost work dir)."""
-        by_input = self.work_dir / "inputs" / f"{sha256}.json"
-        if by_input.is_file():
-            batch = self.client.batches.retrieve(json.loads(by_input.read_text())["batch_id"])
+        by_key = self.work_dir / "keys" / f"{key}.json"
+        if by_key.is_file():
+            batch = self.client.batches.retrieve(json.loads(by_key.read_text())["batch_id"])
             return batch if batch.status != "failed" else None
         for number, batch in enumerate(self.client.batches.list(limit=100)):
             if number >= _LISTED_BATCHES_TO_SEARCH:
                 break
-            if (batch.metadata or {}).get("input_sha256") == sha256 and batch.status != "failed":
+            if (batch.metadata or {}).get("submission_key") == key and batch.status != "failed":
                 return batch
         return None
 
@@ -325,7 +331,7 @@ class BatchProcessor:
         return BatchRecord(**json.loads(path.read_text()))
 
     def _save_record(self, record: BatchRecord) -> None:
-        for folder, name in (("batches", record.batch_id), ("inputs", record.input_sha256)):
+        for folder, name in (("batches", record.batch_id), ("keys", record.submission_key)):
             path = self.work_dir / folder / f"{name}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(asdict(record), indent=2))
@@ -350,12 +356,27 @@ class BatchProcessor:
         paths: dict[str, Any] = {"status": batch.status, "output": None, "errors": None}
         for key, file_id, target in (("output", batch.output_file_id, output), ("errors", batch.error_file_id, errors)):
             if file_id:
-                with self.client.files.with_streaming_response.content(file_id) as response, target.open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
+                self._download(file_id, target)
                 paths[key] = str(target)
                 paths[f"{key}_bytes"] = target.stat().st_size
         return paths
+
+    def _download(self, file_id: str, target: Path) -> None:
+        """Stream one file to disk, starting over if the connection drops mid-body (which the SDK's
+        retries cannot cover once a streamed response has begun); the file appears only when complete."""
+        partial = target.with_name(target.name + ".partial")
+        error: Exception | None = None
+        for attempt in range(self.write_attempts):
+            try:
+                with self.client.files.with_streaming_response.content(file_id) as response, partial.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                partial.replace(target)
+                return
+            except (*_UNKNOWN_OUTCOME, httpx2.TransportError) as failure:
+                error = failure
+            time.sleep(_backoff(attempt, error if isinstance(error, openai.APIError) else None))
+        raise BatchError(f"downloading {file_id} failed {self.write_attempts} times; the last error: {error}")
 
     def process_results(
         self, batch_id: str, output_file: Path | str | None = None, errors_file: Path | str | None = None

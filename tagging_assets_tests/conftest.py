@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import dagster
 import pytest
 
 from tagging_assets_tests.support import Gateway, transcripts_path
@@ -62,3 +63,9 @@ def seeded_cache(cache_path: Path, real_transcripts: list[dict[str, Any]]) -> Pa
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         seed_cache(cache, cache_items(real_transcripts, 40))
     return cache_path
+
+
+@pytest.fixture
+def instance():
+    with dagster.instance_for_test() as test_instance:
+        yield test_instance

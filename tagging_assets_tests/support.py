@@ -9,10 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dagster import DagsterInstance, SensorResult, build_sensor_context
 from openai import OpenAI
 from openai.types import Batch
 
+from tagging_assets.definitions import build_definitions
 from tagging_assets.gateway.process import GatewayProcess
+from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.sensors import batch_status_sensor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _TWIN_SUFFIX = re.compile(r"\s*\((PyTorch|TensorFlow)\)\s*$")
@@ -98,3 +102,41 @@ def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[dict[str,
         {key: item[key] for key in ("video_id", "title", "transcript", "channel", "url", "published_at") if key in item}
         for item in transcripts[:count]
     ]
+
+
+def resources_for(gateway, cache_path, tmp_path, **tagging):
+    return {
+        "qdrant": QdrantCacheResource(path=str(cache_path)),
+        "batch_api": BatchApiResource(base_url=gateway.base_url, api_key="sk-test"),
+        "tagging": TaggingResource(work_dir=str(tmp_path / "work"), **tagging),
+    }
+
+
+def run_sensor(instance: DagsterInstance, resources: dict):
+    sensor_resources = {name: resources[name] for name in ("batch_api", "tagging")}
+    return batch_status_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
+
+
+def sensor_tick(instance: DagsterInstance, base_url: str, **tagging):
+    """One evaluation of the sensor against the API at ``base_url``."""
+    resources = {"batch_api": BatchApiResource(base_url=base_url, api_key="k"), "tagging": TaggingResource(**tagging)}
+    return batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
+
+
+def submit_and_process(instance, resources, gateway):
+    """Run the submit job, then let the sensor drive the process job, as the daemon would."""
+    project = build_definitions(resources)
+    submitted = project.resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    batch_ids = [batch["batch_id"] for batch in submitted.output_for_node("openai_batch_job")["batches"]]
+    for batch_id in batch_ids:
+        wait_for(gateway.client(), batch_id)
+    result = run_sensor(instance, resources)
+    assert isinstance(result, SensorResult)
+    process = project.resolve_job_def("process_batch")
+    runs = {
+        request.partition_key: process.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags
+        )
+        for request in result.run_requests
+    }
+    return submitted, batch_ids, result, runs

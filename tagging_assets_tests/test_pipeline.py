@@ -4,12 +4,9 @@ import os
 import subprocess
 import sys
 
-import pytest
 from dagster import (
     AssetKey,
-    DagsterInstance,
     SensorResult,
-    build_sensor_context,
     instance_for_test,
     materialize,
 )
@@ -18,53 +15,7 @@ from tagging_assets import assets, checks
 from tagging_assets.cache import QdrantCache
 from tagging_assets.definitions import build_definitions, defs
 from tagging_assets.partitions import batch_partitions
-from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
-from tagging_assets.sensors import batch_status_sensor
-from tagging_assets_tests.support import wait_for
-
-
-def resources_for(gateway, cache_path, tmp_path, **tagging):
-    return {
-        "qdrant": QdrantCacheResource(path=str(cache_path)),
-        "batch_api": BatchApiResource(base_url=gateway.base_url, api_key="sk-test"),
-        "tagging": TaggingResource(work_dir=str(tmp_path / "work"), **tagging),
-    }
-
-
-@pytest.fixture
-def instance():
-    with instance_for_test() as test_instance:
-        yield test_instance
-
-
-def run_sensor(instance: DagsterInstance, resources: dict):
-    sensor_resources = {name: resources[name] for name in ("batch_api", "tagging")}
-    return batch_status_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
-
-
-def sensor_tick(instance: DagsterInstance, base_url: str, **tagging):
-    """One evaluation of the sensor against the API at ``base_url``."""
-    resources = {"batch_api": BatchApiResource(base_url=base_url, api_key="k"), "tagging": TaggingResource(**tagging)}
-    return batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
-
-
-def submit_and_process(instance, resources, gateway):
-    """Run the submit job, then let the sensor drive the process job, as the daemon would."""
-    project = build_definitions(resources)
-    submitted = project.resolve_job_def("submit_batches").execute_in_process(instance=instance)
-    batch_ids = [batch["batch_id"] for batch in submitted.output_for_node("openai_batch_job")["batches"]]
-    for batch_id in batch_ids:
-        wait_for(gateway.client(), batch_id)
-    result = run_sensor(instance, resources)
-    assert isinstance(result, SensorResult)
-    process = project.resolve_job_def("process_batch")
-    runs = {
-        request.partition_key: process.execute_in_process(
-            instance=instance, partition_key=request.partition_key, tags=request.tags
-        )
-        for request in result.run_requests
-    }
-    return submitted, batch_ids, result, runs
+from tagging_assets_tests.support import resources_for, run_sensor, sensor_tick, submit_and_process, wait_for
 
 
 def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared_gateway, seeded_cache, tmp_path):

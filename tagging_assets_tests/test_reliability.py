@@ -1,0 +1,397 @@
+"""Nothing lost, nothing paid twice: each fault is made to happen and what the user sees is asserted."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey
+
+from tagging_assets.cache import QdrantCache
+from tagging_assets.definitions import build_definitions
+from tagging_assets.seed import seed_cache
+from tagging_assets_tests.support import (
+    cache_items,
+    jsonl,
+    request_line,
+    resources_for,
+    sensor_tick,
+    submit,
+    submit_and_process,
+    wait_for,
+)
+
+PATCHED_SUBMIT = """
+import os, sys
+from tagging_assets import processor
+def crash(*args, **kwargs):
+    os._exit(137)
+setattr(processor.BatchProcessor, {method!r}, crash)
+from tagging_assets.cli import main
+sys.argv = ["tagging-assets", "submit", "--input", {path!r}]
+main()
+"""
+
+
+def user_env(tmp_path, gateway, **extra):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_"))}
+    return base | {
+        "QDRANT_PATH": str(tmp_path / "qdrant"),
+        "TAGGING_WORK_DIR": str(tmp_path / "work"),
+        "TAGGING_GATEWAY_URL": gateway.base_url,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        **extra,
+    }
+
+
+def cli(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "tagging_assets", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def statuses(cache_path) -> dict[str, dict]:
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        return {
+            payload["video_id"]: payload.get("tagging") or {} for _, payload in cache.scroll(["video_id", "tagging"])
+        }
+
+
+def batches_and_uploads(gateway) -> tuple[list, list]:
+    client = gateway.client()
+    return list(client.batches.list()), list(client.files.list(purpose="batch"))
+
+
+@pytest.mark.parametrize(
+    ("crash_in", "after"),
+    [("_create", "the upload"), ("_save_record", "the batch is created"), ("mark_pending", "the record is saved")],
+)
+def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
+    start_gateway, tmp_path, real_transcripts, crash_in, after
+):
+    gateway = start_gateway()
+    env = user_env(tmp_path, gateway)
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        seed_cache(cache, cache_items(real_transcripts, 12))
+    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
+    killed = subprocess.run(
+        [sys.executable, "-c", PATCHED_SUBMIT.format(method=crash_in, path=str(tmp_path / "input.jsonl"))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == 137, f"the submit should die after {after}: {killed.stderr[-500:]}"
+
+    resumed = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    assert resumed.returncode == 0, resumed.stderr
+    again = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    batches, uploads = batches_and_uploads(gateway)
+    assert len(batches) == 1 and len(uploads) == 1, (
+        f"killed after {after}: {len(batches)} batches, {len(uploads)} uploads"
+    )
+    assert batches[0].id in resumed.stdout and batches[0].id in again.stdout
+    assert {state.get("status") for state in statuses(tmp_path / "qdrant").values()} == {"pending"}
+
+
+def test_responses_lost_on_the_way_back_never_make_a_second_upload_or_batch(start_gateway, tmp_path, real_transcripts):
+    gateway = start_gateway(disconnect_every=2)
+    env = user_env(tmp_path, gateway)
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        seed_cache(cache, cache_items(real_transcripts, 12))
+    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
+    submitted = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    assert submitted.returncode == 0, submitted.stderr
+    watched = cli(env, "status", "--batch-id", re.search(r"batch_\w+", submitted.stdout).group(0), "--watch")
+    assert "completed 12/12" in watched.stdout, watched.stderr
+    processed = cli(env, "process", "--batch-id", re.search(r"batch_\w+", submitted.stdout).group(0))
+    assert "12 tagged, 0 failed" in processed.stdout, processed.stderr
+    batches, uploads = batches_and_uploads(gateway)
+    assert (len(batches), len(uploads)) == (1, 1)
+
+
+def test_429s_500s_and_dropped_connections_are_retried_through_the_whole_workflow(
+    start_gateway, tmp_path, real_transcripts
+):
+    gateway = start_gateway(rate_limit_every=3, retry_after_seconds=0.1, server_error_every=5, disconnect_every=7)
+    env = user_env(tmp_path, gateway)
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        seed_cache(cache, cache_items(real_transcripts, 20))
+    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
+    submitted = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    assert submitted.returncode == 0, submitted.stderr
+    batch_id = re.search(r"batch_\w+", submitted.stdout).group(0)
+    assert "completed 20/20" in cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2").stdout
+    processed = cli(env, "process", "--batch-id", batch_id)
+    assert "20 tagged, 0 failed" in processed.stdout, processed.stderr
+    assert len(batches_and_uploads(gateway)[0]) == 1
+    assert {state["status"] for state in statuses(tmp_path / "qdrant").values()} == {"tagged"}
+
+
+def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, start_gateway, seeded_cache, tmp_path):
+    from tagging_assets.resources import BatchApiResource
+
+    gateway = start_gateway(server_error_every=1)
+    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources["batch_api"] = BatchApiResource(base_url=gateway.base_url, api_key="k", max_retries=1)
+    result = (
+        build_definitions(resources)
+        .resolve_job_def("submit_batches")
+        .execute_in_process(instance=instance, raise_on_error=False)
+    )
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    assert "the Batch API answered 500" in failure.step_failure_data.error.message
+    assert not instance.get_dynamic_partitions("openai_batches")
+    assert {state.get("status") for state in statuses(seeded_cache).values()} == {None}, "nothing marked pending"
+
+
+def test_a_dagster_run_killed_before_marking_pending_resumes_with_the_same_batch(
+    instance, shared_gateway, seeded_cache, tmp_path, monkeypatch
+):
+    from tagging_assets.processor import BatchProcessor
+
+    resources = resources_for(shared_gateway, seeded_cache, tmp_path)
+    job = build_definitions(resources).resolve_job_def("submit_batches")
+    with monkeypatch.context() as patched:
+        patched.setattr(BatchProcessor, "mark_pending", lambda *_: (_ for _ in ()).throw(RuntimeError("killed")))
+        assert not job.execute_in_process(instance=instance, raise_on_error=False).success
+    [created] = list(shared_gateway.client().batches.list(limit=1))
+    resumed = job.execute_in_process(instance=instance)
+    assert resumed.output_for_node("openai_batch_job")["batches"][0]["batch_id"] == created.id
+    assert instance.get_dynamic_partitions("openai_batches") == [created.id]
+    assert {state["status"] for state in statuses(seeded_cache).values()} == {"pending"}
+
+
+def _reselected(instance, resources):
+    build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    metadata = instance.get_latest_materialization_event(AssetKey("cached_transcripts")).asset_materialization.metadata
+    return metadata["selected_by_reason"].value, metadata["skipped_by_reason"].value
+
+
+def test_expired_batches_keep_finished_items_and_retry_the_rest(instance, start_gateway, seeded_cache, tmp_path):
+    gateway = start_gateway(expire_after_seconds=1.5, seconds_per_line=0.1, workers=1)
+    resources = resources_for(gateway, seeded_cache, tmp_path)
+    _, [batch_id], result, runs = submit_and_process(instance, resources, gateway)
+    assert [request.run_key for request in result.run_requests] == [f"{batch_id}:expired"]
+    summary = runs[batch_id].output_for_node("tagged_points")
+    assert summary["status"] == "expired"
+    assert summary["tagged"] > 0 and summary["failed_by_reason"] == {"batch_expired": 40 - summary["tagged"]}
+    states = statuses(seeded_cache)
+    assert sum(state["status"] == "tagged" for state in states.values()) == summary["tagged"]
+    assert all(state["status"] in ("tagged", "failed") for state in states.values()), "none left pending"
+    assert all(evaluation.passed for evaluation in runs[batch_id].get_asset_check_evaluations())
+    selected, _ = _reselected(instance, resources)
+    assert selected == {"retry": 40 - summary["tagged"]}
+
+
+def test_a_cancelled_batch_keeps_finished_items_and_releases_the_rest(instance, start_gateway, seeded_cache, tmp_path):
+    gateway = start_gateway(seconds_per_line=0.1, workers=1)
+    resources = resources_for(gateway, seeded_cache, tmp_path)
+    submitted = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    [batch] = submitted.output_for_node("openai_batch_job")["batches"]
+    client = gateway.client()
+    while client.batches.retrieve(batch["batch_id"]).request_counts.completed < 5:
+        time.sleep(0.05)
+    client.batches.cancel(batch["batch_id"])
+    wait_for(client, batch["batch_id"])
+    [request] = sensor_tick(instance, gateway.base_url).run_requests
+    assert request.run_key == f"{batch['batch_id']}:cancelled"
+    run = (
+        build_definitions(resources)
+        .resolve_job_def("process_batch")
+        .execute_in_process(instance=instance, partition_key=request.partition_key)
+    )
+    summary = run.output_for_node("tagged_points")
+    assert summary["tagged"] >= 5 and summary["tagged"] + summary["failed"] == 40
+    assert set(summary["failed_by_reason"]) == {"missing_from_results"}
+    assert all(
+        evaluation.passed
+        for evaluation in run.get_asset_check_evaluations()
+        if evaluation.check_name != "every_request_accounted_for"
+    )
+    selected, _ = _reselected(instance, resources)
+    assert selected == {"retry": summary["failed"]}
+
+
+def test_a_batch_that_fails_validation_reports_why_and_releases_its_items(
+    instance, start_gateway, seeded_cache, tmp_path
+):
+    gateway = start_gateway(max_lines_per_batch=10)
+    resources = resources_for(gateway, seeded_cache, tmp_path)
+    _, [batch_id], result, runs = submit_and_process(instance, resources, gateway)
+    assert [request.run_key for request in result.run_requests] == [f"{batch_id}:failed"]
+    raw = instance.get_latest_materialization_event(AssetKey("batch_results_raw")).asset_materialization.metadata
+    assert raw["validation_errors"].value[0]["code"] == "too_many_tasks"
+    summary = runs[batch_id].output_for_node("tagged_points")
+    assert summary["failed"] == 40 and list(summary["failed_by_reason"]) == ["batch_failed"]
+    accounting = {e.check_name: e for e in runs[batch_id].get_asset_check_evaluations()}["every_request_accounted_for"]
+    assert not accounting.passed and accounting.severity.value == "WARN"
+    selected, _ = _reselected(instance, resources)
+    assert selected == {"retry": 40}
+
+
+def test_a_completed_batch_with_no_output_file_fails_every_item_with_its_reason(
+    instance, start_gateway, seeded_cache, tmp_path
+):
+    gateway = start_gateway(line_error_rate=1.0, line_error_status=503)
+    resources = resources_for(gateway, seeded_cache, tmp_path)
+    _, [batch_id], _, runs = submit_and_process(instance, resources, gateway)
+    assert gateway.client().batches.retrieve(batch_id).output_file_id is None
+    summary = runs[batch_id].output_for_node("tagged_points")
+    assert (summary["tagged"], summary["failed_by_reason"]) == (0, {"http_503": 40})
+    assert all(evaluation.passed for evaluation in runs[batch_id].get_asset_check_evaluations())
+
+
+@pytest.mark.parametrize(("status", "attempts_to_give_up"), [(500, 3), (400, 1)])
+def test_failed_items_are_retried_up_to_the_budget_then_given_up(
+    instance, start_gateway, seeded_cache, tmp_path, status, attempts_to_give_up
+):
+    gateway = start_gateway(line_error_rate=1.0, line_error_status=status)
+    resources = resources_for(gateway, seeded_cache, tmp_path, max_attempts=3)
+    for _ in range(attempts_to_give_up):
+        submit_and_process(instance, resources, gateway)
+    selected, skipped = _reselected(instance, resources)
+    assert selected == {} and skipped == {"given-up": 40}
+    metadata = instance.get_latest_materialization_event(AssetKey("cached_transcripts")).asset_materialization.metadata
+    assert metadata["items_given_up"].value == 40
+    assert {state["attempts"] for state in statuses(seeded_cache).values()} == {attempts_to_give_up}
+
+
+def test_bad_replies_cost_one_item_each_never_the_batch(instance, start_gateway, seeded_cache, tmp_path):
+    gateway = start_gateway(invalid_json_rate=0.1, schema_violation_rate=0.1, refusal_rate=0.1, length_rate=0.1)
+    resources = resources_for(gateway, seeded_cache, tmp_path)
+    _, [batch_id], _, runs = submit_and_process(instance, resources, gateway)
+    summary = runs[batch_id].output_for_node("tagged_points")
+    assert set(summary["failed_by_reason"]) == {"invalid_json", "schema_violation", "refusal", "truncated"}
+    assert summary["tagged"] + summary["failed"] == 40
+    failed = [state for state in statuses(seeded_cache).values() if state["status"] == "failed"]
+    assert len(failed) == summary["failed"] and all(state["error"] for state in failed)
+    assert all(evaluation.passed for evaluation in runs[batch_id].get_asset_check_evaluations())
+
+
+def test_one_unreadable_line_in_the_results_costs_one_item(shared_gateway, cache_path, tmp_path, real_transcripts):
+    from tagging_assets.processor import BatchProcessor
+
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        seed_cache(cache, cache_items(real_transcripts, 105))
+        processor = BatchProcessor(cache, shared_gateway.client(), work_dir=tmp_path / "work")
+        processor.prepare_batch_input(output_file=tmp_path / "input.jsonl")
+        batch_id = processor.submit_batch(tmp_path / "input.jsonl")
+        wait_for(shared_gateway.client(), batch_id)
+        paths = processor.download_results(batch_id, tmp_path / "results.jsonl")
+        lines = Path(paths["output"]).read_text().splitlines()
+        lines[50] = lines[50][: len(lines[50]) // 2]
+        Path(paths["output"]).write_text("\n".join(lines) + "\n")
+        summary = processor.process_results(batch_id, paths["output"], paths["errors"])
+    assert (summary["tagged"], summary["failed"], summary["unreadable_lines"]) == (104, 1, 1)
+    assert summary["failed_by_reason"] == {"missing_from_results": 1}
+
+
+def test_a_long_transcript_is_trimmed_to_the_budget_and_marked(
+    instance, shared_gateway, cache_path, tmp_path, real_transcripts
+):
+    long_talk = {
+        "video_id": "marathon",
+        "title": "Every talk at once",
+        "transcript": " ".join(t["transcript"] for t in real_transcripts[:30]),
+    }
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        seed_cache(cache, [*cache_items(real_transcripts, 3), long_talk])
+    resources = resources_for(shared_gateway, cache_path, tmp_path, max_transcript_tokens=2000)
+    submitted, _, _, _ = submit_and_process(instance, resources, shared_gateway)
+    cached = instance.get_latest_materialization_event(AssetKey("cached_transcripts")).asset_materialization.metadata
+    assert cached["items_truncated"].value >= 1
+    shard = Path(submitted.output_for_node("batch_input_jsonl")["shards"][0]["path"]).read_text()
+    assert "words omitted ...]" in shard
+    state = statuses(cache_path)["marathon"]
+    assert state["status"] == "tagged" and state["truncated"] is True
+    assert statuses(cache_path)[real_transcripts[0]["video_id"]]["truncated"] is False
+
+
+def test_a_batch_stuck_in_finalizing_shows_in_the_sensor(instance, start_gateway):
+    gateway = start_gateway(finalizing_stall_seconds=60)
+    batch = submit(gateway.client(), jsonl([request_line("a", "Vector search. Vector search.")]))
+    wait_for(gateway.client(), batch.id, ("finalizing",))
+    instance.add_dynamic_partitions("openai_batches", [batch.id])
+    time.sleep(1.2)
+    result = sensor_tick(instance, gateway.base_url, stuck_after_seconds=1)
+    assert f"{batch.id} finalizing" in result.skip_message and "(stuck: finalizing for" in result.skip_message
+
+
+def test_the_embedded_store_held_by_another_process_is_a_clear_message_and_nothing_changes(
+    shared_gateway, seeded_cache, tmp_path
+):
+    env = user_env(tmp_path, shared_gateway, QDRANT_PATH=str(seeded_cache))
+    with QdrantCache.connect("nate_content", path=seeded_cache) as holder:
+        before = holder.count()
+        blocked = cli(env, "prepare", "--output", str(tmp_path / "input.jsonl"))
+    assert blocked.returncode == 1
+    assert "is open in another process" in blocked.stderr and "Traceback" not in blocked.stderr
+    assert not (tmp_path / "input.jsonl").exists()
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        assert cache.count() == before
+
+
+def test_an_unreachable_qdrant_server_is_one_line(shared_gateway, tmp_path):
+    env = user_env(tmp_path, shared_gateway, QDRANT_URL="http://127.0.0.1:9")
+    result = cli(env, "prepare", "--output", str(tmp_path / "input.jsonl"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach Qdrant") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{broken json\n", "is not a valid batch input"),
+        (b"", "holds no requests"),
+        (jsonl([{**request_line("a", "x"), "url": "/v1/embeddings"}]), "is not a valid batch input"),
+    ],
+)
+def test_a_malformed_or_empty_input_is_refused_before_upload(shared_gateway, tmp_path, content, message):
+    env = user_env(tmp_path, shared_gateway)
+    (tmp_path / "bad.jsonl").write_bytes(content)
+    (tmp_path / "bad.index.jsonl").write_text("")
+    uploads_before = len(batches_and_uploads(shared_gateway)[1])
+    result = cli(env, "submit", "--input", str(tmp_path / "bad.jsonl"))
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(batches_and_uploads(shared_gateway)[1]) == uploads_before
+
+
+def test_the_api_key_never_lands_in_files_logs_or_metadata(start_gateway, tmp_path):
+    secret = "sk-proj-very-secret-0123456789"
+    gateway = start_gateway(api_key=secret)
+    env = user_env(tmp_path, gateway, OPENAI_API_KEY=secret, OPENAI_BASE_URL=gateway.base_url)
+    demo = cli(env, "demo")
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "42 of 43 videos tagged" in demo.stdout
+    assert secret not in demo.stdout + demo.stderr
+    leaks = [
+        path
+        for path in tmp_path.rglob("*")
+        if path.is_file() and not path.name.startswith("gateway-") and secret.encode() in path.read_bytes()
+    ]
+    assert leaks == []
+    wrong = cli(env | {"OPENAI_API_KEY": "sk-wrong-key"}, "status", "--batch-id", "batch_x")
+    assert "rejected the API key" in wrong.stderr and "sk-wrong-key" not in wrong.stderr
+
+
+def test_the_gateway_refuses_a_public_bind_without_being_asked(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tagging_assets", "gateway", "--host", "0.0.0.0", "--state-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "refusing to bind" in result.stderr
+
+
+def test_reliability_table_in_the_readme_names_tests_that_exist():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    named = set(re.findall(r"`(test_\w+)`", readme))
+    source = "\n".join(path.read_text() for path in Path(__file__).parent.rglob("test_*.py"))
+    defined = set(re.findall(r"def (test_\w+)", source))
+    assert named and named <= defined, sorted(named - defined)

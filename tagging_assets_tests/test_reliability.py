@@ -369,11 +369,7 @@ def test_the_api_key_never_lands_in_files_logs_or_metadata(start_gateway, tmp_pa
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "42 of 43 videos tagged" in demo.stdout
     assert secret not in demo.stdout + demo.stderr
-    leaks = [
-        path
-        for path in tmp_path.rglob("*")
-        if path.is_file() and not path.name.startswith("gateway-") and secret.encode() in path.read_bytes()
-    ]
+    leaks = [path for path in tmp_path.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
     assert leaks == []
     wrong = cli(env | {"OPENAI_API_KEY": "sk-wrong-key"}, "status", "--batch-id", "batch_x")
     assert "rejected the API key" in wrong.stderr and "sk-wrong-key" not in wrong.stderr

@@ -149,20 +149,27 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, sta
     assert {state.get("status") for state in statuses(seeded_cache).values()} == {None}, "nothing marked pending"
 
 
-def test_a_dagster_run_killed_before_marking_pending_resumes_with_the_same_batch(
-    instance, shared_gateway, seeded_cache, tmp_path, monkeypatch
+@pytest.mark.parametrize("crash_in", ["_create", "_save_record", "mark_pending"])
+def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
+    instance, start_gateway, seeded_cache, tmp_path, monkeypatch, crash_in
 ):
     from tagging_assets.processor import BatchProcessor
 
-    resources = resources_for(shared_gateway, seeded_cache, tmp_path)
+    gateway = start_gateway()
+    resources = resources_for(gateway, seeded_cache, tmp_path)
     job = build_definitions(resources).resolve_job_def("submit_batches")
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the run died here")
+
     with monkeypatch.context() as patched:
-        patched.setattr(BatchProcessor, "mark_pending", lambda *_: (_ for _ in ()).throw(RuntimeError("killed")))
+        patched.setattr(BatchProcessor, crash_in, crash)
         assert not job.execute_in_process(instance=instance, raise_on_error=False).success
-    [created] = list(shared_gateway.client().batches.list(limit=1))
     resumed = job.execute_in_process(instance=instance)
-    assert resumed.output_for_node("openai_batch_job")["batches"][0]["batch_id"] == created.id
-    assert instance.get_dynamic_partitions("openai_batches") == [created.id]
+    batches, uploads = batches_and_uploads(gateway)
+    assert (len(batches), len(uploads)) == (1, 1)
+    assert resumed.output_for_node("openai_batch_job")["batches"][0]["batch_id"] == batches[0].id
+    assert instance.get_dynamic_partitions("openai_batches") == [batches[0].id]
     assert {state["status"] for state in statuses(seeded_cache).values()} == {"pending"}
 
 

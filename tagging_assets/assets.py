@@ -11,9 +11,9 @@ from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
 from tagging_assets.audit import markdown_table
 from tagging_assets.cache import CacheError
-from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of
+from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of, enforce_cap
 from tagging_assets.partitions import batch_partitions
-from tagging_assets.processor import BatchError
+from tagging_assets.processor import BatchError, TokenBudgetError
 from tagging_assets.prompt import PROMPT_VERSION
 from tagging_assets.requests import SelectionReport, Shard, read_snapshot, select_items, write_shards, write_snapshot
 from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
@@ -28,7 +28,7 @@ def failing_clearly() -> Iterator[None]:
     stack of library frames; the run's logs still hold the cause."""
     try:
         yield
-    except (BatchError, CacheError) as error:
+    except (BatchError, CacheError, CostCapError, PricingError) as error:
         raise Failure(description=str(error)) from error
     except openai.APIStatusError as error:
         raise Failure(description=f"the Batch API answered {error.status_code}: {error.message}") from error
@@ -100,6 +100,7 @@ def batch_input_jsonl(
         lambda number: directory / f"requests-{number:04d}.jsonl",
         tagging.model,
         max_requests=tagging.max_requests_per_file,
+        max_tokens=tagging.enqueued_token_limit,
     )
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.estimated_input_tokens for shard in shards)
@@ -138,27 +139,36 @@ def openai_batch_job(
     batch_input_jsonl: dict[str, Any],
 ) -> dict[str, Any]:
     shards = [Shard.from_dict(shard) for shard in batch_input_jsonl["shards"]]
-    submitted = []
-    with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(cache, batch_api.get_client())
-        for shard in shards:
-            batch_id = processor.submit_batch(shard.path, batch_input_jsonl["submission_id"])
-            submitted.append({"batch_id": batch_id, "requests": shard.requests, "input_file": str(shard.path)})
-    batch_ids = [batch["batch_id"] for batch in submitted]
-    if batch_ids:
-        context.instance.add_dynamic_partitions(batch_partitions.name, batch_ids)
     input_tokens = sum(shard.estimated_input_tokens for shard in shards)
     requests = sum(shard.requests for shard in shards)
+    estimate = cost_of(tagging.model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS)
+    submitted, deferred = [], []
+    with failing_clearly():
+        enforce_cap(estimate, tagging.max_cost_usd, f"this submission ({requests:,} requests)")
+        with qdrant.open() as cache:
+            processor = tagging.processor(cache, batch_api.get_client())
+            for shard in shards:
+                try:
+                    batch_id = processor.submit_batch(shard.path, batch_input_jsonl["submission_id"])
+                except TokenBudgetError as waiting:
+                    context.log.info(str(waiting))
+                    deferred.append(shard)
+                    continue
+                context.instance.add_dynamic_partitions(batch_partitions.name, [batch_id])
+                submitted.append({"batch_id": batch_id, "requests": shard.requests, "input_file": str(shard.path)})
+    batch_ids = [batch["batch_id"] for batch in submitted]
     context.add_output_metadata(
         {
             "batches": len(batch_ids),
-            "requests": requests,
+            "requests": sum(batch["requests"] for batch in submitted),
+            "deferred_shards": len(deferred),
+            "deferred_requests": sum(shard.requests for shard in deferred),
             "batch_ids": MetadataValue.json(batch_ids),
             **_cost_metadata("estimated", tagging.model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS),
             "submitted": MetadataValue.md(markdown_table(submitted, ["batch_id", "requests", "input_file"])),
         }
     )
-    if not batch_ids:
+    if not batch_ids and not deferred:
         context.log.info("nothing needs tags: no batch submitted, nothing spent")
     return {"submission_id": batch_input_jsonl["submission_id"], "batches": submitted}
 

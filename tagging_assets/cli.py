@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tagging_assets.backend import BackendError, batch_client
 from tagging_assets.cache import CacheError, QdrantCache
 from tagging_assets.config import TaggingSettings
-from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of
+from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of
 from tagging_assets.gateway.settings import ENV_PREFIX, FaultSettings, GatewayConfigError, GatewaySettings
 from tagging_assets.processor import TERMINAL_STATUSES, BatchError, BatchProcessor
 from tagging_assets.requests import SelectionReport
@@ -84,7 +84,7 @@ def _clear_errors() -> Iterator[None]:
     """Turn the failures a user can fix into one line and a non-zero exit, never a traceback."""
     try:
         yield
-    except (CacheError, BatchError, BackendError, SourceError) as error:
+    except (CacheError, BatchError, BackendError, SourceError, CostCapError, PricingError) as error:
         _fail(str(error))
     except openai.NotFoundError as error:
         _fail(f"not found at the Batch API: {_api_message(error)}")
@@ -238,7 +238,14 @@ def _print_demo(report: Any) -> None:
 
 def _processor(settings: TaggingSettings, cache: QdrantCache | None, client: OpenAI | None) -> BatchProcessor:
     return BatchProcessor(
-        cache, client, settings.model, settings.work_dir, settings.max_attempts, settings.max_transcript_tokens
+        cache,
+        client,
+        settings.model,
+        settings.work_dir,
+        settings.max_attempts,
+        settings.max_transcript_tokens,
+        settings.max_cost_usd,
+        settings.enqueued_token_limit,
     )
 
 

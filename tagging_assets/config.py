@@ -12,6 +12,9 @@
 | TAGGING_MAX_ATTEMPTS | 3 | attempts per item before it is given up on |
 | TAGGING_MAX_TRANSCRIPT_TOKENS | 32000 | longer transcripts are trimmed (head and tail) and marked truncated |
 | TAGGING_STUCK_AFTER_SECONDS | 21600 | the sensor reports a batch validating or finalizing for longer as stuck |
+| TAGGING_MAX_COST_USD | unset | refuse to submit work estimated above this, at batch prices |
+| TAGGING_ENQUEUED_TOKEN_LIMIT | unset | the model's queued-token budget: shards stay within it, the rest waits |
+| TAGGING_PRICING_FILE | unset | JSON of realtime USD per million tokens by model, over the built-in table |
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class TaggingSettings(BaseModel):
     max_attempts: int = Field(3, ge=1)
     max_transcript_tokens: int = Field(32_000, ge=100)
     stuck_after_seconds: float = Field(6 * 3600, gt=0)
+    max_cost_usd: float | None = Field(None, ge=0)
+    enqueued_token_limit: int | None = Field(None, ge=1)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> TaggingSettings:
@@ -61,6 +66,8 @@ class TaggingSettings(BaseModel):
             "max_attempts": "TAGGING_MAX_ATTEMPTS",
             "max_transcript_tokens": "TAGGING_MAX_TRANSCRIPT_TOKENS",
             "stuck_after_seconds": "TAGGING_STUCK_AFTER_SECONDS",
+            "max_cost_usd": "TAGGING_MAX_COST_USD",
+            "enqueued_token_limit": "TAGGING_ENQUEUED_TOKEN_LIMIT",
         }
         return cls(**{field: env[variable] for field, variable in names.items() if env.get(variable)})
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 REALTIME_PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -47,8 +51,44 @@ def estimate_request_tokens(messages: list[dict[str, str]]) -> int:
     return TOKENS_PER_REQUEST + sum(TOKENS_PER_MESSAGE + estimate_tokens(m.get("content", "")) for m in messages)
 
 
+class PricingError(ValueError):
+    """The pricing file is unreadable; the message names it."""
+
+
+class CostCapError(ValueError):
+    """A submission would cost more than the configured cap."""
+
+
+@cache
+def _prices_from(path: str) -> dict[str, tuple[float, float]]:
+    try:
+        table = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {model: (float(p["input"]), float(p["output"])) for model, p in table.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise PricingError(
+            f"TAGGING_PRICING_FILE={path} must be JSON like "
+            f'{{"gpt-4o-mini": {{"input": 0.15, "output": 0.60}}}} (USD per million tokens): {error}'
+        ) from None
+
+
+def prices() -> dict[str, tuple[float, float]]:
+    """The realtime price table: the built-in one, updated from the JSON file at TAGGING_PRICING_FILE."""
+    path = os.environ.get("TAGGING_PRICING_FILE")
+    return REALTIME_PRICES_PER_MILLION | (_prices_from(path) if path else {})
+
+
 def cost_of(model: str, input_tokens: int, output_tokens: int) -> Cost:
     """The price of the tokens at realtime and at batch rates; an unknown model is priced as gpt-4o-mini."""
-    input_price, output_price = REALTIME_PRICES_PER_MILLION.get(model, REALTIME_PRICES_PER_MILLION["gpt-4o-mini"])
+    table = prices()
+    input_price, output_price = table.get(model, table["gpt-4o-mini"])
     realtime = (input_tokens * input_price + output_tokens * output_price) / 1_000_000
     return Cost(batch_usd=realtime * BATCH_DISCOUNT, realtime_usd=realtime)
+
+
+def enforce_cap(cost: Cost, cap_usd: float | None, what: str) -> None:
+    """Refuse to spend above the cap, before anything is uploaded."""
+    if cap_usd is not None and cost.batch_usd > cap_usd:
+        raise CostCapError(
+            f"{what} would cost about ${cost.batch_usd:,.4f} at batch prices, over the cap of ${cap_usd:,.4f} "
+            "(TAGGING_MAX_COST_USD); raise the cap or tag fewer items"
+        )

@@ -30,6 +30,8 @@ def resources_from_env(settings: TaggingSettings | None = None) -> dict[str, obj
             max_attempts=settings.max_attempts,
             max_transcript_tokens=settings.max_transcript_tokens,
             stuck_after_seconds=settings.stuck_after_seconds,
+            max_cost_usd=settings.max_cost_usd,
+            enqueued_token_limit=settings.enqueued_token_limit,
         ),
     }
 

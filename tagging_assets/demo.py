@@ -61,7 +61,8 @@ def run_demo(
     say(f"Dagster instance: {home}")
     gateway = local_gateway(settings, say) if settings.uses_local_gateway else nullcontext()
     with gateway:
-        submitted = defs.resolve_job_def("submit_batches").execute_in_process(instance=instance, run_config=QUIET)
+        submit_job = defs.resolve_job_def("submit_batches")
+        submitted = submit_job.execute_in_process(instance=instance, run_config=QUIET)
         batches = submitted.output_for_node("openai_batch_job")["batches"]
         say(f"Submitted {len(batches)} batch(es): {', '.join(b['batch_id'] for b in batches) or 'nothing new to tag'}")
         resources = resources_from_env(settings)
@@ -71,6 +72,10 @@ def run_demo(
             result = batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
             if isinstance(result, SensorResult):
                 for request in result.run_requests or []:
+                    if request.job_name == "submit_batches":
+                        more = submit_job.execute_in_process(instance=instance, run_config=QUIET)
+                        say(f"Submitted {len(more.output_for_node('openai_batch_job')['batches'])} more batch(es)")
+                        continue
                     run = process.execute_in_process(
                         instance=instance, partition_key=request.partition_key, tags=request.tags, run_config=QUIET
                     )

@@ -27,7 +27,7 @@ from qdrant_client import models
 
 from tagging_assets.audit import audit_input_files
 from tagging_assets.cache import PointId, QdrantCache
-from tagging_assets.cost import cost_of
+from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of, enforce_cap
 from tagging_assets.models import TaggingState
 from tagging_assets.prompt import SYSTEM_PROMPT
 from tagging_assets.requests import (
@@ -55,6 +55,10 @@ _PAGE = 512
 
 class BatchError(RuntimeError):
     """A batch step cannot go on; the message says why and what to do."""
+
+
+class TokenBudgetError(BatchError):
+    """Submitting now would queue more tokens for the model than its enqueued-token budget allows."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class BatchProcessor:
         work_dir: Path = Path(".tagging"),
         max_attempts: int = 3,
         max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
+        max_cost_usd: float | None = None,
+        enqueued_token_limit: int | None = None,
     ) -> None:
         self._cache = cache
         self._client = client
@@ -110,6 +116,8 @@ class BatchProcessor:
         self.work_dir = work_dir
         self.max_attempts = max_attempts
         self.max_transcript_tokens = max_transcript_tokens
+        self.max_cost_usd = max_cost_usd
+        self.enqueued_token_limit = enqueued_token_limit
         self.write_attempts = 6
 
     @property
@@ -161,7 +169,7 @@ class BatchProcessor:
             return output if number == 1 else output.with_name(f"{output.stem}.part{number}{output.suffix}")
 
         items = self.select(report if report is not None else SelectionReport(), filters, system_prompt)
-        shards = write_shards(items, path_for, self.model, system_prompt)
+        shards = write_shards(items, path_for, self.model, system_prompt, max_tokens=self.enqueued_token_limit)
         if not shards:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_bytes(b"")
@@ -195,8 +203,11 @@ class BatchProcessor:
         prompt_version = _prompt_version_of(path)
         batch = self.find_batch(key)
         if batch is None:
+            tokens = audit.estimated_input_tokens
+            enforce_cap(cost_of(self.model, tokens, requests * EXPECTED_OUTPUT_TOKENS), self.max_cost_usd, path.name)
+            self._check_budget(tokens, path)
             input_file_id = self._upload(path, sha256)
-            batch = self._create(input_file_id, sha256, key, submission_id, prompt_version, requests)
+            batch = self._create(input_file_id, sha256, key, submission_id, prompt_version, requests, tokens)
         metadata = batch.metadata or {}
         record = BatchRecord(
             batch_id=batch.id,
@@ -235,7 +246,14 @@ class BatchProcessor:
         return find() or self._write_once(upload, find, f"uploading {path.name}")
 
     def _create(
-        self, input_file_id: str, sha256: str, key: str, submission_id: str | None, prompt_version: str, requests: int
+        self,
+        input_file_id: str,
+        sha256: str,
+        key: str,
+        submission_id: str | None,
+        prompt_version: str,
+        requests: int,
+        tokens: int,
     ) -> Batch:
         metadata = {
             "input_sha256": sha256,
@@ -245,6 +263,7 @@ class BatchProcessor:
             "model": self.model,
             "prompt_version": prompt_version,
             "requests": str(requests),
+            "estimated_input_tokens": str(tokens),
         }
 
         def create() -> Batch:
@@ -274,6 +293,28 @@ class BatchProcessor:
                 return found
             time.sleep(_backoff(attempt, error))
         raise BatchError(f"{what} failed {self.write_attempts} times; the last error: {_describe(error)}")
+
+    def in_flight_tokens(self) -> int:
+        """Estimated input tokens this project has queued for the model in batches not yet finished."""
+        total = 0
+        for number, batch in enumerate(self.client.batches.list(limit=100)):
+            if number >= _LISTED_BATCHES_TO_SEARCH:
+                break
+            metadata = batch.metadata or {}
+            if batch.status not in TERMINAL_STATUSES and metadata.get("model") == self.model:
+                total += int(metadata.get("estimated_input_tokens", "0") or 0)
+        return total
+
+    def _check_budget(self, tokens: int, path: Path) -> None:
+        if self.enqueued_token_limit is None:
+            return
+        queued = self.in_flight_tokens()
+        if queued + tokens > self.enqueued_token_limit:
+            raise TokenBudgetError(
+                f"{path.name} (~{tokens:,} tokens) would queue {queued + tokens:,} tokens for {self.model}, over the "
+                f"budget of {self.enqueued_token_limit:,} (TAGGING_ENQUEUED_TOKEN_LIMIT); submit it once batches "
+                "in flight have finished"
+            )
 
     def find_batch(self, key: str) -> Batch | None:
         """A batch already made for this submission key and not failed: from this work dir's records, then the API's

@@ -205,8 +205,12 @@ def write_shards(
     system_prompt: str = SYSTEM_PROMPT,
     max_requests: int = MAX_REQUESTS_PER_FILE,
     max_bytes: int = MAX_BYTES_PER_FILE,
+    max_tokens: int | None = None,
 ) -> list[Shard]:
     """Write request lines into as many files as the limits need; shard ``n`` (from 1) goes to ``path_for(n)``.
+
+    ``max_tokens`` (the model's enqueued-token budget) keeps every shard small
+    enough to be queued on its own.
 
     Next to each file an index (custom_id, point id, content hash, attempts)
     lets write-back find the points without searching the cache.
@@ -216,12 +220,13 @@ def write_shards(
     for item in items:
         request = build_request(item, model, system_prompt)
         line = (request.model_dump_json() + "\n").encode()
-        if writer is not None and not writer.fits(len(line), max_requests, max_bytes):
+        tokens = estimate_request_tokens(request.body.messages)
+        if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
             shards.append(writer.close())
             writer = None
         if writer is None:
             writer = _ShardWriter(path_for(len(shards) + 1))
-        writer.add(item, line, estimate_request_tokens(request.body.messages))
+        writer.add(item, line, tokens)
     if writer is not None:
         shards.append(writer.close())
     return shards
@@ -239,8 +244,9 @@ class _ShardWriter:
         self.size = 0
         self.tokens = 0
 
-    def fits(self, line_bytes: int, max_requests: int, max_bytes: int) -> bool:
-        return self.count < max_requests and self.size + line_bytes <= max_bytes
+    def fits(self, line_bytes: int, tokens: int, max_requests: int, max_bytes: int, max_tokens: int | None) -> bool:
+        within_tokens = max_tokens is None or self.tokens + tokens <= max_tokens
+        return self.count < max_requests and self.size + line_bytes <= max_bytes and within_tokens
 
     def add(self, item: CacheItem, line: bytes, tokens: int) -> None:
         self._requests.write(line)

@@ -56,8 +56,17 @@ class TaggingResource(ConfigurableResource):
     max_requests_per_file: int = 50_000
     max_transcript_tokens: int = 32_000
     stuck_after_seconds: float = 6 * 3600
+    max_cost_usd: float | None = None
+    enqueued_token_limit: int | None = None
 
     def processor(self, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
         return BatchProcessor(
-            cache, client, self.model, Path(self.work_dir), self.max_attempts, self.max_transcript_tokens
+            cache,
+            client,
+            self.model,
+            Path(self.work_dir),
+            self.max_attempts,
+            self.max_transcript_tokens,
+            self.max_cost_usd,
+            self.enqueued_token_limit,
         )

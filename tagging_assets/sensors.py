@@ -4,6 +4,7 @@ import time
 
 from dagster import (
     AssetKey,
+    DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -13,20 +14,30 @@ from dagster import (
 )
 from openai import OpenAIError
 
-from tagging_assets.jobs import process_batch
+from tagging_assets.jobs import process_batch, submit_batches
 from tagging_assets.partitions import batch_partitions
 from tagging_assets.processor import TERMINAL_STATUSES, status_summary, stuck_for
 from tagging_assets.resources import BatchApiResource, TaggingResource
 
 TAGGED_POINTS = AssetKey("tagged_points")
+SUBMITTED = AssetKey("openai_batch_job")
+
+
+def _deferred_requests(instance: DagsterInstance) -> int:
+    """Requests the last submission left waiting for the enqueued-token budget."""
+    event = instance.get_latest_materialization_event(SUBMITTED)
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    deferred = metadata.get("deferred_requests")
+    return int(deferred.value) if deferred is not None else 0
 
 
 @sensor(
-    job=process_batch,
+    jobs=[process_batch, submit_batches],
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Asks the Batch API for the status of every batch not yet processed and, once a batch "
-    "finishes (completed, expired, cancelled or failed), requests one run that downloads and writes back its results.",
+    "finishes (completed, expired, cancelled or failed), requests one run that downloads and writes back its "
+    "results; when work waits for the enqueued-token budget, a finished batch also requests a new submission.",
 )
 def batch_status_sensor(
     context: SensorEvaluationContext, batch_api: BatchApiResource, tagging: TaggingResource
@@ -65,6 +76,9 @@ def batch_status_sensor(
         context.log.info(line)
     if unreachable:
         context.log.warning("could not reach the Batch API for %s", "; ".join(unreachable))
+    if run_requests and _deferred_requests(instance) > 0:
+        finished = "+".join(sorted(request.partition_key or "" for request in run_requests))
+        run_requests.append(RunRequest(job_name=submit_batches.name, run_key=f"submit-after:{finished}"))
     if run_requests:
         return SensorResult(run_requests=run_requests)
     reasons = progress + [f"unreachable: {line}" for line in unreachable]

@@ -13,6 +13,7 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context
 from openai import OpenAI
 from openai.types import Batch
 
+from tagging_assets.cache import QdrantCache
 from tagging_assets.definitions import build_definitions
 from tagging_assets.gateway.process import GatewayProcess
 from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
@@ -138,5 +139,13 @@ def submit_and_process(instance, resources, gateway):
             instance=instance, partition_key=request.partition_key, tags=request.tags
         )
         for request in result.run_requests
+        if request.partition_key
     }
     return submitted, batch_ids, result, runs
+
+
+def statuses(cache_path) -> dict[str, dict]:
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        return {
+            payload["video_id"]: payload.get("tagging") or {} for _, payload in cache.scroll(["video_id", "tagging"])
+        }

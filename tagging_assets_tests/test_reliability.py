@@ -19,6 +19,7 @@ from tagging_assets_tests.support import (
     request_line,
     resources_for,
     sensor_tick,
+    statuses,
     submit,
     submit_and_process,
     wait_for,
@@ -51,13 +52,6 @@ def cli(env, *args):
     return subprocess.run(
         [sys.executable, "-m", "tagging_assets", *args], env=env, capture_output=True, text=True, timeout=600
     )
-
-
-def statuses(cache_path) -> dict[str, dict]:
-    with QdrantCache.connect("nate_content", path=cache_path) as cache:
-        return {
-            payload["video_id"]: payload.get("tagging") or {} for _, payload in cache.scroll(["video_id", "tagging"])
-        }
 
 
 def batches_and_uploads(gateway) -> tuple[list, list]:

@@ -63,9 +63,10 @@ def test_a_submission_over_the_cost_cap_uploads_nothing(instance, start_gateway,
 
 
 def test_work_over_the_token_budget_waits_and_is_submitted_as_batches_finish(
-    instance, shared_gateway, seeded_cache, tmp_path
+    instance, start_gateway, seeded_cache, tmp_path
 ):
-    resources = resources_for(shared_gateway, seeded_cache, tmp_path, enqueued_token_limit=15_000)
+    gateway = start_gateway(validating_stall_seconds=1)
+    resources = resources_for(gateway, seeded_cache, tmp_path, enqueued_token_limit=15_000)
     project = build_definitions(resources)
     submit, process = project.resolve_job_def("submit_batches"), project.resolve_job_def("process_batch")
     first = submit.execute_in_process(instance=instance)
@@ -75,17 +76,17 @@ def test_work_over_the_token_budget_waits_and_is_submitted_as_batches_finish(
     assert len(shards) > 1 and all(shard["estimated_input_tokens"] <= 15_000 for shard in shards)
     submissions = 1
     while True:
-        in_flight = [b for b in shared_gateway.client().batches.list() if b.status not in ("completed", "failed")]
+        in_flight = [b for b in gateway.client().batches.list() if b.status not in ("completed", "failed")]
         for batch in in_flight:
-            wait_for(shared_gateway.client(), batch.id)
-        result = sensor_tick(instance, shared_gateway.base_url)
+            wait_for(gateway.client(), batch.id)
+        result = sensor_tick(instance, gateway.base_url)
         if not isinstance(result, SensorResult):
             assert result.skip_message == "no batches in flight"
             break
         for request in result.run_requests:
             if request.job_name == "submit_batches":
                 more = submit.execute_in_process(instance=instance)
-                assert len(more.output_for_node("openai_batch_job")["batches"]) == 1, "one batch fits the budget"
+                assert len(more.output_for_node("openai_batch_job")["batches"]) == 1, "one shard fits at once"
                 submissions += 1
             else:
                 assert process.execute_in_process(instance=instance, partition_key=request.partition_key).success

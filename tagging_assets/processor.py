@@ -434,6 +434,12 @@ class BatchProcessor:
         if output_file is None and errors_file is None:
             paths = self.download_results(batch_id)
             output_file, errors_file = paths["output"], paths["errors"]
+        return self.write_results(record, batch, output_file, errors_file)
+
+    def write_results(
+        self, record: BatchRecord, batch: Batch, output_file: Path | str | None, errors_file: Path | str | None
+    ) -> dict[str, Any]:
+        """Stream the result files into the cache in batched writes, one outcome per submitted custom_id."""
         index = read_index(Path(record.index_file))
         tally = _Tally()
         problems: list[ParseProblem] = []

@@ -211,3 +211,25 @@ def test_the_definitions_load_and_validate(tmp_path):
         env=os.environ | {"DAGSTER_HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_sensor_tick_makes_one_status_call_per_batch_in_flight_and_nothing_else(instance, start_gateway):
+    import json
+    import urllib.request
+
+    from tagging_assets_tests.support import jsonl, request_line, submit
+
+    gateway = start_gateway(validating_stall_seconds=600)
+    batch_ids = [submit(gateway.client(), jsonl([request_line(f"n{n}", "Text.")])).id for n in range(10)]
+    instance.add_dynamic_partitions(batch_partitions.name, batch_ids)
+
+    def served() -> dict[str, int]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/stats") as response:
+            return json.load(response)["requests"]
+
+    before = served()
+    result = sensor_tick(instance, gateway.base_url)
+    after = served()
+    calls = {route: count - before.get(route, 0) for route, count in after.items() if count != before.get(route, 0)}
+    assert calls == {"GET /v1/batches/{id}": 10}
+    assert all(f"{batch_id} validating" in result.skip_message for batch_id in batch_ids)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import hmac
 import itertools
+import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,6 +31,7 @@ from tagging_assets.gateway.store import ACTIVE_STATUSES, GatewayStore
 from tagging_assets.gateway.worker import BatchWorker
 
 SUPPORTED_ENDPOINTS = ("/v1/chat/completions",)
+_ID = re.compile(r"/(?:batch_|file-)[A-Za-z0-9]+")
 COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
@@ -55,6 +58,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
     api = _Gateway(settings)
     routes = [
         Route("/health", api.health, methods=["GET"]),
+        Route("/stats", api.stats, methods=["GET"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
         Route("/v1/files", api.create_file, methods=["POST"]),
         Route("/v1/files", api.list_files, methods=["GET"]),
@@ -87,6 +91,7 @@ class _Gateway:
         self.store: GatewayStore
         self.pool: TaggerPool
         self._requests = itertools.count(1)
+        self._served: Counter[str] = Counter()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -122,6 +127,7 @@ class _Gateway:
                     401,
                 )
         number = next(self._requests)
+        self._served[f"{request.method} {_ID.sub('/{id}', request.url.path)}"] += 1
         if self.faults.rate_limit_every and number % self.faults.rate_limit_every == 0:
             seconds = self.faults.retry_after_seconds
             return _json(
@@ -143,6 +149,10 @@ class _Gateway:
 
     async def health(self, _request: Request) -> Response:
         return _json({"status": "ok"})
+
+    async def stats(self, _request: Request) -> Response:
+        """API requests served since start, by method and route: what a client really asked for."""
+        return _json({"requests": dict(self._served)})
 
     async def list_models(self, _request: Request) -> Response:
         data = [{"id": model, "object": "model", "created": 0, "owned_by": "tagging-assets"} for model in MODELS]

@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/gateway_throughput.py
+	$(BIN)/python benchmarks/pipeline.py
 
 gateway: install
 	$(BIN)/tagging-assets gateway

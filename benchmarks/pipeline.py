@@ -278,7 +278,7 @@ def main() -> None:
         lines.append(
             f"| {size:,} | {figures['prepare']['seconds']:.2f} s | {figures['naive_prepare']['seconds']:.2f} s "
             f"| {figures['floor_scroll']['seconds']:.2f} s "
-            f"| {figures['prepare']['rss_mb'] - figures['open']['rss_mb']:.0f} MB "
+            f"| {max(figures['prepare']['rss_mb'] - figures['open']['rss_mb'], 0):.0f} MB "
             f"| {figures['process']['seconds']:.2f} s | {figures['naive_process']['seconds']:.2f} s "
             f"| {figures['floor_write']['seconds']:.2f} s |"
         )

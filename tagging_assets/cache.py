@@ -103,7 +103,7 @@ class QdrantCache:
         return self.client.count(self.collection, count_filter=only, exact=True).count
 
     def scroll(
-        self, fields: list[str], only: models.Filter | None = None, page_size: int = 1024
+        self, fields: list[str], only: models.Filter | None = None, page_size: int = 4096
     ) -> Iterator[tuple[PointId, dict[str, Any]]]:
         """Every point's id and the named payload fields, page by page."""
         offset: PointId | None = None

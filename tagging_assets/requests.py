@@ -18,7 +18,7 @@ from typing import Any
 from qdrant_client import models
 
 from tagging_assets.cache import PointId, QdrantCache
-from tagging_assets.cost import CHARS_PER_TOKEN, estimate_request_tokens
+from tagging_assets.cost import CHARS_PER_TOKEN, estimate_request_tokens, estimate_tokens
 from tagging_assets.models import BatchRequest, BatchRequestBody
 from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
 
@@ -111,7 +111,7 @@ def select_items(
     prompt_version: str = PROMPT_VERSION,
     max_attempts: int = 3,
     only: models.Filter | None = None,
-    page_size: int = 1024,
+    page_size: int = 4096,
     max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
 ) -> Iterator[CacheItem]:
     """Stream the points that need tags; count the rest in ``report``, each with its reason."""
@@ -198,6 +198,41 @@ def index_path_for(requests_path: Path) -> Path:
     return requests_path.with_name(requests_path.stem + ".index.jsonl")
 
 
+class RequestEncoder:
+    """Serialises request lines without building a model per line.
+
+    Everything but the custom_id and the user message is the same on every line,
+    so it is encoded once; the output equals ``build_request(...).model_dump_json()``
+    (a test holds it to that).
+    """
+
+    def __init__(self, model: str, system_prompt: str = SYSTEM_PROMPT) -> None:
+        template = BatchRequest(
+            custom_id="\x00id",
+            body=BatchRequestBody(
+                model=model,
+                messages=[
+                    {"role": "system", "content": system_prompt},
+                    {"role": "user", "content": "\x00user"},
+                ],
+            ),
+        ).model_dump_json()
+        head, rest = template.split(json.dumps("\x00id"), 1)
+        middle, tail = rest.split(json.dumps("\x00user"), 1)
+        self._head, self._middle, self._tail = head, middle, tail
+        self._fixed_tokens = estimate_request_tokens([{"content": system_prompt}, {"content": ""}])
+
+    def encode(self, item: CacheItem) -> tuple[bytes, int]:
+        """The request line for ``item`` and its estimated input tokens."""
+        user = user_message(item.title, item.transcript)
+        line = f"{self._head}{_dumps(item.custom_id)}{self._middle}{_dumps(user)}{self._tail}\n"
+        return line.encode(), self._fixed_tokens + estimate_tokens(user)
+
+
+def _dumps(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
 def write_shards(
     items: Iterable[CacheItem],
     path_for: Callable[[int], Path],
@@ -211,16 +246,14 @@ def write_shards(
 
     ``max_tokens`` (the model's enqueued-token budget) keeps every shard small
     enough to be queued on its own.
-
     Next to each file an index (custom_id, point id, content hash, attempts)
     lets write-back find the points without searching the cache.
     """
+    encoder = RequestEncoder(model, system_prompt)
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     for item in items:
-        request = build_request(item, model, system_prompt)
-        line = (request.model_dump_json() + "\n").encode()
-        tokens = estimate_request_tokens(request.body.messages)
+        line, tokens = encoder.encode(item)
         if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
             shards.append(writer.close())
             writer = None

@@ -108,3 +108,16 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
     index = read_index(by_count[0].index_path)
     assert set(index) == {json.loads(text)["custom_id"] for text in by_count[0].path.read_text().splitlines()}
     assert all(entry["attempts"] == 0 and entry["content_hash"] for entry in index.values())
+
+
+def test_the_fast_encoder_writes_exactly_what_the_model_would():
+    from tagging_assets.cost import estimate_request_tokens
+    from tagging_assets.requests import CacheItem, RequestEncoder, build_request
+
+    encoder = RequestEncoder("gpt-4o-mini", "Tag it.")
+    for text in ["plain", 'quotes " and \\ backslashes', "émoji 🤗, a line\nbreak and \u2028", ""]:
+        item = CacheItem(7, 'v"7', 'Tïtle "x"', text, "hash", 0, "new")
+        line, tokens = encoder.encode(item)
+        expected = build_request(item, "gpt-4o-mini", "Tag it.")
+        assert line.decode() == expected.model_dump_json() + "\n"
+        assert tokens == estimate_request_tokens(expected.body.messages)

@@ -149,3 +149,24 @@ def statuses(cache_path) -> dict[str, dict]:
         return {
             payload["video_id"]: payload.get("tagging") or {} for _, payload in cache.scroll(["video_id", "tagging"])
         }
+
+
+def user_env(tmp_path: Path, gateway: GatewayProcess, **extra: str) -> dict[str, str]:
+    """A user's environment: no API key, the cache, work files and Dagster home in a temporary folder."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_"))}
+    return base | {
+        "QDRANT_PATH": str(tmp_path / "qdrant"),
+        "TAGGING_WORK_DIR": str(tmp_path / "work"),
+        "TAGGING_GATEWAY_URL": gateway.base_url,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        **extra,
+    }
+
+
+def failed_submit_message(instance: DagsterInstance, resources: dict) -> str:
+    """Run the submit job, expect it to fail, and return what its failing step said."""
+    job = build_definitions(resources).resolve_job_def("submit_batches")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    return failure.step_failure_data.error.message

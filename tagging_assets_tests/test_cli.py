@@ -1,6 +1,5 @@
 """The command line end to end, as a user runs it: separate processes, the local gateway, embedded Qdrant."""
 
-import os
 import re
 import subprocess
 import sys
@@ -9,19 +8,12 @@ from pathlib import Path
 import pytest
 
 from tagging_assets.cache import QdrantCache
-from tagging_assets_tests.support import transcripts_path
+from tagging_assets_tests.support import transcripts_path, user_env
 
 
 @pytest.fixture
 def env(tmp_path, shared_gateway):
-    """A user's environment: no API key, the cache and work files in a temporary folder."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_"))}
-    return base | {
-        "QDRANT_PATH": str(tmp_path / "qdrant"),
-        "TAGGING_WORK_DIR": str(tmp_path / "work"),
-        "TAGGING_GATEWAY_URL": shared_gateway.base_url,
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-    }
+    return user_env(tmp_path, shared_gateway)
 
 
 def run(env, *args, cwd=None):

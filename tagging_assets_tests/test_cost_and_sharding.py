@@ -10,7 +10,7 @@ from tagging_assets.audit import audit_input_files
 from tagging_assets.cost import CostCapError, PricingError, cost_of, enforce_cap
 from tagging_assets.definitions import build_definitions
 from tagging_assets.requests import CacheItem, write_shards
-from tagging_assets_tests.support import resources_for, sensor_tick, statuses, wait_for
+from tagging_assets_tests.support import failed_submit_message, resources_for, sensor_tick, statuses, wait_for
 
 
 def test_120000_requests_become_three_valid_shards(tmp_path):
@@ -50,14 +50,7 @@ def test_the_cap_refuses_before_anything_is_spent():
 def test_a_submission_over_the_cost_cap_uploads_nothing(instance, start_gateway, seeded_cache, tmp_path):
     gateway = start_gateway()
     resources = resources_for(gateway, seeded_cache, tmp_path, max_cost_usd=0.0001)
-    result = (
-        build_definitions(resources)
-        .resolve_job_def("submit_batches")
-        .execute_in_process(instance=instance, raise_on_error=False)
-    )
-    assert not result.success
-    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
-    assert "over the cap of $0.0001 (TAGGING_MAX_COST_USD)" in failure.step_failure_data.error.message
+    assert "over the cap of $0.0001 (TAGGING_MAX_COST_USD)" in failed_submit_message(instance, resources)
     client = gateway.client()
     assert list(client.files.list()) == [] and list(client.batches.list()) == []
 

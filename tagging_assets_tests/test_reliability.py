@@ -1,6 +1,5 @@
 """Nothing lost, nothing paid twice: each fault is made to happen and what the user sees is asserted."""
 
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from tagging_assets.definitions import build_definitions
 from tagging_assets.seed import seed_cache
 from tagging_assets_tests.support import (
     cache_items,
+    failed_submit_message,
     jsonl,
     request_line,
     resources_for,
@@ -22,6 +22,7 @@ from tagging_assets_tests.support import (
     statuses,
     submit,
     submit_and_process,
+    user_env,
     wait_for,
 )
 
@@ -35,17 +36,6 @@ from tagging_assets.cli import main
 sys.argv = ["tagging-assets", "submit", "--input", {path!r}]
 main()
 """
-
-
-def user_env(tmp_path, gateway, **extra):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_"))}
-    return base | {
-        "QDRANT_PATH": str(tmp_path / "qdrant"),
-        "TAGGING_WORK_DIR": str(tmp_path / "work"),
-        "TAGGING_GATEWAY_URL": gateway.base_url,
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        **extra,
-    }
 
 
 def cli(env, *args):
@@ -131,14 +121,7 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, sta
     gateway = start_gateway(server_error_every=1)
     resources = resources_for(gateway, seeded_cache, tmp_path)
     resources["batch_api"] = BatchApiResource(base_url=gateway.base_url, api_key="k", max_retries=1)
-    result = (
-        build_definitions(resources)
-        .resolve_job_def("submit_batches")
-        .execute_in_process(instance=instance, raise_on_error=False)
-    )
-    assert not result.success
-    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
-    assert "the Batch API answered 500" in failure.step_failure_data.error.message
+    assert "the Batch API answered 500" in failed_submit_message(instance, resources)
     assert not instance.get_dynamic_partitions("openai_batches")
     assert {state.get("status") for state in statuses(seeded_cache).values()} == {None}, "nothing marked pending"
 

@@ -190,7 +190,7 @@ def batch_results_raw(
     target = Path(tagging.work_dir).resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
         batch = processor.client.batches.retrieve(batch_id)
-        paths = processor.download_results(batch_id, target)
+        paths = processor.download_results(batch_id, target, batch)
     counts = batch.request_counts
     usage = batch.usage
     model = batch.model or tagging.model

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 from openai import OpenAI
 
 from tagging_assets.config import LOCAL_GATEWAY_KEY, TaggingSettings
-from tagging_assets.gateway.process import GatewayProcess
-from tagging_assets.gateway.server import is_loopback
+from tagging_assets.gateway.process import GatewayProcess, is_loopback
 
 
 class BackendError(RuntimeError):

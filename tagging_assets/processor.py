@@ -386,9 +386,12 @@ class BatchProcessor:
 
     # results
 
-    def download_results(self, batch_id: str, output_file: Path | str | None = None) -> dict[str, Any]:
-        """Stream the output and error files to disk; ``output_file`` names the output, errors go beside it."""
-        batch = self.client.batches.retrieve(batch_id)
+    def download_results(
+        self, batch_id: str, output_file: Path | str | None = None, batch: Batch | None = None
+    ) -> dict[str, Any]:
+        """Stream the output and error files to disk; ``output_file`` names the output, errors go beside it.
+        A caller that has just retrieved the batch passes it, to spare a second status call."""
+        batch = batch or self.client.batches.retrieve(batch_id)
         if batch.status not in TERMINAL_STATUSES:
             raise BatchError(f"batch {batch_id} is still {batch.status}; its results are not ready")
         output = Path(output_file or self.work_dir / "results" / batch_id / "output.jsonl")
@@ -432,7 +435,7 @@ class BatchProcessor:
         if batch.status not in TERMINAL_STATUSES:
             raise BatchError(f"batch {batch_id} is still {batch.status}; process it once it has finished")
         if output_file is None and errors_file is None:
-            paths = self.download_results(batch_id)
+            paths = self.download_results(batch_id, batch=batch)
             output_file, errors_file = paths["output"], paths["errors"]
         return self.write_results(record, batch, output_file, errors_file)
 

@@ -3,6 +3,7 @@ tests use when no batch backend is configured."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
@@ -18,6 +19,16 @@ from typing import IO, Any, Self
 from tagging_assets.gateway.settings import ENV_PREFIX
 
 STARTUP_TIMEOUT_SECONDS = 60
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 import uvicorn
 
 from tagging_assets.gateway.app import build_app
+from tagging_assets.gateway.process import is_loopback
 from tagging_assets.gateway.settings import GatewayConfigError, GatewaySettings
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(settings: GatewaySettings, host: str = "127.0.0.1", port: int = 8787, allow_remote: bool = False) -> None:

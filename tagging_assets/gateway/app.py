@@ -170,9 +170,9 @@ class _Gateway:
                 raise ApiError(400, f"Invalid value for 'purpose': {purpose!r}.", "purpose", "invalid_value")
             if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
                 raise ApiError(413, f"File is larger than the {MAX_UPLOAD_BYTES:,} byte limit.", "file")
-            expires_at = _expires_at(form.get("expires_after[anchor]"), form.get("expires_after[seconds]"))
+            expires_after = _expires_after(form.get("expires_after[anchor]"), form.get("expires_after[seconds]"))
             file_object = await run_in_threadpool(
-                self.store.add_file, upload.file, upload.filename or "upload.jsonl", str(purpose), expires_at
+                self.store.add_file, upload.file, upload.filename or "upload.jsonl", str(purpose), expires_after
             )
         return _json(file_object)
 
@@ -360,12 +360,13 @@ def _metadata(raw: Any) -> dict[str, str] | None:
     return raw
 
 
-def _expires_at(anchor: Any, seconds: Any) -> int | None:
+def _expires_after(anchor: Any, seconds: Any) -> int | None:
+    """Seconds after ``created_at`` at which an upload expires, as OpenAI's ``expires_after`` says."""
     if anchor is None and seconds is None:
         return None
     if anchor != "created_at":
         raise ApiError(400, "Invalid value for 'expires_after[anchor]': must be 'created_at'.", "expires_after")
     try:
-        return int(time.time()) + int(str(seconds))
+        return int(str(seconds))
     except ValueError:
         raise ApiError(400, "Invalid value for 'expires_after[seconds]'.", "expires_after") from None

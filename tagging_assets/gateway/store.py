@@ -115,8 +115,11 @@ class GatewayStore:
     def content_path(self, file_id: str) -> Path:
         return self.files_dir / file_id
 
-    def add_file(self, source: IO[bytes], filename: str, purpose: str, expires_at: int | None) -> dict[str, Any]:
-        """Store an uploaded file; its content is on disk before its record exists."""
+    def add_file(
+        self, source: IO[bytes], filename: str, purpose: str, expires_after_seconds: int | None
+    ) -> dict[str, Any]:
+        """Store an uploaded file; its content is on disk before its record exists. It expires
+        ``expires_after_seconds`` after its ``created_at``, if given."""
         file_id = "file-" + secrets.token_hex(12)
         partial = self.files_dir / f".{file_id}.partial"
         with partial.open("wb") as target:
@@ -124,7 +127,7 @@ class GatewayStore:
             target.flush()
             os.fsync(target.fileno())
         partial.rename(self.content_path(file_id))
-        return self._record_file(file_id, filename, purpose, expires_at)
+        return self._record_file(file_id, filename, purpose, expires_after_seconds)
 
     def add_generated_file(self, file_id: str, filename: str, lines: Iterator[str]) -> dict[str, Any]:
         """Write a batch's output or error file under a fixed id, so finalizing twice writes it once."""
@@ -138,16 +141,19 @@ class GatewayStore:
         partial.replace(self.content_path(file_id))
         return self._record_file(file_id, filename, "batch_output", None)
 
-    def _record_file(self, file_id: str, filename: str, purpose: str, expires_at: int | None) -> dict[str, Any]:
+    def _record_file(
+        self, file_id: str, filename: str, purpose: str, expires_after_seconds: int | None
+    ) -> dict[str, Any]:
+        created_at = int(time.time())
         file_object = {
             "id": file_id,
             "object": "file",
             "bytes": self.content_path(file_id).stat().st_size,
-            "created_at": int(time.time()),
+            "created_at": created_at,
             "filename": filename,
             "purpose": purpose,
             "status": "processed",
-            "expires_at": expires_at,
+            "expires_at": created_at + expires_after_seconds if expires_after_seconds is not None else None,
             "status_details": None,
         }
         with self._transaction() as db:

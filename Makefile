@@ -33,6 +33,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/gateway_throughput.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/token_counts.py
 
 gateway: install
 	$(BIN)/tagging-assets gateway

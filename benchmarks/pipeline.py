@@ -5,23 +5,31 @@ Each cache holds synthetic transcripts of about 1,000 words, stitched from sente
 in ../shared/data/transcripts.jsonl, in an embedded Qdrant store. Every measurement runs in a fresh process,
 so its peak RSS is its own:
 
-- floor scroll: the store's raw scroll of the fields prepare needs, 4,096 points a page;
+- floor scroll: the store's raw scroll of the fields prepare needs, at the best of several page sizes
+  (and, for comparison, the same with Python's cyclic garbage collector paused, as prepare runs);
 - naive prepare: the lesson's way, every point scrolled into a list 256 a page, then written out;
-- prepare: this project's selection + sharded JSONL (BatchProcessor.prepare_files);
+- prepare: this project's selection + sharded JSONL (BatchProcessor.prepare_files), writing to disk,
+  and again writing to memory (/dev/shm) to show its cost without the disk's;
 - floor write: raw batch_update_points of SetPayloadOperations, 512 a call;
 - naive process: one set_payload per point;
 - process: this project's write-back of a results file (BatchProcessor.write_results).
 
-    python benchmarks/pipeline.py [--sizes 1000,10000,50000] [--no-readme]
+The three writes each run on a fresh copy of the store, in turn, several times (--repeats, at 10k
+transcripts and below); the table gives the median wall time and the CPU time beside it.
+
+    python benchmarks/pipeline.py [--sizes 1000,10000,50000] [--repeats 3] [--no-readme]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +45,8 @@ from readme import write_section
 TRANSCRIPTS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "transcripts.jsonl"
 COLLECTION = "bench"
 FIELDS = ["video_id", "title", "transcript", "tagging"]
+SCROLL_PAGE_SIZES = (1024, 4096, 16384)
+MEMORY_DIR = Path("/dev/shm")
 WORDS_PER_ITEM = 1000
 
 
@@ -78,10 +88,10 @@ def seed(store: Path, count: int) -> None:
     client.close()
 
 
-def run_op(op: str, store: Path, work: Path) -> dict[str, float]:
-    """One measurement in its own process; its wall time (after opening the store) and peak RSS."""
+def run_op(op: str, store: Path, work: Path, *options: str) -> dict[str, float]:
+    """One measurement in its own process; its wall time (after opening the store), CPU time and peak RSS."""
     result = subprocess.run(
-        [sys.executable, __file__, "--op", op, "--store", str(store), "--work", str(work)],
+        [sys.executable, __file__, "--op", op, "--store", str(store), "--work", str(work), *options],
         capture_output=True,
         text=True,
         check=False,
@@ -91,7 +101,7 @@ def run_op(op: str, store: Path, work: Path) -> dict[str, float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def op_in_process(op: str, store: Path, work: Path) -> None:
+def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool) -> None:
     from qdrant_client import models
 
     from tagging_assets.cache import QdrantCache
@@ -99,9 +109,11 @@ def op_in_process(op: str, store: Path, work: Path) -> None:
     from tagging_assets.requests import build_request, index_path_for, read_index
 
     cache = QdrantCache.connect(COLLECTION, path=store)
-    started = time.perf_counter()
+    if paused:
+        gc.disable()
+    started, cpu = time.perf_counter(), time.process_time()
     if op == "floor_scroll":
-        sum(1 for _ in cache.scroll(FIELDS, page_size=4096))
+        sum(1 for _ in cache.scroll(FIELDS, page_size=page_size))
     elif op == "naive_prepare":
         points, offset = [], None
         while True:
@@ -120,7 +132,7 @@ def op_in_process(op: str, store: Path, work: Path) -> None:
         BatchProcessor(cache, None, work_dir=work).prepare_files(work / "input.jsonl")
     elif op == "floor_write":
         ids = [point_id for point_id, _ in cache.scroll([], page_size=4096)]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, len(ids), 512):
             operations = [
                 models.SetPayloadOperation(set_payload=models.SetPayload(payload={"tags": ["a", "b", "c"]}, points=[i]))
@@ -129,7 +141,7 @@ def op_in_process(op: str, store: Path, work: Path) -> None:
             cache.client.batch_update_points(COLLECTION, update_operations=operations)
     elif op == "naive_process":
         ids = [point_id for point_id, _ in cache.scroll([], page_size=4096)]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for point_id in ids:
             cache.client.set_payload(COLLECTION, payload={"tags": ["a", "b", "c"]}, points=[point_id])
     elif op == "process":
@@ -173,14 +185,14 @@ def op_in_process(op: str, store: Path, work: Path) -> None:
                 "completed_at": int(time.time()),
             }
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         BatchProcessor(cache, None, work_dir=work).write_results(record, batch, output, None)
     elif op != "open":
         raise SystemExit(f"unknown op {op}")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     cache.close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb}))
 
 
 def sensor_tick_with_batches(count: int) -> dict[str, Any]:
@@ -229,72 +241,103 @@ def sensor_tick_with_batches(count: int) -> dict[str, Any]:
     return {"seconds": seconds, "calls": calls}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000,50000")
-    parser.add_argument("--no-readme", action="store_true")
-    parser.add_argument("--op", help=argparse.SUPPRESS)
-    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.op:
-        op_in_process(args.op, args.store, args.work)
-        return
-    rows = []
-    opened: dict[int, float] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for size in (int(text) for text in args.sizes.split(",")):
-            store, work = Path(scratch) / f"store-{size}", Path(scratch) / f"work-{size}"
-            work.mkdir()
-            print(f"seeding {size:,} transcripts...", file=sys.stderr)
-            seed(store, size)
-            figures = {
-                op: run_op(op, store, work)
-                for op in (
-                    "open",
-                    "floor_scroll",
-                    "naive_prepare",
-                    "prepare",
-                    "floor_write",
-                    "naive_process",
-                    "process",
-                )
-            }
-            opened[size] = figures["open"]["rss_mb"]
-            rows.append((size, figures))
-            print(f"{size:,}: {json.dumps(figures)}", file=sys.stderr)
-    tick = sensor_tick_with_batches(100)
-    first = rows[0][1]
+def measure_size(size: int, scratch: Path, repeats: int) -> dict[str, Any]:
+    store, work = scratch / f"store-{size}", scratch / f"work-{size}"
+    work.mkdir()
+    print(f"seeding {size:,} transcripts...", file=sys.stderr)
+    seed(store, size)
+    figures: dict[str, Any] = {"open": run_op("open", store, work)}
+    scrolls = {page: run_op("floor_scroll", store, work, "--page-size", str(page)) for page in SCROLL_PAGE_SIZES}
+    best = min(scrolls, key=lambda page: scrolls[page]["seconds"])
+    figures["floor_scroll"] = scrolls[best] | {"page_size": best}
+    figures["floor_scroll_paused"] = run_op("floor_scroll", store, work, "--page-size", str(best), "--paused")
+    figures["naive_prepare"] = run_op("naive_prepare", store, work)
+    figures["prepare"] = run_op("prepare", store, work)
+    if MEMORY_DIR.is_dir():
+        with tempfile.TemporaryDirectory(dir=MEMORY_DIR) as in_memory:
+            figures["prepare_in_memory"] = run_op("prepare", store, Path(in_memory))
+    writes: dict[str, list[dict[str, float]]] = {"floor_write": [], "naive_process": [], "process": []}
+    for _ in range(repeats if size <= 10_000 else 1):
+        for op, runs in writes.items():
+            copy = scratch / "store-copy"
+            shutil.copytree(store, copy)
+            runs.append(run_op(op, copy, work))
+            shutil.rmtree(copy)
+    for op, runs in writes.items():
+        figures[op] = {
+            "seconds": statistics.median(run["seconds"] for run in runs),
+            "cpu_seconds": statistics.median(run["cpu_seconds"] for run in runs),
+            "runs": len(runs),
+        }
+    shutil.rmtree(store)
+    print(f"{size:,}: {json.dumps(figures)}", file=sys.stderr)
+    return figures
+
+
+def table(rows: list[tuple[int, dict[str, Any]]], tick: dict[str, Any]) -> str:
     lines = [
         f"Measured by `make bench` on {os.cpu_count()} cores ({platform.machine()}, Python "
         f"{platform.python_version()}): synthetic transcripts of ~{WORDS_PER_ITEM:,} words from real sentences, "
         "embedded Qdrant, each figure a fresh process. Times exclude opening the store.",
         "",
-        "| transcripts | prepare | naive prepare | raw scroll floor | prepare RSS over the open store | "
-        "process | naive process | raw batched-write floor |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| transcripts | prepare | prepare, output in memory | naive prepare | raw scroll floor (page) | "
+        "raw scroll, collector paused | prepare RSS over the open store |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for size, figures in rows:
+        in_memory = figures.get("prepare_in_memory")
+        in_memory_cell = f"{in_memory['seconds']:.2f} s" if in_memory else "n/a"
         lines.append(
-            f"| {size:,} | {figures['prepare']['seconds']:.2f} s | {figures['naive_prepare']['seconds']:.2f} s "
-            f"| {figures['floor_scroll']['seconds']:.2f} s "
-            f"| {max(figures['prepare']['rss_mb'] - figures['open']['rss_mb'], 0):.0f} MB "
-            f"| {figures['process']['seconds']:.2f} s | {figures['naive_process']['seconds']:.2f} s "
-            f"| {figures['floor_write']['seconds']:.2f} s |"
+            f"| {size:,} | {figures['prepare']['seconds']:.2f} s "
+            f"| {in_memory_cell} "
+            f"| {figures['naive_prepare']['seconds']:.2f} s "
+            f"| {figures['floor_scroll']['seconds']:.2f} s ({figures['floor_scroll']['page_size']:,}) "
+            f"| {figures['floor_scroll_paused']['seconds']:.2f} s "
+            f"| {max(figures['prepare']['rss_mb'] - figures['open']['rss_mb'], 0):.0f} MB |"
         )
-    last = rows[-1][1]
-    store_growth = last["open"]["rss_mb"] - first["open"]["rss_mb"]
-    prepare_growth = last["prepare"]["rss_mb"] - first["prepare"]["rss_mb"]
     lines += [
         "",
-        f"From {rows[0][0]:,} to {rows[-1][0]:,} transcripts the store's own RSS grows {store_growth:.0f} MB and "
+        "| transcripts | process | naive process | raw batched-write floor | runs (median) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size, figures in rows:
+        cells = [
+            f"{figures[op]['seconds']:.2f} s ({figures[op]['cpu_seconds']:.2f} s CPU)"
+            for op in ("process", "naive_process", "floor_write")
+        ]
+        lines.append(f"| {size:,} | {' | '.join(cells)} | {figures['process']['runs']} |")
+    first, last = rows[0], rows[-1]
+    store_growth = last[1]["open"]["rss_mb"] - first[1]["open"]["rss_mb"]
+    prepare_growth = last[1]["prepare"]["rss_mb"] - first[1]["prepare"]["rss_mb"]
+    lines += [
+        "",
+        f"From {first[0]:,} to {last[0]:,} transcripts the store's own RSS grows {store_growth:.0f} MB and "
         f"prepare's {prepare_growth:.0f} MB. A sensor tick with 100 batches in flight took {tick['seconds']:.2f} s "
         f"and made these API calls: {', '.join(f'{k} x{v}' for k, v in tick['calls'].items())}.",
     ]
-    table = "\n".join(lines)
-    print(table)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--op", help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--page-size", type=int, default=4096, help=argparse.SUPPRESS)
+    parser.add_argument("--paused", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.op:
+        op_in_process(args.op, args.store, args.work, args.page_size, args.paused)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = [(size, measure_size(int(size), Path(scratch), args.repeats)) for size in args.sizes.split(",")]
+    markdown = table([(int(size), figures) for size, figures in rows], sensor_tick_with_batches(100))
+    print(markdown)
     if not args.no_readme:
-        write_section("pipeline", table)
+        write_section("pipeline", markdown)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,17 @@ from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingErr
 from tagging_assets.partitions import batch_partitions
 from tagging_assets.processor import BatchError, TokenBudgetError
 from tagging_assets.prompt import PROMPT_VERSION
-from tagging_assets.requests import SelectionReport, Shard, read_snapshot, select_items, write_shards, write_snapshot
+from tagging_assets.requests import (
+    SelectionReport,
+    Shard,
+    collector_paused,
+    read_snapshot,
+    select_items,
+    write_shards,
+    write_snapshot,
+)
 from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.tokens import counter_for
 
 GROUP = "tagging"
 OWNERS = ["team:ai-data"]
@@ -57,7 +66,7 @@ def cached_transcripts(
 ) -> dict[str, Any]:
     report = SelectionReport()
     snapshot = Path(tagging.work_dir).resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
-    with failing_clearly(), qdrant.open() as cache:
+    with failing_clearly(), qdrant.open() as cache, collector_paused():
         cache.require()
         items = select_items(
             cache,
@@ -89,27 +98,32 @@ def cached_transcripts(
     owners=OWNERS,
     description="Batch API input: one JSONL request per selected transcript, asking for tags and a summary "
     "with Structured Outputs, sharded to the API's limits (50,000 requests, 200 MB a file), each shard with "
-    "an index for write-back. Carries the token estimate and the cost at batch and realtime prices.",
+    "an index for write-back. Carries the input tokens (exact with tiktoken when its encoding is on the machine) "
+    "and the expected cost at batch and realtime prices.",
 )
 def batch_input_jsonl(
     context: AssetExecutionContext, tagging: TaggingResource, cached_transcripts: dict[str, Any]
 ) -> dict[str, Any]:
     directory = Path(tagging.work_dir).resolve() / "submissions" / context.run.run_id
+    counter = counter_for(tagging.model)
     shards = write_shards(
         read_snapshot(Path(cached_transcripts["snapshot"])),
         lambda number: directory / f"requests-{number:04d}.jsonl",
         tagging.model,
         max_requests=tagging.max_requests_per_file,
         max_tokens=tagging.enqueued_token_limit,
+        counter=counter,
     )
     requests = sum(shard.requests for shard in shards)
-    input_tokens = sum(shard.estimated_input_tokens for shard in shards)
+    input_tokens = sum(shard.input_tokens for shard in shards)
     context.add_output_metadata(
         {
             "shards": len(shards),
             "requests": requests,
             "bytes": sum(shard.bytes for shard in shards),
-            "estimated_input_tokens": input_tokens,
+            "input_tokens": input_tokens,
+            "token_count": counter.method,
+            "largest_request_tokens": max((shard.largest_request_tokens for shard in shards), default=0),
             "estimated_output_tokens": requests * EXPECTED_OUTPUT_TOKENS,
             **_cost_metadata("estimated", tagging.model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS),
             "files": MetadataValue.md(
@@ -139,7 +153,7 @@ def openai_batch_job(
     batch_input_jsonl: dict[str, Any],
 ) -> dict[str, Any]:
     shards = [Shard.from_dict(shard) for shard in batch_input_jsonl["shards"]]
-    input_tokens = sum(shard.estimated_input_tokens for shard in shards)
+    input_tokens = sum(shard.input_tokens for shard in shards)
     requests = sum(shard.requests for shard in shards)
     estimate = cost_of(tagging.model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS)
     submitted, deferred = [], []

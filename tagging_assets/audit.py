@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from qdrant_client import models
 
 from tagging_assets.cache import QdrantCache
-from tagging_assets.cost import estimate_request_tokens
 from tagging_assets.models import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
 from tagging_assets.requests import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
 from tagging_assets.results import ParseProblem, read_outcomes
@@ -30,7 +29,6 @@ class InputAudit:
     files: int = 0
     requests: int = 0
     bytes: int = 0
-    estimated_input_tokens: int = 0
     problems: list[str] = field(default_factory=list)
 
     def problem(self, text: str) -> None:
@@ -64,7 +62,6 @@ def audit_input_files(
                     where = ".".join(map(str, first["loc"])) or "line"
                     audit.problem(f"{path.name}:{number}: {where}: {first['msg']}")
                     continue
-                audit.estimated_input_tokens += estimate_request_tokens(request.body.messages)
                 if request.custom_id in seen:
                     audit.problem(f"{path.name}:{number}: duplicate custom_id {request.custom_id!r}")
                 seen.add(request.custom_id)

@@ -18,6 +18,13 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 PointId = int | str
 
+EMBEDDED_PAGE_SIZE = 16_384
+"""Points a scroll page holds in the embedded store, whose pages share the payloads it already holds in memory
+(a large page costs no copies) and which sorts every point id once a page (fewer pages, less sorting)."""
+SERVER_PAGE_SIZE = 1_024
+"""Points a scroll page holds from a server: each page is a copy sent over the network, ~6 MB at this size
+for transcripts of 1,000 words."""
+
 
 class CacheError(RuntimeError):
     """The cache cannot be used; the message says why and what to do."""
@@ -40,10 +47,13 @@ class QdrantCache:
     """One collection of transcripts. Use it as a context manager: an embedded
     store admits one client at a time, so it must be closed promptly."""
 
-    def __init__(self, client: QdrantClient, collection: str, fields: CacheFields | None = None) -> None:
+    def __init__(
+        self, client: QdrantClient, collection: str, fields: CacheFields | None = None, embedded: bool = False
+    ) -> None:
         self.client = client
         self.collection = collection
         self.fields = fields or CacheFields()
+        self.page_size = EMBEDDED_PAGE_SIZE if embedded else SERVER_PAGE_SIZE
 
     @classmethod
     def connect(
@@ -67,7 +77,7 @@ class QdrantCache:
                     "run, another command?); wait for it to finish or stop it, then try again"
                 ) from None
             raise
-        return cls(client, collection, fields)
+        return cls(client, collection, fields, embedded=True)
 
     def close(self) -> None:
         self.client.close()
@@ -103,7 +113,7 @@ class QdrantCache:
         return self.client.count(self.collection, count_filter=only, exact=True).count
 
     def scroll(
-        self, fields: list[str], only: models.Filter | None = None, page_size: int = 4096
+        self, fields: list[str], only: models.Filter | None = None, page_size: int | None = None
     ) -> Iterator[tuple[PointId, dict[str, Any]]]:
         """Every point's id and the named payload fields, page by page."""
         offset: PointId | None = None
@@ -111,7 +121,7 @@ class QdrantCache:
             points, offset = self.client.scroll(
                 self.collection,
                 scroll_filter=only,
-                limit=page_size,
+                limit=page_size or self.page_size,
                 offset=offset,
                 with_payload=fields,
                 with_vectors=False,

@@ -133,7 +133,7 @@ def prepare(collection: str | None, output: Path) -> None:
         processor = _processor(settings, cache, None)
         shards = processor.prepare_files(output, report=report)
     requests = sum(shard.requests for shard in shards)
-    tokens = sum(shard.estimated_input_tokens for shard in shards)
+    tokens = sum(shard.input_tokens for shard in shards)
     cost = cost_of(settings.model, tokens, requests * EXPECTED_OUTPUT_TOKENS)
     click.echo(f"Scanned {report.scanned} points; {requests} need tags.")
     for reason, count in sorted(report.skipped.items()):
@@ -143,9 +143,11 @@ def prepare(collection: str | None, output: Path) -> None:
     for shard in shards:
         click.echo(f"Wrote {shard.requests} requests to {shard.path} ({shard.bytes / 1e6:.2f} MB)")
     if requests:
+        largest = max(shard.largest_request_tokens for shard in shards)
+        click.echo(f"{tokens:,} input tokens, {processor.counter.method}; the largest request {largest:,}.")
         click.echo(
-            f"Estimated ~{tokens:,} input tokens: {_usd(cost.batch_usd)} with the Batch API "
-            f"({_usd(cost.realtime_usd)} realtime)."
+            f"Expected cost: {_usd(cost.batch_usd)} with the Batch API ({_usd(cost.realtime_usd)} realtime), "
+            f"counting ~{EXPECTED_OUTPUT_TOKENS} output tokens a reply."
         )
 
 

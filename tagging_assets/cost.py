@@ -1,9 +1,8 @@
-"""What a batch costs: token estimates before, usage after, at batch and realtime prices."""
+"""What a batch costs: counted tokens before, usage after, at batch and realtime prices."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -24,10 +23,6 @@ BATCH_DISCOUNT = 0.5
 EXPECTED_OUTPUT_TOKENS = 80
 """A tags-and-summary reply runs to about 80 tokens; used only for estimates before submitting."""
 
-CHARS_PER_TOKEN = 4
-TOKENS_PER_MESSAGE = 4
-TOKENS_PER_REQUEST = 3
-
 
 @dataclass(frozen=True)
 class Cost:
@@ -39,16 +34,6 @@ class Cost:
     @property
     def saving_usd(self) -> float:
         return self.realtime_usd - self.batch_usd
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens in English text by OpenAI's rule of thumb: about four characters each."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def estimate_request_tokens(messages: list[dict[str, str]]) -> int:
-    """Input tokens of a chat request: its messages plus the framing each message and request adds."""
-    return TOKENS_PER_REQUEST + sum(TOKENS_PER_MESSAGE + estimate_tokens(m.get("content", "")) for m in messages)
 
 
 class PricingError(ValueError):

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from tagging_assets.requests import (
     CacheItem,
     SelectionReport,
     Shard,
+    collector_paused,
     index_path_for,
     prompt_version_for,
     read_index,
@@ -42,6 +44,7 @@ from tagging_assets.requests import (
     write_shards,
 )
 from tagging_assets.results import Outcome, ParseProblem, read_outcomes
+from tagging_assets.tokens import TokenCounter, counter_for
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 ENDPOINT = "/v1/chat/completions"
@@ -120,6 +123,11 @@ class BatchProcessor:
         self.enqueued_token_limit = enqueued_token_limit
         self.write_attempts = 6
 
+    @cached_property
+    def counter(self) -> TokenCounter:
+        """Exact token counts when tiktoken has the model's encoding on this machine, else the estimate."""
+        return counter_for(self.model)
+
     @property
     def client(self) -> OpenAI:
         if self._client is None:
@@ -147,6 +155,7 @@ class BatchProcessor:
             self.max_attempts,
             only=filters,
             max_transcript_tokens=self.max_transcript_tokens,
+            counter=self.counter,
         )
 
     def prepare_batch_input(
@@ -169,7 +178,15 @@ class BatchProcessor:
             return output if number == 1 else output.with_name(f"{output.stem}.part{number}{output.suffix}")
 
         items = self.select(report if report is not None else SelectionReport(), filters, system_prompt)
-        shards = write_shards(items, path_for, self.model, system_prompt, max_tokens=self.enqueued_token_limit)
+        with collector_paused():
+            shards = write_shards(
+                items,
+                path_for,
+                self.model,
+                system_prompt,
+                max_tokens=self.enqueued_token_limit,
+                counter=self.counter,
+            )
         if not shards:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_bytes(b"")
@@ -203,7 +220,7 @@ class BatchProcessor:
         prompt_version = _prompt_version_of(path)
         batch = self.find_batch(key)
         if batch is None:
-            tokens = audit.estimated_input_tokens
+            tokens = _input_tokens(index_file)
             enforce_cap(cost_of(self.model, tokens, requests * EXPECTED_OUTPUT_TOKENS), self.max_cost_usd, path.name)
             self._check_budget(tokens, path)
             input_file_id = self._upload(path, sha256)
@@ -263,7 +280,7 @@ class BatchProcessor:
             "model": self.model,
             "prompt_version": prompt_version,
             "requests": str(requests),
-            "estimated_input_tokens": str(tokens),
+            "input_tokens": str(tokens),
         }
 
         def create() -> Batch:
@@ -295,14 +312,14 @@ class BatchProcessor:
         raise BatchError(f"{what} failed {self.write_attempts} times; the last error: {_describe(error)}")
 
     def in_flight_tokens(self) -> int:
-        """Estimated input tokens this project has queued for the model in batches not yet finished."""
+        """Input tokens this project has queued for the model in batches not yet finished."""
         total = 0
         for number, batch in enumerate(self.client.batches.list(limit=100)):
             if number >= _LISTED_BATCHES_TO_SEARCH:
                 break
             metadata = batch.metadata or {}
             if batch.status not in TERMINAL_STATUSES and metadata.get("model") == self.model:
-                total += int(metadata.get("estimated_input_tokens", "0") or 0)
+                total += int(metadata.get("input_tokens", "0") or 0)
         return total
 
     def _check_budget(self, tokens: int, path: Path) -> None:
@@ -533,6 +550,16 @@ def _payload(outcome: Outcome, entry: dict[str, Any], common: dict[str, Any]) ->
         payload["tags"] = outcome.output.tags
         payload["summary"] = outcome.output.summary
     return payload
+
+
+def _input_tokens(index_file: Path) -> int:
+    """The input tokens prepare counted for every request of a shard."""
+    try:
+        return sum(entry["input_tokens"] for entry in read_index(index_file).values())
+    except KeyError:
+        raise BatchError(
+            f"{index_file} does not give each request's input tokens; write the input again with `prepare`"
+        ) from None
 
 
 def _prompt_version_of(path: Path) -> str:

@@ -7,26 +7,34 @@ seen, which catches duplicates).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+import xxhash
 from qdrant_client import models
 
 from tagging_assets.cache import PointId, QdrantCache
-from tagging_assets.cost import CHARS_PER_TOKEN, estimate_request_tokens, estimate_tokens
 from tagging_assets.models import BatchRequest, BatchRequestBody
 from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
+from tagging_assets.tokens import TokenCounter, counter_for
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REQUESTS_PER_FILE = 50_000
 MAX_BYTES_PER_FILE = 200 * 1024 * 1024
 MAX_TRANSCRIPT_TOKENS = 32_000
-"""A transcript longer than this (by the chars/4 estimate) is trimmed: far inside gpt-4o-mini's 128k context,
-and a cap on what one item can cost."""
+"""A transcript longer than this is trimmed: far inside gpt-4o-mini's 128k context, and a cap on what one item
+can cost."""
+_COUNTED_TOGETHER = 256
 
 
 def custom_id_for(video_id: str) -> str:
@@ -34,8 +42,13 @@ def custom_id_for(video_id: str) -> str:
 
 
 def content_hash(title: str, transcript: str) -> str:
-    """What the tags were made from; a change makes the item stale."""
-    return hashlib.sha256(f"{title}\n{transcript}".encode()).hexdigest()[:32]
+    """What the tags were made from; a change makes the item stale.
+
+    XXH3-128 spots any change as surely as a cryptographic hash would (nobody is
+    forging transcripts against their own cache) and runs ten times faster,
+    which matters when a scan hashes every transcript in the cache.
+    """
+    return xxhash.xxh3_128_hexdigest(f"{title}\n{transcript}".encode("utf-8", "surrogatepass"))
 
 
 def prompt_version_for(system_prompt: str) -> str:
@@ -45,9 +58,12 @@ def prompt_version_for(system_prompt: str) -> str:
     return "custom-" + hashlib.sha256(system_prompt.encode()).hexdigest()[:12]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CacheItem:
-    """One transcript that needs tags, with what write-back will need."""
+    """One transcript that needs tags, with what write-back will need.
+
+    A plain slotted record, not a frozen one: a scan makes one per selected point,
+    and a frozen dataclass takes five times as long to build."""
 
     point_id: PointId
     video_id: str
@@ -73,6 +89,18 @@ class SelectionReport:
     truncated: int = 0
 
 
+def sendable(text: str) -> str:
+    """``text`` as a UTF-8 file can hold it: a lone surrogate (half of an emoji cut in two, which an embedded
+    store keeps as it was given) becomes U+FFFD. ASCII text, the usual case, costs nothing to check."""
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_attempts: int) -> tuple[bool, str, int]:
     """Whether a point needs tagging now, why (or why not), and its attempts so far."""
     if not isinstance(tagging, dict):
@@ -93,17 +121,6 @@ def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_a
     return False, "up-to-date", attempts
 
 
-def trim_to_budget(transcript: str, max_tokens: int) -> tuple[str, bool]:
-    """Keep the head and the tail of a transcript over the token budget (two thirds and one third of it):
-    a talk's opening says what it is about and its end sums it up."""
-    budget = max_tokens * CHARS_PER_TOKEN
-    if len(transcript) <= budget:
-        return transcript, False
-    head, tail = transcript[: budget * 2 // 3], transcript[-(budget // 3) :]
-    omitted = len(transcript.split()) - len(head.split()) - len(tail.split())
-    return f"{head}\n\n[... {omitted:,} words omitted ...]\n\n{tail}", True
-
-
 def select_items(
     cache: QdrantCache,
     report: SelectionReport,
@@ -111,15 +128,14 @@ def select_items(
     prompt_version: str = PROMPT_VERSION,
     max_attempts: int = 3,
     only: models.Filter | None = None,
-    page_size: int = 4096,
     max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
+    counter: TokenCounter | None = None,
 ) -> Iterator[CacheItem]:
     """Stream the points that need tags; count the rest in ``report``, each with its reason."""
+    counter = counter or counter_for(model)
     fields = cache.fields
     seen_videos: set[str] = set()
-    for point_id, payload in cache.scroll(
-        [fields.video_id, fields.title, fields.transcript, "tagging"], only=only, page_size=page_size
-    ):
+    for point_id, payload in cache.scroll([fields.video_id, fields.title, fields.transcript, "tagging"], only=only):
         report.scanned += 1
         video_id = payload.get(fields.video_id)
         title = payload.get(fields.title)
@@ -135,7 +151,7 @@ def select_items(
         if not isinstance(transcript, str):
             report.skipped["missing-transcript" if transcript is None else "transcript-not-text"] += 1
             continue
-        if not transcript.strip():
+        if not transcript or transcript.isspace():
             report.skipped["empty-transcript"] += 1
             continue
         title = title if isinstance(title, str) else ""
@@ -145,26 +161,46 @@ def select_items(
             report.skipped[reason] += 1
             continue
         report.selected[reason] += 1
-        transcript, truncated = trim_to_budget(transcript, max_transcript_tokens)
+        transcript, truncated = counter.trim(transcript, max_transcript_tokens)
         report.truncated += truncated
-        yield CacheItem(point_id, video_id, title, transcript, item_hash, attempts, reason, truncated)
+        yield CacheItem(
+            point_id, sendable(video_id), sendable(title), sendable(transcript), item_hash, attempts, reason, truncated
+        )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a scan of the cache.
+
+    A scan allocates tens of thousands of objects a page, and each allocation burst
+    sets off collections that walk every object the embedded store holds: a third
+    of a scan's time. Nothing a scan makes holds a reference cycle, so reference
+    counting frees it all the same; the collector runs again as soon as the scan ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def write_snapshot(items: Iterable[CacheItem], path: Path) -> int:
     """Write the selected items to a JSONL file, so later steps need not scan the cache again."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as snapshot:
+    with path.open("wb") as snapshot:
         for item in items:
-            snapshot.write(json.dumps(asdict(item), ensure_ascii=False) + "\n")
+            snapshot.write(orjson.dumps(item, option=orjson.OPT_APPEND_NEWLINE))
             count += 1
     return count
 
 
 def read_snapshot(path: Path) -> Iterator[CacheItem]:
-    with path.open(encoding="utf-8") as snapshot:
+    with path.open("rb") as snapshot:
         for line in snapshot:
-            yield CacheItem(**json.loads(line))
+            yield CacheItem(**orjson.loads(line))
 
 
 def build_request(item: CacheItem, model: str, system_prompt: str = SYSTEM_PROMPT) -> BatchRequest:
@@ -184,7 +220,8 @@ class Shard:
     requests: int
     bytes: int
     sha256: str
-    estimated_input_tokens: int
+    input_tokens: int
+    largest_request_tokens: int
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path), "index_path": str(self.index_path)}
@@ -202,8 +239,9 @@ class RequestEncoder:
     """Serialises request lines without building a model per line.
 
     Everything but the custom_id and the user message is the same on every line,
-    so it is encoded once; the output equals ``build_request(...).model_dump_json()``
-    (a test holds it to that).
+    so it is encoded once, and the two strings are escaped by orjson, several times
+    faster than the standard library on transcript-sized text. The output equals
+    ``build_request(...).model_dump_json()`` (a test holds it to that).
     """
 
     def __init__(self, model: str, system_prompt: str = SYSTEM_PROMPT) -> None:
@@ -219,18 +257,13 @@ class RequestEncoder:
         ).model_dump_json()
         head, rest = template.split(json.dumps("\x00id"), 1)
         middle, tail = rest.split(json.dumps("\x00user"), 1)
-        self._head, self._middle, self._tail = head, middle, tail
-        self._fixed_tokens = estimate_request_tokens([{"content": system_prompt}, {"content": ""}])
+        self._head, self._middle, self._tail = head.encode(), middle.encode(), f"{tail}\n".encode()
 
-    def encode(self, item: CacheItem) -> tuple[bytes, int]:
-        """The request line for ``item`` and its estimated input tokens."""
+    def encode(self, item: CacheItem) -> tuple[bytes, str]:
+        """The request line for ``item``, and its user message, whose tokens the caller counts."""
         user = user_message(item.title, item.transcript)
-        line = f"{self._head}{_dumps(item.custom_id)}{self._middle}{_dumps(user)}{self._tail}\n"
-        return line.encode(), self._fixed_tokens + estimate_tokens(user)
-
-
-def _dumps(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+        line = b"".join((self._head, orjson.dumps(item.custom_id), self._middle, orjson.dumps(user), self._tail))
+        return line, user
 
 
 def write_shards(
@@ -241,65 +274,130 @@ def write_shards(
     max_requests: int = MAX_REQUESTS_PER_FILE,
     max_bytes: int = MAX_BYTES_PER_FILE,
     max_tokens: int | None = None,
+    counter: TokenCounter | None = None,
 ) -> list[Shard]:
     """Write request lines into as many files as the limits need; shard ``n`` (from 1) goes to ``path_for(n)``.
 
     ``max_tokens`` (the model's enqueued-token budget) keeps every shard small
     enough to be queued on its own.
-    Next to each file an index (custom_id, point id, content hash, attempts)
-    lets write-back find the points without searching the cache.
+    Next to each file an index (custom_id, point id, content hash, attempts, input
+    tokens) lets write-back find the points without searching the cache.
+    Items are counted a few hundred at a time, so exact counts run on every core.
     """
+    counter = counter or counter_for(model)
     encoder = RequestEncoder(model, system_prompt)
+    framing = counter.request_tokens([system_prompt, ""])
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
-    for item in items:
-        line, tokens = encoder.encode(item)
-        if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
-            shards.append(writer.close())
-            writer = None
-        if writer is None:
-            writer = _ShardWriter(path_for(len(shards) + 1))
-        writer.add(item, line, tokens)
+    for chunk in _chunks(items, _COUNTED_TOGETHER):
+        encoded = [encoder.encode(item) for item in chunk]
+        counts = counter.count_many([user for _, user in encoded])
+        for item, (line, _), count in zip(chunk, encoded, counts, strict=True):
+            tokens = framing + count
+            if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
+                shards.append(writer.close())
+                writer = None
+            if writer is None:
+                writer = _ShardWriter(path_for(len(shards) + 1))
+            writer.add(item, line, tokens)
     if writer is not None:
         shards.append(writer.close())
     return shards
 
 
+def _chunks(items: Iterable[CacheItem], size: int) -> Iterator[list[CacheItem]]:
+    chunk: list[CacheItem] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class _ShardWriter:
+    """Writes one shard and its index.
+
+    Lines go to two background threads 8 MB at a time, one hashing the chunk and
+    one writing it: both release the GIL, so they overlap with reading the next
+    points. Only one chunk is ever in their hands, which keeps memory bounded.
+    """
+
+    chunk_bytes = 8 * 1024 * 1024
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.index_path = index_path_for(path)
         self._requests = path.open("wb")
-        self._index = self.index_path.open("w", encoding="utf-8")
+        self._index = self.index_path.open("wb")
         self._digest = hashlib.sha256()
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"write-{path.name}")
+        self._in_flight: list[Future[None]] = []
+        self._lines: list[bytes] = []
+        self._entries: list[bytes] = []
+        self._buffered = 0
         self.count = 0
         self.size = 0
         self.tokens = 0
+        self.largest = 0
 
     def fits(self, line_bytes: int, tokens: int, max_requests: int, max_bytes: int, max_tokens: int | None) -> bool:
         within_tokens = max_tokens is None or self.tokens + tokens <= max_tokens
         return self.count < max_requests and self.size + line_bytes <= max_bytes and within_tokens
 
     def add(self, item: CacheItem, line: bytes, tokens: int) -> None:
-        self._requests.write(line)
-        self._digest.update(line)
+        self._lines.append(line)
+        self._entries.append(
+            orjson.dumps(
+                {
+                    "custom_id": item.custom_id,
+                    "point_id": item.point_id,
+                    "content_hash": item.content_hash,
+                    "attempts": item.attempts,
+                    "truncated": item.truncated,
+                    "input_tokens": tokens,
+                }
+            )
+        )
         self.count += 1
         self.size += len(line)
         self.tokens += tokens
-        entry = {
-            "custom_id": item.custom_id,
-            "point_id": item.point_id,
-            "content_hash": item.content_hash,
-            "attempts": item.attempts,
-            "truncated": item.truncated,
-        }
-        self._index.write(json.dumps(entry) + "\n")
+        self.largest = max(self.largest, tokens)
+        self._buffered += len(line)
+        if self._buffered >= self.chunk_bytes:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        lines, entries = b"".join(self._lines), b"\n".join(self._entries) + b"\n"
+        self._lines, self._entries, self._buffered = [], [], 0
+        self._wait()
+        self._in_flight = [
+            self._threads.submit(self._digest.update, lines),
+            self._threads.submit(self._write, lines, entries),
+        ]
+
+    def _write(self, lines: bytes, entries: bytes) -> None:
+        self._requests.write(lines)
+        self._index.write(entries)
+
+    def _wait(self) -> None:
+        for task in self._in_flight:
+            task.result()
 
     def close(self) -> Shard:
-        self._requests.close()
-        self._index.close()
-        return Shard(self.path, self.index_path, self.count, self.size, self._digest.hexdigest(), self.tokens)
+        try:
+            if self._lines:
+                self._hand_over()
+            self._wait()
+        finally:
+            self._threads.shutdown()
+            self._requests.close()
+            self._index.close()
+        return Shard(
+            self.path, self.index_path, self.count, self.size, self._digest.hexdigest(), self.tokens, self.largest
+        )
 
 
 def read_index(path: Path) -> dict[str, dict[str, Any]]:

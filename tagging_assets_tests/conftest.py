@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
+import importlib.util
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -22,6 +24,28 @@ def real_transcripts() -> list[dict[str, Any]]:
         pytest.fail(f"the shared transcripts are missing: {path} (set TAGGING_TRANSCRIPTS to their path)")
     with path.open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def no_tiktoken_encodings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts are estimates unless a test asks for exact ones: an encoding in the developer's own tiktoken
+    cache must not change what the tests see."""
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path_factory.mktemp("tiktoken-empty")))
+
+
+@pytest.fixture
+def tiktoken_encodings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tiktoken's cache holding o200k_base (gpt-4o-mini's encoding), as a download would have left it: the
+    file comes from the bpe-openai package (found, not imported), and tiktoken checks its sha256 on loading."""
+    from tagging_assets.tokens import cached_encoding_path
+
+    folder = tmp_path / "tiktoken"
+    folder.mkdir()
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(folder))
+    package = Path(importlib.util.find_spec("bpe_openai").origin).parent
+    bundled = package / "data" / "o200k_base.tiktoken.gz"
+    cached_encoding_path("o200k_base").write_bytes(gzip.decompress(bundled.read_bytes()))
+    return folder
 
 
 @pytest.fixture

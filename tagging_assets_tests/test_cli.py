@@ -31,8 +31,9 @@ def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
     assert prepared.returncode == 0, prepared.stderr
     assert "Scanned 105 points; 105 need tags." in prepared.stdout
     assert re.search(
-        r"Estimated ~[\d,]+ input tokens: \$[\d.]+ with the Batch API \(\$[\d.]+ realtime\)", prepared.stdout
+        r"[\d,]+ input tokens, estimate \(4 characters a token\); the largest request [\d,]+\.", prepared.stdout
     )
+    assert re.search(r"Expected cost: \$[\d.]+ with the Batch API \(\$[\d.]+ realtime\)", prepared.stdout)
 
     submitted = run(env, "submit", "--input", str(tmp_path / "input.jsonl"))
     assert submitted.returncode == 0, submitted.stderr

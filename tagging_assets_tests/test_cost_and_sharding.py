@@ -66,7 +66,7 @@ def test_work_over_the_token_budget_waits_and_is_submitted_as_batches_finish(
     metadata = instance.get_latest_materialization_event(AssetKey("openai_batch_job")).asset_materialization.metadata
     assert metadata["batches"].value == 1 and metadata["deferred_requests"].value > 0
     shards = first.output_for_node("batch_input_jsonl")["shards"]
-    assert len(shards) > 1 and all(shard["estimated_input_tokens"] <= 15_000 for shard in shards)
+    assert len(shards) > 1 and all(shard["input_tokens"] <= 15_000 for shard in shards)
     submissions = 1
     while True:
         in_flight = [b for b in gateway.client().batches.list() if b.status not in ("completed", "failed")]

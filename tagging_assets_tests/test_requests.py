@@ -111,13 +111,26 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
 
 
 def test_the_fast_encoder_writes_exactly_what_the_model_would():
-    from tagging_assets.cost import estimate_request_tokens
     from tagging_assets.requests import CacheItem, RequestEncoder, build_request
 
     encoder = RequestEncoder("gpt-4o-mini", "Tag it.")
-    for text in ["plain", 'quotes " and \\ backslashes', "émoji 🤗, a line\nbreak and \u2028", ""]:
+    odd = 'quotes " and \\ backslashes, \t tabs, \x00\x1f\x7f controls, </script>, 日本語'
+    for text in ["plain", odd, "émoji 🤗, a line\nbreak and \u2028", ""]:
         item = CacheItem(7, 'v"7', 'Tïtle "x"', text, "hash", 0, "new")
-        line, tokens = encoder.encode(item)
+        line, user = encoder.encode(item)
         expected = build_request(item, "gpt-4o-mini", "Tag it.")
         assert line.decode() == expected.model_dump_json() + "\n"
-        assert tokens == estimate_request_tokens(expected.body.messages)
+        assert user == expected.body.messages[1]["content"]
+
+
+def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp_path, cache_path):
+    broken = "A talk about vector search \ud83d cut mid-emoji."
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        seed_cache(cache, [{"video_id": "v-broken", "title": "Broken", "transcript": broken}])
+        items = list(select_items(cache, SelectionReport(), "gpt-4o-mini"))
+        (shard,) = write_shards(items, lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
+        stored = cache.retrieve([point_id_for("v-broken")], ["transcript"])
+    assert audit_input_files([shard.path]).problems == []
+    sent = json.loads(shard.path.read_text(encoding="utf-8"))["body"]["messages"][1]["content"]
+    assert "search \ufffd cut" in sent
+    assert stored[point_id_for("v-broken")]["transcript"] == broken

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +102,99 @@ def run_op(op: str, store: Path, work: Path, *options: str) -> dict[str, float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def write_results_file(work: Path) -> None:
+    """A completed batch's output file answering every request prepare wrote, as the API would."""
+    from tagging_assets.requests import index_path_for, read_index
+
+    reply = json.dumps({"tags": ["vector-search", "batch-inference", "data"], "summary": "A talk."})
+    with (work / "output.jsonl").open("w") as out:
+        for custom_id in read_index(index_path_for(work / "input.jsonl")):
+            body = {
+                "choices": [{"message": {"content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1300, "completion_tokens": 40},
+            }
+            line = {"custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None}
+            out.write(json.dumps(line) + "\n")
+
+
+def lesson_payloads(work: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The lesson's write-back, payload by payload: each output line parsed by hand into the same keys this
+    project writes (tags, summary and the tagging state)."""
+    with (work / "input.index.jsonl").open() as index_lines:
+        index = {entry["custom_id"]: entry for entry in map(json.loads, index_lines)}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with (work / "output.jsonl").open() as lines:
+        for line in lines:
+            result = json.loads(line)
+            entry = index[result["custom_id"]]
+            body = result["response"]["body"]
+            reply = json.loads(body["choices"][0]["message"]["content"])
+            yield (
+                entry["point_id"],
+                {
+                    "tags": reply["tags"],
+                    "summary": reply["summary"],
+                    "tagging": {
+                        "status": "tagged",
+                        "batch_id": "batch_bench",
+                        "model": "gpt-4o-mini",
+                        "prompt_version": "tags-v1",
+                        "content_hash": entry["content_hash"],
+                        "input_tokens": body["usage"]["prompt_tokens"],
+                        "output_tokens": body["usage"]["completion_tokens"],
+                        "error": None,
+                        "retryable": True,
+                        "attempts": entry["attempts"] + 1,
+                        "truncated": entry["truncated"],
+                        "submitted_at": now,
+                        "updated_at": now,
+                    },
+                },
+            )
+
+
+def bench_batch(work: Path) -> tuple[Any, Any]:
+    """The record and the completed batch that write_results needs for the output file."""
+    from openai.types import Batch
+
+    from tagging_assets.processor import BatchRecord
+    from tagging_assets.requests import index_path_for
+
+    index_file = index_path_for(work / "input.jsonl")
+    record = BatchRecord(
+        batch_id="batch_bench",
+        input_file=str(work / "input.jsonl"),
+        index_file=str(index_file),
+        input_sha256="",
+        submission_key="",
+        input_file_id="file-bench",
+        requests=sum(1 for _ in index_file.open()),
+        model="gpt-4o-mini",
+        prompt_version="tags-v1",
+        submission_id="bench",
+        created_at=int(time.time()),
+    )
+    batch = Batch.model_validate(
+        {
+            "id": "batch_bench",
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "input_file_id": "file",
+            "completion_window": "24h",
+            "status": "completed",
+            "created_at": int(time.time()),
+            "completed_at": int(time.time()),
+        }
+    )
+    return record, batch
+
+
 def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool) -> None:
     from qdrant_client import models
 
     from tagging_assets.cache import QdrantCache
-    from tagging_assets.processor import BatchProcessor, BatchRecord
-    from tagging_assets.requests import build_request, index_path_for, read_index
+    from tagging_assets.processor import BatchProcessor
+    from tagging_assets.requests import build_request
 
     cache = QdrantCache.connect(COLLECTION, path=store)
     if paused:
@@ -131,62 +219,22 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     elif op == "prepare":
         BatchProcessor(cache, None, work_dir=work).prepare_files(work / "input.jsonl")
     elif op == "floor_write":
-        ids = [point_id for point_id, _ in cache.scroll([], page_size=4096)]
+        updates = list(lesson_payloads(work))
         started, cpu = time.perf_counter(), time.process_time()
-        for start in range(0, len(ids), 512):
+        for start in range(0, len(updates), 512):
             operations = [
-                models.SetPayloadOperation(set_payload=models.SetPayload(payload={"tags": ["a", "b", "c"]}, points=[i]))
-                for i in ids[start : start + 512]
+                models.SetPayloadOperation(set_payload=models.SetPayload(payload=payload, points=[point_id]))
+                for point_id, payload in updates[start : start + 512]
             ]
             cache.client.batch_update_points(COLLECTION, update_operations=operations)
     elif op == "naive_process":
-        ids = [point_id for point_id, _ in cache.scroll([], page_size=4096)]
         started, cpu = time.perf_counter(), time.process_time()
-        for point_id in ids:
-            cache.client.set_payload(COLLECTION, payload={"tags": ["a", "b", "c"]}, points=[point_id])
+        for point_id, payload in lesson_payloads(work):
+            cache.client.set_payload(COLLECTION, payload=payload, points=[point_id])
     elif op == "process":
-        from openai.types import Batch
-
-        index = read_index(index_path_for(work / "input.jsonl"))
-        output = work / "output.jsonl"
-        reply = json.dumps({"tags": ["vector-search", "batch-inference", "data"], "summary": "A talk."})
-        with output.open("w") as out:
-            for custom_id in index:
-                body = {
-                    "choices": [{"message": {"content": reply}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1300, "completion_tokens": 40},
-                }
-                out.write(
-                    json.dumps({"custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None})
-                    + "\n"
-                )
-        record = BatchRecord(
-            batch_id="batch_bench",
-            input_file=str(work / "input.jsonl"),
-            index_file=str(index_path_for(work / "input.jsonl")),
-            input_sha256="",
-            submission_key="",
-            input_file_id="file-bench",
-            requests=len(index),
-            model="gpt-4o-mini",
-            prompt_version="tags-v1",
-            submission_id="bench",
-            created_at=int(time.time()),
-        )
-        batch = Batch.model_validate(
-            {
-                "id": "batch_bench",
-                "object": "batch",
-                "endpoint": "/v1/chat/completions",
-                "input_file_id": "file",
-                "completion_window": "24h",
-                "status": "completed",
-                "created_at": int(time.time()),
-                "completed_at": int(time.time()),
-            }
-        )
+        record, batch = bench_batch(work)
         started, cpu = time.perf_counter(), time.process_time()
-        BatchProcessor(cache, None, work_dir=work).write_results(record, batch, output, None)
+        BatchProcessor(cache, None, work_dir=work).write_results(record, batch, work / "output.jsonl", None)
     elif op != "open":
         raise SystemExit(f"unknown op {op}")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -253,6 +301,7 @@ def measure_size(size: int, scratch: Path, repeats: int) -> dict[str, Any]:
     figures["floor_scroll_paused"] = run_op("floor_scroll", store, work, "--page-size", str(best), "--paused")
     figures["naive_prepare"] = run_op("naive_prepare", store, work)
     figures["prepare"] = run_op("prepare", store, work)
+    write_results_file(work)
     if MEMORY_DIR.is_dir():
         with tempfile.TemporaryDirectory(dir=MEMORY_DIR) as in_memory:
             figures["prepare_in_memory"] = run_op("prepare", store, Path(in_memory))

@@ -8,6 +8,7 @@ points per call, so nothing else in a payload, and never the vector, changes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -142,18 +143,28 @@ class QdrantCache:
         self.client.upsert(self.collection, points=points, wait=True)
 
     def set_payloads(self, updates: Iterable[tuple[PointId, dict[str, Any]]], batch_size: int = 512) -> int:
-        """Merge each payload into its point, ``batch_size`` points per request. Safe to repeat."""
+        """Merge each payload into its point, ``batch_size`` points per request. Safe to repeat.
+
+        Each request is written on a background thread while the next is built
+        from ``updates``: the store waits on the disk or the network with the GIL
+        released, so whatever produces the updates (parsing result files) runs in
+        that wait. At most one request is in flight.
+        """
         written = 0
-        operations: list[models.UpdateOperation] = []
-        for point_id, payload in updates:
-            operations.append(
-                models.SetPayloadOperation(set_payload=models.SetPayload(payload=payload, points=[point_id]))
-            )
-            if len(operations) == batch_size:
+        in_flight: Future[int] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-write") as writer:
+            operations: list[models.UpdateOperation] = []
+            for point_id, payload in updates:
+                operations.append(
+                    models.SetPayloadOperation(set_payload=models.SetPayload(payload=payload, points=[point_id]))
+                )
+                if len(operations) == batch_size:
+                    written += in_flight.result() if in_flight is not None else 0
+                    in_flight = writer.submit(self._apply, operations)
+                    operations = []
+            written += in_flight.result() if in_flight is not None else 0
+            if operations:
                 written += self._apply(operations)
-                operations = []
-        if operations:
-            written += self._apply(operations)
         return written
 
     def _apply(self, operations: list[models.UpdateOperation]) -> int:

@@ -15,6 +15,7 @@ from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingErr
 from tagging_assets.partitions import batch_partitions
 from tagging_assets.processor import BatchError, TokenBudgetError
 from tagging_assets.prompt import PROMPT_VERSION
+from tagging_assets.report import tag_frequencies
 from tagging_assets.requests import (
     SelectionReport,
     Shard,
@@ -29,6 +30,7 @@ from tagging_assets.tokens import counter_for
 
 GROUP = "tagging"
 OWNERS = ["team:ai-data"]
+TAGS_LISTED = 20
 
 
 @contextmanager
@@ -223,6 +225,8 @@ def batch_results_raw(
     for key in ("output", "errors"):
         if paths[key]:
             metadata[f"{key}_file"] = MetadataValue.path(paths[key])
+    if url := batch_api.dashboard_url(batch_id):
+        metadata["dashboard"] = MetadataValue.url(url)
     if batch.errors and batch.errors.data:
         metadata["validation_errors"] = MetadataValue.json([error.model_dump() for error in batch.errors.data])
     context.add_output_metadata(metadata)
@@ -249,7 +253,9 @@ def tagged_points(
         summary = processor.process_results(
             batch_results_raw["batch_id"], batch_results_raw["output"], batch_results_raw["errors"]
         )
+        frequencies, tagged_videos = tag_frequencies(cache)
     submitted = summary["submitted"] or 1
+    written = summary["tags_written"]
     context.add_output_metadata(
         {
             "status": summary["status"],
@@ -267,6 +273,26 @@ def tagged_points(
                 )
             ),
             "sample_tags": MetadataValue.md(markdown_table(summary["sample"], ["custom_id", "tags", "summary"])),
+            "tags_in_this_batch": MetadataValue.md(
+                markdown_table(
+                    [
+                        {"tag": tag, "videos in this batch": count, "videos in the cache": frequencies[tag]}
+                        for tag, count in list(written.items())[:TAGS_LISTED]
+                    ],
+                    ["tag", "videos in this batch", "videos in the cache"],
+                )
+            ),
+            "tags_only_in_this_batch": MetadataValue.json(
+                sorted(tag for tag, count in written.items() if frequencies[tag] == count)
+            ),
+            "top_tags_in_cache": MetadataValue.md(
+                markdown_table(
+                    [{"tag": tag, "videos": count} for tag, count in frequencies.most_common(TAGS_LISTED)],
+                    ["tag", "videos"],
+                )
+            ),
+            "distinct_tags_in_cache": len(frequencies),
+            "tagged_videos_in_cache": tagged_videos,
         }
     )
     return {key: value for key, value in summary.items() if key != "sample"}

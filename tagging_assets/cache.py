@@ -7,7 +7,7 @@ points per call, so nothing else in a payload, and never the vector, changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +54,7 @@ class QdrantCache:
         self.client = client
         self.collection = collection
         self.fields = fields or CacheFields()
+        self.embedded = embedded
         self.page_size = EMBEDDED_PAGE_SIZE if embedded else SERVER_PAGE_SIZE
 
     @classmethod
@@ -142,8 +143,14 @@ class QdrantCache:
     def upsert(self, points: list[models.PointStruct]) -> None:
         self.client.upsert(self.collection, points=points, wait=True)
 
-    def set_payloads(self, updates: Iterable[tuple[PointId, dict[str, Any]]], batch_size: int = 512) -> int:
+    def set_payloads(
+        self,
+        updates: Iterable[tuple[PointId, dict[str, Any]]],
+        batch_size: int = 512,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Merge each payload into its point, ``batch_size`` points per request. Safe to repeat.
+        ``progress`` hears of each request written, with its number of points.
 
         Each request is written on a background thread while the next is built
         from ``updates``: the store waits on the disk or the network with the GIL
@@ -160,15 +167,17 @@ class QdrantCache:
                 )
                 if len(operations) == batch_size:
                     written += in_flight.result() if in_flight is not None else 0
-                    in_flight = writer.submit(self._apply, operations)
+                    in_flight = writer.submit(self._apply, operations, progress)
                     operations = []
             written += in_flight.result() if in_flight is not None else 0
             if operations:
-                written += self._apply(operations)
+                written += self._apply(operations, progress)
         return written
 
-    def _apply(self, operations: list[models.UpdateOperation]) -> int:
+    def _apply(self, operations: list[models.UpdateOperation], progress: Callable[[int], None] | None = None) -> int:
         self.client.batch_update_points(self.collection, update_operations=operations, wait=True)
+        if progress is not None:
+            progress(len(operations))
         return len(operations)
 
 

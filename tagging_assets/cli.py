@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import typing
@@ -21,6 +22,7 @@ from tagging_assets.config import TaggingSettings
 from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of
 from tagging_assets.gateway.settings import ENV_PREFIX, FaultSettings, GatewayConfigError, GatewaySettings
 from tagging_assets.processor import TERMINAL_STATUSES, BatchError, BatchProcessor
+from tagging_assets.report import tag_frequencies, videos_with_tag
 from tagging_assets.requests import SelectionReport
 from tagging_assets.samples import load_samples
 from tagging_assets.seed import SourceError, read_transcripts_jsonl, seed_cache
@@ -50,7 +52,7 @@ def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 _ENVIRONMENT_HELP = """
 \b
-Environment:
+Environment (README: Configuration):
   OPENAI_API_KEY, OPENAI_BASE_URL  the batch backend (neither set: the local gateway)
   TAGGING_GATEWAY_URL              where the local gateway listens (http://127.0.0.1:8787/v1)
   QDRANT_URL, QDRANT_API_KEY       a Qdrant server or Qdrant Cloud
@@ -58,6 +60,12 @@ Environment:
   TAGGING_COLLECTION               the collection (nate_content)
   TAGGING_MODEL                    the model (gpt-4o-mini)
   TAGGING_WORK_DIR                 request files, results and batch records (.tagging)
+  TAGGING_MAX_ATTEMPTS             attempts per item before it is given up on (3)
+  TAGGING_MAX_TRANSCRIPT_TOKENS    longer transcripts are trimmed, head and tail (32000)
+  TAGGING_MAX_COST_USD             refuse to submit work expected to cost more (unset)
+  TAGGING_ENQUEUED_TOKEN_LIMIT     the model's queued-token budget (unset)
+  TAGGING_PRICING_FILE             JSON prices by model, over the built-in table (unset)
+  TIKTOKEN_CACHE_DIR               tiktoken's encodings; with the model's there, exact token counts
   DAGSTER_HOME                     the Dagster instance the demo records runs in (.dagster_home)
 """
 
@@ -101,6 +109,15 @@ def _api_message(error: openai.APIStatusError) -> str:
     return str(body.get("message") or error.message)
 
 
+def _bar(total: int, label: str) -> Any:
+    """A progress bar on stderr, so stdout stays the result (and valid JSON with --json)."""
+    return click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
 def _usd(amount: float) -> str:
     return f"${amount:,.6f}" if amount < 1 else f"${amount:,.2f}"
 
@@ -125,16 +142,46 @@ def seed_cache_command(source: Path | None, collection: str | None) -> None:
 @main.command()
 @click.option("--collection", help="The collection to read [default: TAGGING_COLLECTION].")
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The JSONL to write.")
-def prepare(collection: str | None, output: Path) -> None:
-    """Write Batch API requests for every transcript that needs tags (new, changed, or due a retry)."""
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def prepare(collection: str | None, output: Path, as_json: bool) -> None:
+    """Write Batch API requests for every transcript that needs tags.
+
+    Selected: items never tagged, changed since (content hash), tagged with another
+    prompt version or model (TAGGING_MODEL), or failed within TAGGING_MAX_ATTEMPTS.
+    Past 50,000 requests or 200 MB, or TAGGING_ENQUEUED_TOKEN_LIMIT, the rest goes
+    to OUTPUT.part2.jsonl and on. Transcripts over TAGGING_MAX_TRANSCRIPT_TOKENS are
+    trimmed. Prints the input tokens (exact when tiktoken's encoding is in
+    TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices).
+    """
     settings = _settings()
     report = SelectionReport()
     with _clear_errors(), settings.open_cache(collection) as cache:
+        cache.require()
         processor = _processor(settings, cache, None)
-        shards = processor.prepare_files(output, report=report)
+        with _bar(cache.count(), "Scanning the cache") as bar:
+            shards = processor.prepare_files(output, report=report, progress=bar.update)
+            bar.update(report.scanned - bar.pos)
     requests = sum(shard.requests for shard in shards)
     tokens = sum(shard.input_tokens for shard in shards)
+    largest = max((shard.largest_request_tokens for shard in shards), default=0)
     cost = cost_of(settings.model, tokens, requests * EXPECTED_OUTPUT_TOKENS)
+    if as_json:
+        _print_json(
+            {
+                "scanned": report.scanned,
+                "selected": dict(report.selected),
+                "skipped": dict(report.skipped),
+                "truncated": report.truncated,
+                "requests": requests,
+                "files": [shard.as_dict() for shard in shards],
+                "input_tokens": tokens,
+                "token_count": processor.counter.method,
+                "largest_request_tokens": largest,
+                "expected_cost_batch_usd": round(cost.batch_usd, 6),
+                "expected_cost_realtime_usd": round(cost.realtime_usd, 6),
+            }
+        )
+        return
     click.echo(f"Scanned {report.scanned} points; {requests} need tags.")
     for reason, count in sorted(report.skipped.items()):
         click.echo(f"  skipped {count}: {reason}")
@@ -143,7 +190,6 @@ def prepare(collection: str | None, output: Path) -> None:
     for shard in shards:
         click.echo(f"Wrote {shard.requests} requests to {shard.path} ({shard.bytes / 1e6:.2f} MB)")
     if requests:
-        largest = max(shard.largest_request_tokens for shard in shards)
         click.echo(f"{tokens:,} input tokens, {processor.counter.method}; the largest request {largest:,}.")
         click.echo(
             f"Expected cost: {_usd(cost.batch_usd)} with the Batch API ({_usd(cost.realtime_usd)} realtime), "
@@ -153,48 +199,73 @@ def prepare(collection: str | None, output: Path) -> None:
 
 @main.command()
 @click.option("--input", "input_file", required=True, type=click.Path(path_type=Path), help="A file from `prepare`.")
-def submit(input_file: Path) -> None:
-    """Upload a prepared file and create its batch. Submitting the same file again finds the same batch."""
+@click.option("--json", "as_json", is_flag=True, help="Print the batch as JSON.")
+def submit(input_file: Path, as_json: bool) -> None:
+    """Upload a prepared file and create its batch, then mark its items pending.
+
+    Submitting the same file again finds the same batch instead of paying twice.
+    Refused before anything is uploaded when the file is invalid, when it would cost
+    more than TAGGING_MAX_COST_USD, or when it would queue more than
+    TAGGING_ENQUEUED_TOKEN_LIMIT tokens beside the batches in flight.
+    """
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, settings.open_cache() as cache:
         processor = _processor(settings, cache, client)
         batch_id = processor.submit_batch(input_file)
         status = processor.check_status(batch_id)
+    if as_json:
+        _print_json(status)
+        return
     click.echo(f"Batch {batch_id}: {status['status']}, {status['metadata'].get('requests', '?')} requests")
 
 
 @main.command()
 @click.option("--batch-id", required=True, help="The batch to look at.")
-@click.option("--watch", is_flag=True, help="Poll until the batch has finished.")
+@click.option("--watch", is_flag=True, help="Poll until the batch has finished, with a progress bar.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls with --watch.")
-def status(batch_id: str, watch: bool, interval: float) -> None:
-    """Show a batch's status and progress."""
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (with --watch, once finished).")
+def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
+    """Show a batch's status and progress: requests done of the total, failures, errors."""
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client:
         processor = _processor(settings, None, client)
-        while True:
-            state = processor.check_status(batch_id)
-            click.echo(
-                f"Batch {batch_id}: {state['status']} {state['completed'] + state['failed']}/{state['total']} "
-                f"({state['progress_pct']}%), {state['failed']} failed"
-            )
-            for error in state["errors"]:
-                click.echo(
-                    f"  {error['code']}: {error['message']}" + (f" (line {error['line']})" if error["line"] else "")
-                )
-            if not watch or state["status"] in TERMINAL_STATUSES:
-                return
-            time.sleep(interval)
+        state = processor.check_status(batch_id)
+        if watch and state["status"] not in TERMINAL_STATUSES:
+            with _bar(state["total"], f"Batch {batch_id}") as bar:
+                while state["status"] not in TERMINAL_STATUSES:
+                    bar.update(state["completed"] + state["failed"] - bar.pos)
+                    time.sleep(interval)
+                    state = processor.check_status(batch_id)
+                bar.update(state["completed"] + state["failed"] - bar.pos)
+    if as_json:
+        _print_json(state)
+        return
+    click.echo(
+        f"Batch {batch_id}: {state['status']} {state['completed'] + state['failed']}/{state['total']} "
+        f"({state['progress_pct']}%), {state['failed']} failed"
+    )
+    for error in state["errors"]:
+        click.echo(f"  {error['code']}: {error['message']}" + (f" (line {error['line']})" if error["line"] else ""))
 
 
 @main.command()
 @click.option("--batch-id", required=True, help="A finished batch.")
-def process(batch_id: str) -> None:
-    """Download a finished batch's results and write tags and summaries into the cache."""
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def process(batch_id: str, as_json: bool) -> None:
+    """Download a finished batch's results and write tags and summaries into the cache.
+
+    Every request ends tagged or failed with its reason; failures are picked up by the
+    next prepare while within TAGGING_MAX_ATTEMPTS. Prints the actual cost from the
+    batch's usage and the saving against realtime. Safe to run again.
+    """
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, settings.open_cache() as cache:
         processor = _processor(settings, cache, client)
-        summary = processor.process_results(batch_id)
+        with _bar(processor.record(batch_id).requests, "Writing to the cache") as bar:
+            summary = processor.process_results(batch_id, progress=bar.update)
+    if as_json:
+        _print_json(summary)
+        return
     click.echo(f"Batch {batch_id} ({summary['status']}): {summary['tagged']} tagged, {summary['failed']} failed.")
     for reason, count in summary["failed_by_reason"].items():
         click.echo(f"  failed {count}: {reason}")
@@ -205,6 +276,57 @@ def process(batch_id: str) -> None:
     )
     for row in summary["sample"]:
         click.echo(f"  {row['custom_id']}: {', '.join(row['tags'])}")
+
+
+@main.command()
+@click.option("--top", default=0, type=click.IntRange(min=0), help="Only the most frequent N tags [default: all].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {tagged_videos, tags: [{tag, videos}]}.")
+def tags(top: int, as_json: bool) -> None:
+    """How many videos carry each tag across the cache, most frequent first.
+
+    Reads the `tags` payload field only (TAGGING_COLLECTION, QDRANT_URL or QDRANT_PATH).
+    """
+    settings = _settings()
+    with _clear_errors(), settings.open_cache() as cache:
+        cache.require()
+        frequencies, tagged = tag_frequencies(cache)
+    ranked = frequencies.most_common(top or None)
+    if as_json:
+        _print_json({"tagged_videos": tagged, "tags": [{"tag": tag, "videos": count} for tag, count in ranked]})
+        return
+    if not ranked:
+        click.echo("No video has tags yet: run `make demo`, or prepare, submit and process a batch.")
+        return
+    width = max(len(tag) for tag, _ in ranked)
+    click.echo(f"{'tag':{width}}  videos")
+    for tag, count in ranked:
+        click.echo(f"{tag:{width}}  {count:>6}")
+    click.echo(f"{len(frequencies)} distinct tags on {tagged} tagged videos.")
+
+
+@main.command()
+@click.option("--tag", required=True, help="The tag to look for, exactly as `tagging-assets tags` prints it.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of {point_id, video_id, title, tags, summary}."
+)
+def search(tag: str, as_json: bool) -> None:
+    """List the videos tagged TAG, through a payload filter on `tags` (indexed on a Qdrant server)."""
+    settings = _settings()
+    with _clear_errors(), settings.open_cache() as cache:
+        cache.require()
+        videos = videos_with_tag(cache, tag)
+    if as_json:
+        _print_json([video.as_dict() for video in videos])
+        return
+    if not videos:
+        click.echo(f"No video is tagged {tag!r}; `tagging-assets tags` lists the tags in the cache.")
+        return
+    for video in videos:
+        click.echo(f"{video.video_id}  {video.title}")
+        click.echo(f"    {', '.join(video.tags)}")
+        if video.summary:
+            click.echo(f"    {video.summary}")
+    click.echo(f"{len(videos)} video(s) tagged {tag!r}.")
 
 
 @main.command()

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetKey, DagsterInstance, SensorResult, build_sensor_context
+from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from tagging_assets.backend import local_gateway
 from tagging_assets.config import TaggingSettings
@@ -70,8 +70,8 @@ def run_demo(
         deadline = time.monotonic() + timeout_seconds
         while True:
             result = batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
-            if isinstance(result, SensorResult):
-                for request in result.run_requests or []:
+            if result.run_requests:
+                for request in result.run_requests:
                     if request.job_name == "submit_batches":
                         more = submit_job.execute_in_process(instance=instance, run_config=QUIET)
                         say(f"Submitted {len(more.output_for_node('openai_batch_job')['batches'])} more batch(es)")
@@ -83,11 +83,12 @@ def run_demo(
                     report.batches.append(summary)
                     say(f"Processed {request.partition_key}: {summary['tagged']} tagged, {summary['failed']} failed")
                 continue
-            if result.skip_message == "no batches in flight":
+            waiting = result.skip_reason.skip_message if result.skip_reason else ""
+            if waiting == "no batches in flight":
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"batches still in flight after {timeout_seconds:.0f} s: {result.skip_message}")
-            say(f"Waiting: {result.skip_message}")
+                raise TimeoutError(f"batches still in flight after {timeout_seconds:.0f} s: {waiting}")
+            say(f"Waiting: {waiting}")
             time.sleep(2)
     report.tags = _tags_in_cache(settings)
     processed = instance.get_materialized_partitions(AssetKey("tagged_points"))

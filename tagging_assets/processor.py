@@ -143,7 +143,11 @@ class BatchProcessor:
     # prepare
 
     def select(
-        self, report: SelectionReport, filters: models.Filter | None = None, system_prompt: str = SYSTEM_PROMPT
+        self,
+        report: SelectionReport,
+        filters: models.Filter | None = None,
+        system_prompt: str = SYSTEM_PROMPT,
+        progress: Callable[[int], None] | None = None,
     ) -> Iterator[CacheItem]:
         """The items that need tags, streamed from the cache."""
         self.cache.require()
@@ -156,6 +160,7 @@ class BatchProcessor:
             only=filters,
             max_transcript_tokens=self.max_transcript_tokens,
             counter=self.counter,
+            progress=progress,
         )
 
     def prepare_batch_input(
@@ -170,14 +175,16 @@ class BatchProcessor:
         filters: models.Filter | None = None,
         system_prompt: str = SYSTEM_PROMPT,
         report: SelectionReport | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> list[Shard]:
-        """``prepare_batch_input``, returning each file written with its size and token estimate."""
+        """``prepare_batch_input``, returning each file written with its size and input tokens.
+        ``progress`` hears of the points scanned, a thousand at a time."""
         output = Path(output_file or self.work_dir / "batch_input.jsonl")
 
         def path_for(number: int) -> Path:
             return output if number == 1 else output.with_name(f"{output.stem}.part{number}{output.suffix}")
 
-        items = self.select(report if report is not None else SelectionReport(), filters, system_prompt)
+        items = self.select(report if report is not None else SelectionReport(), filters, system_prompt, progress)
         with collector_paused():
             shards = write_shards(
                 items,
@@ -440,12 +447,17 @@ class BatchProcessor:
         raise BatchError(f"downloading {file_id} failed {self.write_attempts} times; the last error: {error}")
 
     def process_results(
-        self, batch_id: str, output_file: Path | str | None = None, errors_file: Path | str | None = None
+        self,
+        batch_id: str,
+        output_file: Path | str | None = None,
+        errors_file: Path | str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
         """Write each request's outcome into the cache: tags and summary, or the failure and its reason.
 
         Without file paths it downloads them first. Every submitted custom_id ends
-        tagged or failed; ids in neither file are failed as missing.
+        tagged or failed; ids in neither file are failed as missing. ``progress``
+        hears of the points written, a batched write at a time.
         """
         record = self.record(batch_id)
         batch = self.client.batches.retrieve(batch_id)
@@ -454,17 +466,22 @@ class BatchProcessor:
         if output_file is None and errors_file is None:
             paths = self.download_results(batch_id, batch=batch)
             output_file, errors_file = paths["output"], paths["errors"]
-        return self.write_results(record, batch, output_file, errors_file)
+        return self.write_results(record, batch, output_file, errors_file, progress)
 
     def write_results(
-        self, record: BatchRecord, batch: Batch, output_file: Path | str | None, errors_file: Path | str | None
+        self,
+        record: BatchRecord,
+        batch: Batch,
+        output_file: Path | str | None,
+        errors_file: Path | str | None,
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
         """Stream the result files into the cache in batched writes, one outcome per submitted custom_id."""
         index = read_index(Path(record.index_file))
         tally = _Tally()
         problems: list[ParseProblem] = []
         updates = self._updates(record, batch, index, tally, problems, output_file, errors_file)
-        self.cache.set_payloads(updates)
+        self.cache.set_payloads(updates, progress=progress)
         return tally.summary(record, batch, problems)
 
     def _updates(
@@ -583,6 +600,7 @@ class _Tally:
         self.duplicates = 0
         self.input_tokens = 0
         self.output_tokens = 0
+        self.tags: Counter[str] = Counter()
         self.sample: list[dict[str, Any]] = []
 
     def add(self, outcome: Outcome) -> None:
@@ -592,6 +610,7 @@ class _Tally:
             self.failed[(outcome.error or "unknown").split(":", 1)[0]] += 1
             return
         self.tagged += 1
+        self.tags.update(outcome.output.tags)
         if len(self.sample) < SAMPLE_SIZE:
             self.sample.append(
                 {"custom_id": outcome.custom_id, "tags": outcome.output.tags, "summary": outcome.output.summary}
@@ -616,6 +635,7 @@ class _Tally:
             "cost_batch_usd": round(cost.batch_usd, 6),
             "cost_realtime_usd": round(cost.realtime_usd, 6),
             "saving_usd": round(cost.saving_usd, 6),
+            "tags_written": dict(self.tags.most_common()),
             "sample": self.sample,
         }
 

@@ -35,6 +35,7 @@ MAX_TRANSCRIPT_TOKENS = 32_000
 """A transcript longer than this is trimmed: far inside gpt-4o-mini's 128k context, and a cap on what one item
 can cost."""
 _COUNTED_TOGETHER = 256
+_PROGRESS_EVERY = 1000
 
 
 def custom_id_for(video_id: str) -> str:
@@ -130,13 +131,17 @@ def select_items(
     only: models.Filter | None = None,
     max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
     counter: TokenCounter | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[CacheItem]:
-    """Stream the points that need tags; count the rest in ``report``, each with its reason."""
+    """Stream the points that need tags; count the rest in ``report``, each with its reason.
+    ``progress`` hears of the points scanned, a thousand at a time, for a progress bar."""
     counter = counter or counter_for(model)
     fields = cache.fields
     seen_videos: set[str] = set()
     for point_id, payload in cache.scroll([fields.video_id, fields.title, fields.transcript, "tagging"], only=only):
         report.scanned += 1
+        if progress is not None and report.scanned % _PROGRESS_EVERY == 0:
+            progress(_PROGRESS_EVERY)
         video_id = payload.get(fields.video_id)
         title = payload.get(fields.title)
         transcript = payload.get(fields.transcript)

@@ -38,6 +38,12 @@ class BatchApiResource(ConfigurableResource):
     max_retries: int = 5
     timeout_seconds: float = 120.0
 
+    def dashboard_url(self, batch_id: str) -> str | None:
+        """Where OpenAI's dashboard shows the batch; None for any other endpoint, which has no such page."""
+        if self.base_url and not self.base_url.startswith("https://api.openai.com"):
+            return None
+        return f"https://platform.openai.com/batches/{batch_id}"
+
     def get_client(self, max_retries: int | None = None, timeout_seconds: float | None = None) -> OpenAI:
         return OpenAI(
             base_url=self.base_url,

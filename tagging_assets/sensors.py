@@ -1,15 +1,18 @@
 """The sensor that watches batches in flight: one status call per batch, nothing else."""
 
+import json
 import time
+from typing import Any
 
 from dagster import (
     AssetKey,
+    AssetObservation,
     DagsterInstance,
     DefaultSensorStatus,
+    MetadataValue,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
-    SkipReason,
     sensor,
 )
 from openai import OpenAIError
@@ -20,7 +23,22 @@ from tagging_assets.processor import TERMINAL_STATUSES, status_summary, stuck_fo
 from tagging_assets.resources import BatchApiResource, TaggingResource
 
 TAGGED_POINTS = AssetKey("tagged_points")
+BATCH_RESULTS = AssetKey("batch_results_raw")
 SUBMITTED = AssetKey("openai_batch_job")
+
+
+def _progress(batch_id: str, status: dict[str, Any], stuck_seconds: float | None) -> AssetObservation:
+    """A batch's progress, recorded on its own partition so the UI plots it per batch."""
+    metadata: dict[str, Any] = {
+        "status": status["status"],
+        "requests_total": status["total"],
+        "requests_completed": status["completed"],
+        "requests_failed": status["failed"],
+        "progress_pct": MetadataValue.float(float(status["progress_pct"])),
+    }
+    if stuck_seconds is not None:
+        metadata["stuck_seconds"] = MetadataValue.float(round(stuck_seconds, 1))
+    return AssetObservation(asset_key=BATCH_RESULTS, partition=batch_id, metadata=metadata)
 
 
 def _deferred_requests(instance: DagsterInstance) -> int:
@@ -35,28 +53,39 @@ def _deferred_requests(instance: DagsterInstance) -> int:
     jobs=[process_batch, submit_batches],
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Asks the Batch API for the status of every batch not yet processed and, once a batch "
-    "finishes (completed, expired, cancelled or failed), requests one run that downloads and writes back its "
-    "results; when work waits for the enqueued-token budget, a finished batch also requests a new submission.",
+    description="Asks the Batch API for the status of every batch not yet processed, records its progress "
+    "(status, request counts) as an observation of that batch's partition of batch_results_raw whenever it "
+    "changes, and, once a batch finishes (completed, expired, cancelled or failed), requests one run that "
+    "downloads and writes back its results; when work waits for the enqueued-token budget, a finished batch "
+    "also requests a new submission.",
 )
 def batch_status_sensor(
     context: SensorEvaluationContext, batch_api: BatchApiResource, tagging: TaggingResource
-) -> SensorResult | SkipReason:
+) -> SensorResult:
     instance = context.instance
     processed = instance.get_materialized_partitions(TAGGED_POINTS)
     in_flight = [key for key in instance.get_dynamic_partitions(batch_partitions.name) if key not in processed]
     if not in_flight:
-        return SkipReason("no batches in flight")
+        return SensorResult(skip_reason="no batches in flight")
     client = batch_api.get_client(max_retries=1, timeout_seconds=10)
     run_requests: list[RunRequest] = []
     progress: list[str] = []
     unreachable: list[str] = []
+    observations: list[AssetObservation] = []
+    last_seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    seen: dict[str, str] = {}
     for batch_id in in_flight:
         try:
             status = status_summary(client.batches.retrieve(batch_id))
         except OpenAIError as error:
             unreachable.append(f"{batch_id}: {type(error).__name__}")
+            if batch_id in last_seen:
+                seen[batch_id] = last_seen[batch_id]
             continue
+        stuck = stuck_for(status, time.time(), tagging.stuck_after_seconds)
+        seen[batch_id] = f"{status['status']}:{status['completed']}:{status['failed']}:{stuck is not None}"
+        if seen[batch_id] != last_seen.get(batch_id):
+            observations.append(_progress(batch_id, status, stuck))
         if status["status"] in TERMINAL_STATUSES:
             run_requests.append(
                 RunRequest(
@@ -67,7 +96,6 @@ def batch_status_sensor(
             )
         else:
             line = f"{batch_id} {status['status']} {status['progress_pct']}%"
-            stuck = stuck_for(status, time.time(), tagging.stuck_after_seconds)
             if stuck is not None:
                 line += f" (stuck: {status['status']} for {stuck / 3600:.1f} h)"
                 context.log.warning("batch %s has been %s for %.0f s", batch_id, status["status"], stuck)
@@ -79,7 +107,8 @@ def batch_status_sensor(
     if run_requests and _deferred_requests(instance) > 0:
         finished = "+".join(sorted(request.partition_key or "" for request in run_requests))
         run_requests.append(RunRequest(job_name=submit_batches.name, run_key=f"submit-after:{finished}"))
+    cursor = json.dumps(seen, sort_keys=True)
     if run_requests:
-        return SensorResult(run_requests=run_requests)
+        return SensorResult(run_requests=run_requests, asset_events=observations, cursor=cursor)
     reasons = progress + [f"unreachable: {line}" for line in unreachable]
-    return SkipReason("; ".join(reasons))
+    return SensorResult(asset_events=observations, cursor=cursor, skip_reason="; ".join(reasons))

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, SensorResult, build_sensor_context
+from dagster import DagsterInstance, build_sensor_context
 from openai import OpenAI
 from openai.types import Batch
 
@@ -132,7 +132,7 @@ def submit_and_process(instance, resources, gateway):
     for batch_id in batch_ids:
         wait_for(gateway.client(), batch_id)
     result = run_sensor(instance, resources)
-    assert isinstance(result, SensorResult)
+    assert result.run_requests
     process = project.resolve_job_def("process_batch")
     runs = {
         request.partition_key: process.execute_in_process(

@@ -1,8 +1,10 @@
 """The command line end to end, as a user runs it: separate processes, the local gateway, embedded Qdrant."""
 
+import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
 
     prepared = run(env, "prepare", "--collection", "nate_content", "--output", str(tmp_path / "input.jsonl"))
     assert prepared.returncode == 0, prepared.stderr
+    assert "Scanning the cache" in prepared.stderr, "the progress bar's label, on stderr"
     assert "Scanned 105 points; 105 need tags." in prepared.stdout
     assert re.search(
         r"[\d,]+ input tokens, estimate \(4 characters a token\); the largest request [\d,]+\.", prepared.stdout
@@ -52,9 +55,31 @@ def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
 
     rerun = run(env, "prepare", "--collection", "nate_content", "--output", str(tmp_path / "rerun.jsonl"))
     assert "0 need tags" in rerun.stdout and "skipped 105: up-to-date" in rerun.stdout
+    rerun_json = json.loads(run(env, "prepare", "--output", str(tmp_path / "again.jsonl"), "--json").stdout)
+    assert rerun_json["scanned"] == 105 and rerun_json["requests"] == 0
+    assert rerun_json["skipped"] == {"up-to-date": 105} and rerun_json["expected_cost_batch_usd"] == 0
+    state = json.loads(run(env, "status", "--batch-id", batch_id, "--json").stdout)
+    assert state["status"] == "completed" and state["completed"] == state["total"] == 105
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
-        payloads = [payload for _, payload in cache.scroll(["tags", "summary", "tagging"])]
+        payloads = [payload for _, payload in cache.scroll(["video_id", "tags", "summary", "tagging"])]
     assert all(p["tags"] and p["summary"] and p["tagging"]["status"] == "tagged" for p in payloads)
+
+    in_cache = Counter(tag for payload in payloads for tag in payload["tags"])
+    report = json.loads(run(env, "tags", "--json").stdout)
+    assert report["tagged_videos"] == 105
+    assert {row["tag"]: row["videos"] for row in report["tags"]} == in_cache
+    [(top, count)] = in_cache.most_common(1)
+    table = run(env, "tags", "--top", "5")
+    assert table.returncode == 0 and re.search(rf"^{re.escape(top)} +{count}$", table.stdout, re.MULTILINE)
+    assert f"{len(in_cache)} distinct tags on 105 tagged videos." in table.stdout
+
+    found = json.loads(run(env, "search", "--tag", top, "--json").stdout)
+    assert sorted(video["video_id"] for video in found) == sorted(p["video_id"] for p in payloads if top in p["tags"])
+    assert all(top in video["tags"] and video["summary"] for video in found)
+    listed = run(env, "search", "--tag", top)
+    assert f"{count} video(s) tagged {top!r}." in listed.stdout
+    nothing = run(env, "search", "--tag", "no-such-tag")
+    assert nothing.returncode == 0 and "No video is tagged 'no-such-tag'" in nothing.stdout
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from dagster import AssetKey, SensorResult
+from dagster import AssetKey
 
 from tagging_assets import cost
 from tagging_assets.audit import audit_input_files
@@ -73,8 +73,8 @@ def test_work_over_the_token_budget_waits_and_is_submitted_as_batches_finish(
         for batch in in_flight:
             wait_for(gateway.client(), batch.id)
         result = sensor_tick(instance, gateway.base_url)
-        if not isinstance(result, SensorResult):
-            assert result.skip_message == "no batches in flight"
+        if not result.run_requests:
+            assert result.skip_reason.skip_message == "no batches in flight"
             break
         for request in result.run_requests:
             if request.job_name == "submit_batches":

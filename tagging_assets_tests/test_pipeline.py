@@ -3,10 +3,11 @@
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
 
 from dagster import (
     AssetKey,
-    SensorResult,
     instance_for_test,
     materialize,
 )
@@ -53,10 +54,19 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
     assert tagged["items_tagged"].value + tagged["items_failed"].value in (10, 15), "a shard of 15, or the last of 10"
     assert tagged["cost_batch_usd"].value < tagged["cost_realtime_usd"].value
     assert "| custom_id | tags | summary |" in tagged["sample_tags"].value
+    assert metadata["batch_input_jsonl"]["token_count"].value == "estimate (4 characters a token)"
+    assert metadata["batch_input_jsonl"]["largest_request_tokens"].value > 0
 
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
-        states = [payload.get("tagging", {}).get("status") for _, payload in cache.scroll(["tagging"])]
-    assert states.count("tagged") == 40
+        payloads = [payload for _, payload in cache.scroll(["tagging", "tags"])]
+    assert [payload.get("tagging", {}).get("status") for payload in payloads].count("tagged") == 40
+    in_cache = Counter(tag for payload in payloads for tag in payload.get("tags", []))
+    assert tagged["tagged_videos_in_cache"].value == 40
+    assert tagged["distinct_tags_in_cache"].value == len(in_cache)
+    top = in_cache.most_common(1)[0]
+    assert f"| {top[0]} | {top[1]} |" in tagged["top_tags_in_cache"].value
+    assert "| tag | videos in this batch | videos in the cache |" in tagged["tags_in_this_batch"].value
+    assert set(tagged["tags_only_in_this_batch"].value) <= set(in_cache)
 
     rerun = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
     assert rerun.output_for_node("openai_batch_job")["batches"] == []
@@ -64,7 +74,7 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
         AssetKey("batch_input_jsonl")
     ).asset_materialization.metadata
     assert rerun_metadata["requests"].value == 0 and rerun_metadata["estimated_cost_batch_usd"].value == 0
-    assert run_sensor(instance, resources).skip_message == "no batches in flight"
+    assert run_sensor(instance, resources).skip_reason.skip_message == "no batches in flight"
 
 
 def test_the_sensor_reports_progress_and_requests_one_run_per_finished_batch(start_gateway, shared_gateway):
@@ -90,8 +100,8 @@ def test_the_sensor_reports_progress_and_requests_one_run_per_finished_batch(sta
             single.add_dynamic_partitions(batch_partitions.name, [batch_id])
             result = sensor_tick(single, backend.base_url)
             if status in ("validating", "in_progress"):
-                assert not isinstance(result, SensorResult)
-                assert f"{batch_id} {status}" in result.skip_message
+                assert not result.run_requests
+                assert f"{batch_id} {status}" in result.skip_reason.skip_message
             else:
                 assert [request.run_key for request in result.run_requests] == [f"{batch_id}:{status}"]
                 assert result.run_requests[0].partition_key == batch_id
@@ -118,8 +128,8 @@ def test_cancelled_batches_are_requested_and_processed_ones_skipped(instance, sh
 def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance):
     instance.add_dynamic_partitions(batch_partitions.name, ["batch_somewhere"])
     result = sensor_tick(instance, "http://127.0.0.1:9/v1")
-    assert not isinstance(result, SensorResult)
-    assert "unreachable: batch_somewhere: APIConnectionError" in result.skip_message
+    assert not result.run_requests and not result.asset_events
+    assert "unreachable: batch_somewhere: APIConnectionError" in result.skip_reason.skip_message
 
 
 def _processed(instance, shared_gateway, seeded_cache, tmp_path):
@@ -232,4 +242,46 @@ def test_a_sensor_tick_makes_one_status_call_per_batch_in_flight_and_nothing_els
     after = served()
     calls = {route: count - before.get(route, 0) for route, count in after.items() if count != before.get(route, 0)}
     assert calls == {"GET /v1/batches/{id}": 10}
-    assert all(f"{batch_id} validating" in result.skip_message for batch_id in batch_ids)
+    assert all(f"{batch_id} validating" in result.skip_reason.skip_message for batch_id in batch_ids)
+
+
+def test_the_sensor_records_each_batchs_progress_on_its_partition_when_it_changes(instance, start_gateway):
+    from dagster import build_sensor_context
+
+    from tagging_assets.resources import BatchApiResource, TaggingResource
+    from tagging_assets.sensors import batch_status_sensor
+    from tagging_assets_tests.support import jsonl, request_line, submit
+
+    gateway = start_gateway(seconds_per_line=0.5)
+    lines = jsonl([request_line(f"n{n}", "Vector search with Qdrant and HNSW graphs.") for n in range(40)])
+    batch = submit(gateway.client(), lines)
+    instance.add_dynamic_partitions(batch_partitions.name, [batch.id])
+    resources = {"batch_api": BatchApiResource(base_url=gateway.base_url, api_key="k"), "tagging": TaggingResource()}
+
+    def tick(cursor):
+        return batch_status_sensor(build_sensor_context(instance=instance, resources=resources, cursor=cursor))
+
+    client = gateway.client()
+    wait_for(client, batch.id, ("in_progress",))
+    while client.batches.retrieve(batch.id).request_counts.completed == 0:
+        time.sleep(0.05)
+    first = tick(None)
+    [observation] = first.asset_events
+    assert observation.asset_key.path == ["batch_results_raw"] and observation.partition == batch.id
+    assert observation.metadata["status"].value == "in_progress"
+    assert observation.metadata["requests_total"].value == 40
+    assert 0 < observation.metadata["progress_pct"].value < 100
+    client.batches.cancel(batch.id)
+    wait_for(client, batch.id, ("cancelled",))
+    finished = tick(first.cursor)
+    assert [event.metadata["status"].value for event in finished.asset_events] == ["cancelled"]
+    assert tick(finished.cursor).asset_events == []
+
+
+def test_batches_link_to_openais_dashboard_only_when_openai_runs_them():
+    from tagging_assets.resources import BatchApiResource
+
+    assert BatchApiResource(api_key="k").dashboard_url("batch_1") == "https://platform.openai.com/batches/batch_1"
+    official = BatchApiResource(base_url="https://api.openai.com/v1", api_key="k")
+    assert official.dashboard_url("batch_1") == "https://platform.openai.com/batches/batch_1"
+    assert BatchApiResource(base_url="http://127.0.0.1:8787/v1", api_key="k").dashboard_url("batch_1") is None

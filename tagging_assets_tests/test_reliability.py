@@ -303,7 +303,10 @@ def test_a_batch_stuck_in_finalizing_shows_in_the_sensor(instance, start_gateway
     instance.add_dynamic_partitions("openai_batches", [batch.id])
     time.sleep(1.2)
     result = sensor_tick(instance, gateway.base_url, stuck_after_seconds=1)
-    assert f"{batch.id} finalizing" in result.skip_message and "(stuck: finalizing for" in result.skip_message
+    message = result.skip_reason.skip_message
+    assert f"{batch.id} finalizing" in message and "(stuck: finalizing for" in message
+    [observation] = result.asset_events
+    assert observation.partition == batch.id and observation.metadata["stuck_seconds"].value >= 1
 
 
 def test_the_embedded_store_held_by_another_process_is_a_clear_message_and_nothing_changes(

@@ -1,0 +1,76 @@
+"""What the cache's tags say: how often each occurs, and which videos carry one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from qdrant_client import models
+
+from tagging_assets.cache import PointId, QdrantCache
+
+TAGS_FIELD = "tags"
+
+
+@dataclass(frozen=True)
+class TaggedVideo:
+    """One video carrying a tag, as `tagging-assets search` lists it."""
+
+    point_id: PointId
+    video_id: str
+    title: str
+    tags: list[str]
+    summary: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "point_id": self.point_id,
+            "video_id": self.video_id,
+            "title": self.title,
+            "tags": self.tags,
+            "summary": self.summary,
+        }
+
+
+def tag_frequencies(cache: QdrantCache) -> tuple[Counter[str], int]:
+    """How many videos carry each tag, and how many videos have tags at all; reads the tags field only."""
+    frequencies: Counter[str] = Counter()
+    tagged = 0
+    for _, payload in cache.scroll([TAGS_FIELD]):
+        tags = payload.get(TAGS_FIELD)
+        if isinstance(tags, list) and tags:
+            tagged += 1
+            frequencies.update(tag for tag in set(tags) if isinstance(tag, str))
+    return frequencies, tagged
+
+
+def ensure_tag_index(cache: QdrantCache) -> bool:
+    """A keyword index on the tags field, so a search by tag reads only the matching points. The embedded store
+    has no payload indexes (it filters by scanning), so there is nothing to make; True when an index exists."""
+    if cache.embedded:
+        return False
+    schema = cache.client.get_collection(cache.collection).payload_schema
+    if TAGS_FIELD not in schema:
+        cache.client.create_payload_index(
+            cache.collection, TAGS_FIELD, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
+        )
+    return True
+
+
+def videos_with_tag(cache: QdrantCache, tag: str) -> list[TaggedVideo]:
+    """Every video whose tags include ``tag``, found by a payload filter on the tags field."""
+    ensure_tag_index(cache)
+    fields = cache.fields
+    only = models.Filter(must=[models.FieldCondition(key=TAGS_FIELD, match=models.MatchValue(value=tag))])
+    found = [
+        TaggedVideo(
+            point_id=point_id,
+            video_id=str(payload.get(fields.video_id, "")),
+            title=str(payload.get(fields.title) or ""),
+            tags=list(payload.get(TAGS_FIELD) or []),
+            summary=str(payload.get("summary") or ""),
+        )
+        for point_id, payload in cache.scroll([fields.video_id, fields.title, TAGS_FIELD, "summary"], only=only)
+    ]
+    return sorted(found, key=lambda video: (video.title.lower(), video.video_id))

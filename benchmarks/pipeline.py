@@ -358,6 +358,19 @@ def table(rows: list[tuple[int, dict[str, Any]]], tick: dict[str, Any]) -> str:
     first, last = rows[0], rows[-1]
     store_growth = last[1]["open"]["rss_mb"] - first[1]["open"]["rss_mb"]
     prepare_growth = last[1]["prepare"]["rss_mb"] - first[1]["prepare"]["rss_mb"]
+    lines += ["", "Against the targets, for 10,000 transcripts and more:", ""]
+    for size, figures in rows:
+        if size < 10_000:
+            continue
+        prepare, floor = figures["prepare"]["seconds"], figures["floor_scroll"]["seconds"]
+        in_memory = figures.get("prepare_in_memory", figures["prepare"])["seconds"]
+        process, naive = figures["process"]["seconds"], figures["naive_process"]["seconds"]
+        lines.append(
+            f"- {size:,}: prepare {figures['naive_prepare']['seconds'] / prepare:.1f}x faster than naive, "
+            f"{100 * (prepare / floor - 1):+.0f}% over the raw scroll floor ({100 * (in_memory / floor - 1):+.0f}% "
+            f"writing to memory); process {100 * (process / naive - 1):+.0f}% against naive and "
+            f"{100 * (process / figures['floor_write']['seconds'] - 1):+.0f}% against the write floor."
+        )
     lines += [
         "",
         f"From {first[0]:,} to {last[0]:,} transcripts the store's own RSS grows {store_growth:.0f} MB and "

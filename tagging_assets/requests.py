@@ -294,19 +294,21 @@ def write_shards(
     framing = counter.request_tokens([system_prompt, ""])
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
-    for chunk in _chunks(items, _COUNTED_TOGETHER):
-        encoded = [encoder.encode(item) for item in chunk]
-        counts = counter.count_many([user for _, user in encoded])
-        for item, (line, _), count in zip(chunk, encoded, counts, strict=True):
-            tokens = framing + count
-            if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
-                shards.append(writer.close())
-                writer = None
-            if writer is None:
-                writer = _ShardWriter(path_for(len(shards) + 1))
-            writer.add(item, line, tokens)
-    if writer is not None:
-        shards.append(writer.close())
+    try:
+        for chunk in _chunks(items, _COUNTED_TOGETHER):
+            encoded = [encoder.encode(item) for item in chunk]
+            counts = counter.count_many([user for _, user in encoded])
+            for item, (line, _), count in zip(chunk, encoded, counts, strict=True):
+                tokens = framing + count
+                if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
+                    shards.append(writer.close())
+                    writer = None
+                if writer is None:
+                    writer = _ShardWriter(path_for(len(shards) + 1))
+                writer.add(item, line, tokens)
+    finally:
+        if writer is not None:
+            shards.append(writer.close())
     return shards
 
 

@@ -134,3 +134,23 @@ def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp
     sent = json.loads(shard.path.read_text(encoding="utf-8"))["body"]["messages"][1]["content"]
     assert "search \ufffd cut" in sent
     assert stored[point_id_for("v-broken")]["transcript"] == broken
+
+
+def test_a_failure_while_writing_shards_propagates_and_leaves_no_writer_behind(tmp_path, monkeypatch):
+    import threading
+
+    import pytest
+
+    from tagging_assets import requests
+
+    monkeypatch.setattr(requests._ShardWriter, "chunk_bytes", 4096)
+    CacheItem = requests.CacheItem
+
+    def items():
+        for number in range(300):
+            yield CacheItem(number, f"v{number}", "Title", "A talk about vector search.", "h", 0, "new")
+        raise OSError("the cache went away")
+
+    with pytest.raises(OSError, match="the cache went away"):
+        write_shards(items(), lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("write-r1")]

@@ -114,6 +114,12 @@ def _bar(total: int, label: str) -> Any:
     return click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True)
 
 
+def _advance(bar: Any, state: dict[str, Any]) -> None:
+    """Move a batch's bar to its requests done; the total is known only once the batch is validated."""
+    bar.length = max(state["total"], 1)
+    bar.update(state["completed"] + state["failed"] - bar.pos)
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -233,10 +239,10 @@ def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
         if watch and state["status"] not in TERMINAL_STATUSES:
             with _bar(state["total"], f"Batch {batch_id}") as bar:
                 while state["status"] not in TERMINAL_STATUSES:
-                    bar.update(state["completed"] + state["failed"] - bar.pos)
+                    _advance(bar, state)
                     time.sleep(interval)
                     state = processor.check_status(batch_id)
-                bar.update(state["completed"] + state["failed"] - bar.pos)
+                _advance(bar, state)
     if as_json:
         _print_json(state)
         return

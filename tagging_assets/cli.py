@@ -8,6 +8,7 @@ import time
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -322,7 +323,7 @@ def search(tag: str, as_json: bool) -> None:
         cache.require()
         videos = videos_with_tag(cache, tag)
     if as_json:
-        _print_json([video.as_dict() for video in videos])
+        _print_json([asdict(video) for video in videos])
         return
     if not videos:
         click.echo(f"No video is tagged {tag!r}; `tagging-assets tags` lists the tags in the cache.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from qdrant_client import models
 
@@ -22,15 +21,6 @@ class TaggedVideo:
     title: str
     tags: list[str]
     summary: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "point_id": self.point_id,
-            "video_id": self.video_id,
-            "title": self.title,
-            "tags": self.tags,
-            "summary": self.summary,
-        }
 
 
 def tag_frequencies(cache: QdrantCache) -> tuple[Counter[str], int]:

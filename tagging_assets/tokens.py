@@ -111,6 +111,8 @@ def counter_for(model: str) -> TokenCounter:
 
 @cache
 def _counter(name: str, cache_dir: str) -> TokenCounter:
+    """One counter per encoding and cache folder: the folder is part of the key, so pointing
+    TIKTOKEN_CACHE_DIR elsewhere is looked at afresh."""
     if not cached_encoding_path(name).is_file():
         return TokenCounter()
     try:

@@ -1,6 +1,7 @@
 """Tag frequencies across the cache, and the videos carrying a tag."""
 
 import warnings
+from dataclasses import asdict
 
 from qdrant_client import QdrantClient
 
@@ -39,7 +40,7 @@ def test_search_finds_exactly_the_videos_with_the_tag(cache_path):
         found = videos_with_tag(cache, "vector-search")
         assert videos_with_tag(cache, "vector") == [], "a whole tag, never a part of one"
     assert [video.video_id for video in found] == ["v2", "v1"], "sorted by title"
-    assert found[1].as_dict() == {
+    assert asdict(found[1]) == {
         "point_id": point_id_for("v1"),
         "video_id": "v1",
         "title": "Vector search",

@@ -10,12 +10,15 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ MAX_TRANSCRIPT_TOKENS = 32_000
 can cost."""
 _COUNTED_TOGETHER = 256
 _PROGRESS_EVERY = 1000
+_BUFFERS_PER_CALL = min(os.sysconf("SC_IOV_MAX"), 1024)
 
 
 def custom_id_for(video_id: str) -> str:
@@ -224,7 +228,6 @@ class Shard:
     index_path: Path
     requests: int
     bytes: int
-    sha256: str
     input_tokens: int
     largest_request_tokens: int
 
@@ -292,24 +295,42 @@ def write_shards(
     counter = counter or counter_for(model)
     encoder = RequestEncoder(model, system_prompt)
     framing = counter.request_tokens([system_prompt, ""])
+    limits = _Limits(max_requests, max_bytes, max_tokens)
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     try:
         for chunk in _chunks(items, _COUNTED_TOGETHER):
             encoded = [encoder.encode(item) for item in chunk]
-            counts = counter.count_many([user for _, user in encoded])
-            for item, (line, _), count in zip(chunk, encoded, counts, strict=True):
-                tokens = framing + count
-                if writer is not None and not writer.fits(len(line), tokens, max_requests, max_bytes, max_tokens):
-                    shards.append(writer.close())
-                    writer = None
+            tokens = [framing + count for count in counter.count_many([user for _, user in encoded])]
+            lines = [line for line, _ in encoded]
+            entries = [_index_entry(item, count) for item, count in zip(chunk, tokens, strict=True)]
+            while lines:
                 if writer is None:
                     writer = _ShardWriter(path_for(len(shards) + 1))
-                writer.add(item, line, tokens)
+                taken = writer.take(lines, entries, tokens, limits)
+                if taken < len(lines):
+                    shards.append(writer.close())
+                    writer = None
+                lines, entries, tokens = lines[taken:], entries[taken:], tokens[taken:]
     finally:
         if writer is not None:
             shards.append(writer.close())
     return shards
+
+
+def _index_entry(item: CacheItem, tokens: int) -> bytes:
+    """The index line write-back reads to find the item's point and what it was asked from."""
+    return orjson.dumps(
+        {
+            "custom_id": item.custom_id,
+            "point_id": item.point_id,
+            "content_hash": item.content_hash,
+            "attempts": item.attempts,
+            "truncated": item.truncated,
+            "input_tokens": tokens,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )
 
 
 def _chunks(items: Iterable[CacheItem], size: int) -> Iterator[list[CacheItem]]:
@@ -323,12 +344,22 @@ def _chunks(items: Iterable[CacheItem], size: int) -> Iterator[list[CacheItem]]:
         yield chunk
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """What one input file may hold."""
+
+    requests: int
+    bytes: int
+    tokens: int | None
+
+
 class _ShardWriter:
     """Writes one shard and its index.
 
-    Lines go to two background threads 8 MB at a time, one hashing the chunk and
-    one writing it: both release the GIL, so they overlap with reading the next
-    points. Only one chunk is ever in their hands, which keeps memory bounded.
+    Lines go to a background thread 8 MB at a time, as the list of lines they
+    are: the thread hands them to the kernel with ``os.writev`` (no copy into one
+    buffer, the GIL released), so writing overlaps with reading the next points.
+    Only one chunk is ever in its hands, which keeps memory bounded.
     """
 
     chunk_bytes = 8 * 1024 * 1024
@@ -337,11 +368,10 @@ class _ShardWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.index_path = index_path_for(path)
-        self._requests = path.open("wb")
+        self._requests = path.open("wb", buffering=0)
         self._index = self.index_path.open("wb")
-        self._digest = hashlib.sha256()
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"write-{path.name}")
-        self._in_flight: list[Future[None]] = []
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{path.name}")
+        self._in_flight: Future[None] | None = None
         self._lines: list[bytes] = []
         self._entries: list[bytes] = []
         self._buffered = 0
@@ -350,48 +380,48 @@ class _ShardWriter:
         self.tokens = 0
         self.largest = 0
 
-    def fits(self, line_bytes: int, tokens: int, max_requests: int, max_bytes: int, max_tokens: int | None) -> bool:
-        within_tokens = max_tokens is None or self.tokens + tokens <= max_tokens
-        return self.count < max_requests and self.size + line_bytes <= max_bytes and within_tokens
+    def take(self, lines: list[bytes], entries: list[bytes], tokens: list[int], limits: _Limits) -> int:
+        """Add as many of these lines, in order, as the limits leave room for, and say how many.
 
-    def add(self, item: CacheItem, line: bytes, tokens: int) -> None:
-        self._lines.append(line)
-        self._entries.append(
-            orjson.dumps(
-                {
-                    "custom_id": item.custom_id,
-                    "point_id": item.point_id,
-                    "content_hash": item.content_hash,
-                    "attempts": item.attempts,
-                    "truncated": item.truncated,
-                    "input_tokens": tokens,
-                }
-            )
-        )
-        self.count += 1
-        self.size += len(line)
-        self.tokens += tokens
-        self.largest = max(self.largest, tokens)
-        self._buffered += len(line)
+        An empty shard takes the first line whatever its size: a request over a
+        limit on its own still goes out (the token budget is checked at submit),
+        rather than leaving an empty file behind.
+        """
+        count = min(len(lines), limits.requests - self.count)
+        count = min(count, bisect_right(list(accumulate(map(len, lines[:count]))), limits.bytes - self.size))
+        if limits.tokens is not None:
+            count = min(count, bisect_right(list(accumulate(tokens[:count])), limits.tokens - self.tokens))
+        if self.count == 0:
+            count = max(count, 1)
+        if count == 0:
+            return 0
+        taken, taken_tokens = lines[:count], tokens[:count]
+        size = sum(map(len, taken))
+        self._lines += taken
+        self._entries += entries[:count]
+        self.count += count
+        self.size += size
+        self.tokens += sum(taken_tokens)
+        self.largest = max(self.largest, *taken_tokens)
+        self._buffered += size
         if self._buffered >= self.chunk_bytes:
             self._hand_over()
+        return count
 
     def _hand_over(self) -> None:
-        lines, entries = b"".join(self._lines), b"\n".join(self._entries) + b"\n"
+        lines, entries = self._lines, self._entries
         self._lines, self._entries, self._buffered = [], [], 0
         self._wait()
-        self._in_flight = [
-            self._threads.submit(self._digest.update, lines),
-            self._threads.submit(self._write, lines, entries),
-        ]
+        self._in_flight = self._thread.submit(self._write, lines, entries)
 
-    def _write(self, lines: bytes, entries: bytes) -> None:
-        self._requests.write(lines)
-        self._index.write(entries)
+    def _write(self, lines: list[bytes], entries: list[bytes]) -> None:
+        write_all(self._requests.fileno(), lines)
+        self._index.write(b"".join(entries))
 
     def _wait(self) -> None:
-        for task in self._in_flight:
-            task.result()
+        if self._in_flight is not None:
+            self._in_flight.result()
+            self._in_flight = None
 
     def close(self) -> Shard:
         try:
@@ -399,12 +429,22 @@ class _ShardWriter:
                 self._hand_over()
             self._wait()
         finally:
-            self._threads.shutdown()
+            self._thread.shutdown()
             self._requests.close()
             self._index.close()
-        return Shard(
-            self.path, self.index_path, self.count, self.size, self._digest.hexdigest(), self.tokens, self.largest
-        )
+        return Shard(self.path, self.index_path, self.count, self.size, self.tokens, self.largest)
+
+
+def write_all(fd: int, buffers: list[bytes]) -> None:
+    """Write every buffer in order, a system call per thousand of them; a short write (a signal, a full
+    disk's last bytes) is finished by plain writes."""
+    for start in range(0, len(buffers), _BUFFERS_PER_CALL):
+        group = buffers[start : start + _BUFFERS_PER_CALL]
+        written = os.writev(fd, group)
+        if written < sum(map(len, group)):
+            rest = memoryview(b"".join(group))[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
 
 
 def read_index(path: Path) -> dict[str, dict[str, Any]]:

@@ -136,6 +136,39 @@ def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp
     assert stored[point_id_for("v-broken")]["transcript"] == broken
 
 
+def test_shards_split_at_the_token_budget_and_a_request_over_it_goes_alone(tmp_path):
+    from tagging_assets.requests import CacheItem
+
+    words = [100, 100, 100, 2000, 100, 100]
+    items = [CacheItem(n, f"v{n}", "T", "word " * count, "h", 0, "new") for n, count in enumerate(words)]
+    (unlimited,) = write_shards(items, lambda n: tmp_path / "all" / f"r{n}.jsonl", "gpt-4o-mini")
+    tokens = [entry["input_tokens"] for entry in read_index(unlimited.index_path).values()]
+    budget = tokens[0] * 2 + tokens[0] // 2
+    assert tokens[3] > budget
+    shards = write_shards(items, lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini", max_tokens=budget)
+    per_shard = [[entry["point_id"] for entry in read_index(shard.index_path).values()] for shard in shards]
+    assert per_shard == [[0, 1], [2], [3], [4, 5]]
+    assert [shard.requests for shard in shards] == [2, 1, 1, 2]
+    assert [shard.input_tokens for shard in shards] == [tokens[0] * 2, tokens[2], tokens[3], tokens[4] * 2]
+    assert shards[2].largest_request_tokens == tokens[3]
+    assert [shard.bytes for shard in shards] == [shard.path.stat().st_size for shard in shards]
+
+
+def test_a_short_write_is_finished(tmp_path, monkeypatch):
+    """``os.writev`` may write less than it was given (a signal, the last bytes of a full disk)."""
+    import os
+
+    from tagging_assets import requests
+
+    real_writev = os.writev
+    monkeypatch.setattr(requests.os, "writev", lambda fd, buffers: real_writev(fd, [buffers[0][:3]]))
+    buffers = [b"first line\n", b"second line\n", b"third\n"] * 700
+    target = tmp_path / "out"
+    with target.open("wb", buffering=0) as out:
+        requests.write_all(out.fileno(), buffers)
+    assert target.read_bytes() == b"".join(buffers)
+
+
 def test_a_failure_while_writing_shards_propagates_and_leaves_no_writer_behind(tmp_path, monkeypatch):
     import threading
 

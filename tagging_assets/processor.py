@@ -481,7 +481,8 @@ class BatchProcessor:
         tally = _Tally()
         problems: list[ParseProblem] = []
         updates = self._updates(record, batch, index, tally, problems, output_file, errors_file)
-        self.cache.set_payloads(updates, progress=progress)
+        with collector_paused():
+            self.cache.set_payloads(updates, progress=progress)
         return tally.summary(record, batch, problems)
 
     def _updates(
@@ -551,18 +552,21 @@ def _missing_reason(batch: Batch) -> str:
 
 
 def _payload(outcome: Outcome, entry: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
-    state = TaggingState(
-        status="tagged" if outcome.ok else "failed",
-        content_hash=entry["content_hash"],
-        input_tokens=outcome.input_tokens,
-        output_tokens=outcome.output_tokens,
-        error=outcome.error,
-        attempts=entry["attempts"] + 1,
-        retryable=outcome.retryable,
-        truncated=entry.get("truncated", False),
+    """What write-back merges into one point. The ``tagging`` object has exactly ``TaggingState``'s fields (a
+    test holds it to that), built as a plain dict: making the model only to dump it again took a fifth of
+    write-back's own time."""
+    tagging = {
+        "status": "tagged" if outcome.ok else "failed",
+        "content_hash": entry["content_hash"],
+        "input_tokens": outcome.input_tokens,
+        "output_tokens": outcome.output_tokens,
+        "error": outcome.error,
+        "retryable": outcome.retryable,
+        "attempts": entry["attempts"] + 1,
+        "truncated": entry.get("truncated", False),
         **common,
-    )
-    payload: dict[str, Any] = {"tagging": state.model_dump()}
+    }
+    payload: dict[str, Any] = {"tagging": tagging}
     if outcome.output is not None:
         payload["tags"] = outcome.output.tags
         payload["summary"] = outcome.output.summary

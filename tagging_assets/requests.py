@@ -179,12 +179,13 @@ def select_items(
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a scan of the cache.
+    """Pause Python's cyclic garbage collector while the pipeline streams through the cache.
 
-    A scan allocates tens of thousands of objects a page, and each allocation burst
-    sets off collections that walk every object the embedded store holds: a third
-    of a scan's time. Nothing a scan makes holds a reference cycle, so reference
-    counting frees it all the same; the collector runs again as soon as the scan ends.
+    A scan or a write-back allocates tens of thousands of objects a page, and each
+    allocation burst sets off collections that walk every object the embedded store
+    holds: a third of a scan's time, more the larger the store. Nothing they make
+    holds a reference cycle, so reference counting frees it all the same; the
+    collector runs again as soon as they end.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -7,7 +7,6 @@ request vanishes silently and one bad line costs one item, never the batch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,12 +64,10 @@ def outcome_of(result: BatchResult) -> Outcome:
     if not isinstance(content, str):
         return Outcome(result.custom_id, None, "empty_reply: the reply has no content", **tokens)
     try:
-        reply = json.loads(content)
-    except ValueError:
-        return Outcome(result.custom_id, None, "invalid_json: the reply is not JSON", **tokens)
-    try:
-        return Outcome(result.custom_id, TaggingOutput.model_validate(reply), None, **tokens)
+        return Outcome(result.custom_id, TaggingOutput.model_validate_json(content), None, **tokens)
     except ValidationError as error:
+        if any(e["type"] == "json_invalid" for e in error.errors()):
+            return Outcome(result.custom_id, None, "invalid_json: the reply is not JSON", **tokens)
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors())
         return Outcome(result.custom_id, None, f"schema_violation: {problems}", **tokens)
 

@@ -44,7 +44,8 @@ def test_prepare_submit_status_process_writes_tags_and_nothing_else(
         }
         assert set(point.payload) - set(before[point_id].payload) == {"tags", "summary", "tagging"}
         TaggingOutput(tags=point.payload["tags"], summary=point.payload["summary"])
-        state = TaggingState.model_validate(point.payload["tagging"])
+        assert set(point.payload["tagging"]) == set(TaggingState.model_fields)
+        state = TaggingState.model_validate(point.payload["tagging"], strict=True)
         assert (state.status, state.batch_id, state.attempts, state.model) == ("tagged", batch_id, 1, "gpt-4o-mini")
         assert state.content_hash and state.prompt_version and state.updated_at and state.input_tokens > 0
     assert again == summary
@@ -67,6 +68,8 @@ def test_failed_lines_are_recorded_with_their_reason(start_gateway, seeded_cache
     failed = [state for state in states if state["status"] == "failed"]
     assert len(failed) == summary["failed"]
     assert all(state["error"] and state["attempts"] == 1 for state in failed)
+    assert all(set(state) == set(TaggingState.model_fields) for state in states)
+    assert all(TaggingState.model_validate(state, strict=True).status == state["status"] for state in states)
 
 
 def test_processing_a_batch_this_work_dir_never_submitted_says_so(shared_gateway, tmp_path):

@@ -5,8 +5,8 @@ Each cache holds synthetic transcripts of about 1,000 words, stitched from sente
 in ../shared/data/transcripts.jsonl, in an embedded Qdrant store. Every measurement runs in a fresh process,
 so its peak RSS is its own:
 
-- floor scroll: the store's raw scroll of the fields prepare needs, at the best of several page sizes
-  (and, for comparison, the same with Python's cyclic garbage collector paused, as prepare runs);
+- floor scroll: the store's raw scroll of the fields prepare needs, at the best of several page sizes,
+  and the same with Python's cyclic garbage collector paused, as prepare runs (the stricter floor);
 - naive prepare: the lesson's way, every point scrolled into a list 256 a page, then written out;
 - prepare: this project's selection + sharded JSONL (BatchProcessor.prepare_files), writing to disk,
   and again writing to memory (/dev/shm) to show its cost without the disk's;
@@ -14,8 +14,8 @@ so its peak RSS is its own:
 - naive process: one set_payload per point;
 - process: this project's write-back of a results file (BatchProcessor.write_results).
 
-The three writes each run on a fresh copy of the store, in turn, several times (--repeats, at 10k
-transcripts and below); the table gives the median wall time and the CPU time beside it.
+Every measurement runs --repeats times, the ops taking turns; each figure is the median. The three writes
+each run on a fresh copy of the store, and the tables give their CPU time beside the wall time.
 
     python benchmarks/pipeline.py [--sizes 1000,10000,50000] [--repeats 3] [--no-readme]
 """
@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -289,72 +290,80 @@ def sensor_tick_with_batches(count: int) -> dict[str, Any]:
     return {"seconds": seconds, "calls": calls}
 
 
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]} | {"runs": len(runs)}
+
+
 def measure_size(size: int, scratch: Path, repeats: int) -> dict[str, Any]:
+    """Every measurement ``repeats`` times, the ops taking turns so that a slow spell of the machine
+    falls on all of them alike; each figure is the median."""
     store, work = scratch / f"store-{size}", scratch / f"work-{size}"
     work.mkdir()
     print(f"seeding {size:,} transcripts...", file=sys.stderr)
     seed(store, size)
-    figures: dict[str, Any] = {"open": run_op("open", store, work)}
-    scrolls = {page: run_op("floor_scroll", store, work, "--page-size", str(page)) for page in SCROLL_PAGE_SIZES}
-    best = min(scrolls, key=lambda page: scrolls[page]["seconds"])
-    figures["floor_scroll"] = scrolls[best] | {"page_size": best}
-    figures["floor_scroll_paused"] = run_op("floor_scroll", store, work, "--page-size", str(best), "--paused")
-    figures["naive_prepare"] = run_op("naive_prepare", store, work)
-    figures["prepare"] = run_op("prepare", store, work)
-    write_results_file(work)
-    if MEMORY_DIR.is_dir():
-        with tempfile.TemporaryDirectory(dir=MEMORY_DIR) as in_memory:
-            figures["prepare_in_memory"] = run_op("prepare", store, Path(in_memory))
-    writes: dict[str, list[dict[str, float]]] = {"floor_write": [], "naive_process": [], "process": []}
-    for _ in range(repeats if size <= 10_000 else 1):
-        for op, runs in writes.items():
-            copy = scratch / "store-copy"
-            shutil.copytree(store, copy)
-            runs.append(run_op(op, copy, work))
-            shutil.rmtree(copy)
-    for op, runs in writes.items():
-        figures[op] = {
-            "seconds": statistics.median(run["seconds"] for run in runs),
-            "cpu_seconds": statistics.median(run["cpu_seconds"] for run in runs),
-            "runs": len(runs),
-        }
+    runs: dict[str, list[dict[str, float]]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(dir=MEMORY_DIR if MEMORY_DIR.is_dir() else None) as in_memory:
+        for _ in range(repeats):
+            runs["open"].append(run_op("open", store, work))
+            for page in SCROLL_PAGE_SIZES:
+                runs[f"floor_scroll {page}"].append(run_op("floor_scroll", store, work, "--page-size", str(page)))
+                paused = run_op("floor_scroll", store, work, "--page-size", str(page), "--paused")
+                runs[f"floor_scroll_paused {page}"].append(paused)
+            for folder in (work, Path(in_memory)):
+                for old_output in folder.glob("*.jsonl"):
+                    old_output.unlink()
+            runs["naive_prepare"].append(run_op("naive_prepare", store, work))
+            runs["prepare"].append(run_op("prepare", store, work))
+            runs["prepare_in_memory"].append(run_op("prepare", store, Path(in_memory)))
+        write_results_file(work)
+        for _ in range(repeats):
+            for op in ("floor_write", "naive_process", "process"):
+                copy = scratch / "store-copy"
+                shutil.copytree(store, copy)
+                runs[op].append(run_op(op, copy, work))
+                shutil.rmtree(copy)
     shutil.rmtree(store)
+    figures = {op: median_of(op_runs) for op, op_runs in runs.items()}
+    for floor in ("floor_scroll", "floor_scroll_paused"):
+        best = min(SCROLL_PAGE_SIZES, key=lambda page: figures[f"{floor} {page}"]["seconds"])
+        figures[floor] = figures[f"{floor} {best}"] | {"page_size": best}
     print(f"{size:,}: {json.dumps(figures)}", file=sys.stderr)
     return figures
 
 
 def table(rows: list[tuple[int, dict[str, Any]]], tick: dict[str, Any]) -> str:
+    repeats = rows[0][1]["prepare"]["runs"]
     lines = [
         f"Measured by `make bench` on {os.cpu_count()} cores ({platform.machine()}, Python "
         f"{platform.python_version()}): synthetic transcripts of ~{WORDS_PER_ITEM:,} words from real sentences, "
-        "embedded Qdrant, each figure a fresh process. Times exclude opening the store.",
+        f"embedded Qdrant. Each figure is the median of {repeats} runs, each in a fresh process, the ops taking "
+        "turns; times exclude opening the store.",
         "",
         "| transcripts | prepare | prepare, output in memory | naive prepare | raw scroll floor (page) | "
-        "raw scroll, collector paused | prepare RSS over the open store |",
+        "raw scroll, collector paused (page) | prepare RSS over the open store |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for size, figures in rows:
-        in_memory = figures.get("prepare_in_memory")
-        in_memory_cell = f"{in_memory['seconds']:.2f} s" if in_memory else "n/a"
+        floor, paused = figures["floor_scroll"], figures["floor_scroll_paused"]
         lines.append(
             f"| {size:,} | {figures['prepare']['seconds']:.2f} s "
-            f"| {in_memory_cell} "
+            f"| {figures['prepare_in_memory']['seconds']:.2f} s "
             f"| {figures['naive_prepare']['seconds']:.2f} s "
-            f"| {figures['floor_scroll']['seconds']:.2f} s ({figures['floor_scroll']['page_size']:,}) "
-            f"| {figures['floor_scroll_paused']['seconds']:.2f} s "
+            f"| {floor['seconds']:.2f} s ({floor['page_size']:,}) "
+            f"| {paused['seconds']:.2f} s ({paused['page_size']:,}) "
             f"| {max(figures['prepare']['rss_mb'] - figures['open']['rss_mb'], 0):.0f} MB |"
         )
     lines += [
         "",
-        "| transcripts | process | naive process | raw batched-write floor | runs (median) |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| transcripts | process | naive process | raw batched-write floor |",
+        "| ---: | ---: | ---: | ---: |",
     ]
     for size, figures in rows:
         cells = [
             f"{figures[op]['seconds']:.2f} s ({figures[op]['cpu_seconds']:.2f} s CPU)"
             for op in ("process", "naive_process", "floor_write")
         ]
-        lines.append(f"| {size:,} | {' | '.join(cells)} | {figures['process']['runs']} |")
+        lines.append(f"| {size:,} | {' | '.join(cells)} |")
     first, last = rows[0], rows[-1]
     store_growth = last[1]["open"]["rss_mb"] - first[1]["open"]["rss_mb"]
     prepare_growth = last[1]["prepare"]["rss_mb"] - first[1]["prepare"]["rss_mb"]
@@ -362,13 +371,14 @@ def table(rows: list[tuple[int, dict[str, Any]]], tick: dict[str, Any]) -> str:
     for size, figures in rows:
         if size < 10_000:
             continue
-        prepare, floor = figures["prepare"]["seconds"], figures["floor_scroll"]["seconds"]
-        in_memory = figures.get("prepare_in_memory", figures["prepare"])["seconds"]
+        prepare, in_memory = figures["prepare"]["seconds"], figures["prepare_in_memory"]["seconds"]
+        floor, paused = figures["floor_scroll"]["seconds"], figures["floor_scroll_paused"]["seconds"]
         process, naive = figures["process"]["seconds"], figures["naive_process"]["seconds"]
         lines.append(
             f"- {size:,}: prepare {figures['naive_prepare']['seconds'] / prepare:.1f}x faster than naive, "
             f"{100 * (prepare / floor - 1):+.0f}% over the raw scroll floor ({100 * (in_memory / floor - 1):+.0f}% "
-            f"writing to memory); process {100 * (process / naive - 1):+.0f}% against naive and "
+            f"writing to memory; {100 * (prepare / paused - 1):+.0f}% over the scroll with the collector paused); "
+            f"process {100 * (process / naive - 1):+.0f}% against naive and "
             f"{100 * (process / figures['floor_write']['seconds'] - 1):+.0f}% against the write floor."
         )
     lines += [

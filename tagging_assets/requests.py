@@ -300,8 +300,7 @@ def write_shards(
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     try:
-        for chunk in _chunks(items, _COUNTED_TOGETHER):
-            encoded = [encoder.encode(item) for item in chunk]
+        for chunk, encoded in _encoded_chunks(items, encoder, _COUNTED_TOGETHER):
             tokens = [framing + count for count in counter.count_many([user for _, user in encoded])]
             lines = [line for line, _ in encoded]
             entries = [_index_entry(item, count) for item, count in zip(chunk, tokens, strict=True)]
@@ -334,15 +333,21 @@ def _index_entry(item: CacheItem, tokens: int) -> bytes:
     )
 
 
-def _chunks(items: Iterable[CacheItem], size: int) -> Iterator[list[CacheItem]]:
+def _encoded_chunks(
+    items: Iterable[CacheItem], encoder: RequestEncoder, size: int
+) -> Iterator[tuple[list[CacheItem], list[tuple[bytes, str]]]]:
+    """Items ``size`` at a time with their encodings, each encoded as it arrives, its transcript still in the
+    CPU's cache from the scan that hashed it."""
     chunk: list[CacheItem] = []
+    encoded: list[tuple[bytes, str]] = []
     for item in items:
         chunk.append(item)
+        encoded.append(encoder.encode(item))
         if len(chunk) == size:
-            yield chunk
-            chunk = []
+            yield chunk, encoded
+            chunk, encoded = [], []
     if chunk:
-        yield chunk
+        yield chunk, encoded
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,9 @@ def seed(store: Path, count: int) -> None:
 
 
 def run_op(op: str, store: Path, work: Path, *options: str) -> dict[str, float]:
-    """One measurement in its own process; its wall time (after opening the store), CPU time and peak RSS."""
+    """One measurement in its own process; its wall time (after opening the store), CPU time and peak RSS.
+    The disk first writes out what earlier measurements left in memory, so no op pays for another's output."""
+    os.sync()
     result = subprocess.run(
         [sys.executable, __file__, "--op", op, "--store", str(store), "--work", str(work), *options],
         capture_output=True,

@@ -39,7 +39,8 @@ MAX_TRANSCRIPT_TOKENS = 32_000
 can cost."""
 _COUNTED_TOGETHER = 256
 _PROGRESS_EVERY = 1000
-_BUFFERS_PER_CALL = min(os.sysconf("SC_IOV_MAX"), 1024)
+_BUFFERS_PER_CALL = 1024
+"""IOV_MAX on Linux and macOS: the most buffers one ``writev`` call takes."""
 
 
 def custom_id_for(video_id: str) -> str:
@@ -442,7 +443,7 @@ class _ShardWriter:
 
 
 def write_all(fd: int, buffers: list[bytes]) -> None:
-    """Write every buffer in order, a system call per thousand of them; a short write (a signal, a full
+    """Write every buffer in order, a system call per 1,024 of them; a short write (a signal, a full
     disk's last bytes) is finished by plain writes."""
     for start in range(0, len(buffers), _BUFFERS_PER_CALL):
         group = buffers[start : start + _BUFFERS_PER_CALL]

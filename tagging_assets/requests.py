@@ -13,7 +13,7 @@ import json
 import os
 import re
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -363,13 +363,15 @@ class _Limits:
 class _ShardWriter:
     """Writes one shard and its index.
 
-    Lines go to a background thread 8 MB at a time, as the list of lines they
-    are: the thread hands them to the kernel with ``os.writev`` (no copy into one
-    buffer, the GIL released), so writing overlaps with reading the next points.
-    Only one chunk is ever in its hands, which keeps memory bounded.
+    Lines go to a background thread whenever 2 MB or more have gathered, as the
+    list of lines they are: the thread hands them to the kernel with ``os.writev``
+    (no copy into one buffer, the GIL released), so writing overlaps with reading
+    the next points. Up to four chunks may wait for it, so the scan does not stop
+    whenever the disk does, and memory stays bounded at five chunks.
     """
 
-    chunk_bytes = 8 * 1024 * 1024
+    chunk_bytes = 2 * 1024 * 1024
+    chunks_in_flight = 4
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -378,7 +380,7 @@ class _ShardWriter:
         self._requests = path.open("wb", buffering=0)
         self._index = self.index_path.open("wb")
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{path.name}")
-        self._in_flight: Future[None] | None = None
+        self._in_flight: deque[Future[None]] = deque()
         self._lines: list[bytes] = []
         self._entries: list[bytes] = []
         self._buffered = 0
@@ -418,17 +420,16 @@ class _ShardWriter:
     def _hand_over(self) -> None:
         lines, entries = self._lines, self._entries
         self._lines, self._entries, self._buffered = [], [], 0
-        self._wait()
-        self._in_flight = self._thread.submit(self._write, lines, entries)
+        self._wait(until_at_most=self.chunks_in_flight - 1)
+        self._in_flight.append(self._thread.submit(self._write, lines, entries))
 
     def _write(self, lines: list[bytes], entries: list[bytes]) -> None:
         write_all(self._requests.fileno(), lines)
         self._index.write(b"".join(entries))
 
-    def _wait(self) -> None:
-        if self._in_flight is not None:
-            self._in_flight.result()
-            self._in_flight = None
+    def _wait(self, until_at_most: int = 0) -> None:
+        while len(self._in_flight) > until_at_most:
+            self._in_flight.popleft().result()
 
     def close(self) -> Shard:
         try:

@@ -187,3 +187,33 @@ def test_a_failure_while_writing_shards_propagates_and_leaves_no_writer_behind(t
     with pytest.raises(OSError, match="the cache went away"):
         write_shards(items(), lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("write-r1")]
+
+
+def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path, monkeypatch):
+    """The writer thread's error reaches the caller, however many chunks were waiting for it."""
+    import errno
+    import threading
+
+    import pytest
+
+    from tagging_assets import requests
+
+    monkeypatch.setattr(requests._ShardWriter, "chunk_bytes", 4096)
+    real_write_all = requests.write_all
+    written = []
+
+    def fills_up(fd, buffers):
+        if len(written) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(len(buffers))
+        real_write_all(fd, buffers)
+
+    monkeypatch.setattr(requests, "write_all", fills_up)
+    items = (
+        requests.CacheItem(number, f"v{number}", "Title", "A talk about vector search. " * 20, "h", 0, "new")
+        for number in range(2000)
+    )
+    with pytest.raises(OSError, match="No space left on device"):
+        write_shards(items, lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
+    assert len(written) == 3
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("write-r1")]

@@ -397,21 +397,22 @@ class _ShardWriter:
         rather than leaving an empty file behind.
         """
         count = min(len(lines), limits.requests - self.count)
-        count = min(count, bisect_right(list(accumulate(map(len, lines[:count]))), limits.bytes - self.size))
+        running_bytes = list(accumulate(map(len, lines[:count])))
+        running_tokens = list(accumulate(tokens[:count]))
+        count = min(count, bisect_right(running_bytes, limits.bytes - self.size))
         if limits.tokens is not None:
-            count = min(count, bisect_right(list(accumulate(tokens[:count])), limits.tokens - self.tokens))
+            count = min(count, bisect_right(running_tokens, limits.tokens - self.tokens))
         if self.count == 0:
             count = max(count, 1)
         if count == 0:
             return 0
-        taken, taken_tokens = lines[:count], tokens[:count]
-        size = sum(map(len, taken))
-        self._lines += taken
+        size = running_bytes[count - 1]
+        self._lines += lines[:count]
         self._entries += entries[:count]
         self.count += count
         self.size += size
-        self.tokens += sum(taken_tokens)
-        self.largest = max(self.largest, *taken_tokens)
+        self.tokens += running_tokens[count - 1]
+        self.largest = max(self.largest, *tokens[:count])
         self._buffered += size
         if self._buffered >= self.chunk_bytes:
             self._hand_over()

@@ -291,7 +291,7 @@ def process(batch_id: str, as_json: bool) -> None:
 def tags(top: int, as_json: bool) -> None:
     """How many videos carry each tag across the cache, most frequent first.
 
-    Reads the `tags` payload field only (TAGGING_COLLECTION, QDRANT_URL or QDRANT_PATH).
+    Counted by the store, a facet over the `tags` payload field (TAGGING_COLLECTION, QDRANT_URL or QDRANT_PATH).
     """
     settings = _settings()
     with _clear_errors(), settings.open_cache() as cache:

@@ -10,6 +10,8 @@ from qdrant_client import models
 from tagging_assets.cache import PointId, QdrantCache
 
 TAGS_FIELD = "tags"
+_FACET_PAGE = 10_000
+"""Distinct tags asked of the store at first; a vocabulary that fills it is asked again, four times larger."""
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,22 @@ class TaggedVideo:
 
 
 def tag_frequencies(cache: QdrantCache) -> tuple[Counter[str], int]:
-    """How many videos carry each tag, and how many videos have tags at all; reads the tags field only."""
-    frequencies: Counter[str] = Counter()
-    tagged = 0
-    for _, payload in cache.scroll([TAGS_FIELD]):
-        tags = payload.get(TAGS_FIELD)
-        if isinstance(tags, list) and tags:
-            tagged += 1
-            frequencies.update(tag for tag in set(tags) if isinstance(tag, str))
-    return frequencies, tagged
+    """How many videos carry each tag, and how many videos have tags at all.
+
+    The store counts: a facet and a count over the tags field, which a server
+    answers from its keyword index, so the report after every batch costs the
+    size of the tag vocabulary, not a transfer of every point's tags.
+    """
+    ensure_tag_index(cache)
+    limit = _FACET_PAGE
+    while True:
+        hits = cache.client.facet(cache.collection, TAGS_FIELD, limit=limit, exact=True).hits
+        if len(hits) < limit:
+            break
+        limit *= 4
+    frequencies = Counter({hit.value: hit.count for hit in hits if isinstance(hit.value, str)})
+    has_tags = models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=TAGS_FIELD))])
+    return frequencies, cache.count(has_tags)
 
 
 def ensure_tag_index(cache: QdrantCache) -> bool:

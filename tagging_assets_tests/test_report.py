@@ -5,6 +5,7 @@ from dataclasses import asdict
 
 from qdrant_client import QdrantClient
 
+from tagging_assets import report
 from tagging_assets.cache import QdrantCache
 from tagging_assets.report import ensure_tag_index, tag_frequencies, videos_with_tag
 from tagging_assets.seed import point_id_for, seed_cache
@@ -32,6 +33,16 @@ def test_frequencies_count_each_video_once_per_tag(cache_path):
         frequencies, tagged = tag_frequencies(cache)
     assert tagged == 3
     assert frequencies == {"vector-search": 2, "pq": 2, "hnsw": 1}
+
+
+def test_a_vocabulary_larger_than_one_facet_is_counted_whole(cache_path, monkeypatch):
+    monkeypatch.setattr(report, "_FACET_PAGE", 2)
+    with QdrantCache.connect("nate_content", path=cache_path) as cache:
+        _seeded(cache)
+        cache.set_payloads([(point_id_for("v3"), {"tags": []})])
+        frequencies, tagged = tag_frequencies(cache)
+    assert tagged == 2, "an empty list of tags is no tags"
+    assert frequencies == {"vector-search": 2, "pq": 1, "hnsw": 1}
 
 
 def test_search_finds_exactly_the_videos_with_the_tag(cache_path):

@@ -73,5 +73,6 @@ def test_the_embedded_store_gets_no_index_and_a_server_is_asked_for_one(cache_pa
         warnings.filterwarnings("ignore", "Payload indexes have no effect in the local Qdrant")
         assert ensure_tag_index(as_server) is True
         assert ensure_tag_index(as_server) is True
+        assert tag_frequencies(as_server) == ({"vector-search": 2, "hnsw": 1, "pq": 1}, 2)
     assert [video.video_id for video in videos_with_tag(as_server, "pq")] == ["v2"]
     as_server.close()

@@ -10,8 +10,9 @@ from qdrant_client import models
 from tagging_assets.cache import PointId, QdrantCache
 
 TAGS_FIELD = "tags"
-_FACET_PAGE = 10_000
-"""Distinct tags asked of the store at first; a vocabulary that fills it is asked again, four times larger."""
+_FACET_PAGE = 100_000
+"""Distinct tags asked of the store at first, more than most caches have: a store counts every tag whatever the
+limit, so a vocabulary that fills it is asked again, four times larger, rather than page by page."""
 
 
 @dataclass(frozen=True)

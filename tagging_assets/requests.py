@@ -458,5 +458,5 @@ def write_all(fd: int, buffers: list[bytes]) -> None:
 
 def read_index(path: Path) -> dict[str, dict[str, Any]]:
     """custom_id -> its point id, content hash and prior attempts."""
-    with path.open(encoding="utf-8") as index:
-        return {entry["custom_id"]: entry for entry in map(json.loads, index)}
+    with path.open("rb") as index:
+        return {entry["custom_id"]: entry for entry in map(orjson.loads, index)}

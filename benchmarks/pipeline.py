@@ -110,7 +110,7 @@ def run_op(op: str, store: Path, work: Path, *options: str) -> dict[str, float]:
 
 def write_results_file(work: Path) -> None:
     """A completed batch's output file answering every request prepare wrote, as the API would."""
-    from tagging_assets.requests import index_path_for, read_index
+    from tagging_assets.core.shards import index_path_for, read_index
 
     reply = json.dumps({"tags": ["vector-search", "batch-inference", "data"], "summary": "A talk."})
     with (work / "output.jsonl").open("w") as out:
@@ -163,8 +163,8 @@ def bench_batch(work: Path) -> tuple[Any, Any]:
     """The record and the completed batch that write_results needs for the output file."""
     from openai.types import Batch
 
-    from tagging_assets.processor import BatchRecord
-    from tagging_assets.requests import index_path_for
+    from tagging_assets.batches.processor import BatchRecord
+    from tagging_assets.core.shards import index_path_for
 
     index_file = index_path_for(work / "input.jsonl")
     record = BatchRecord(
@@ -198,9 +198,9 @@ def bench_batch(work: Path) -> tuple[Any, Any]:
 def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool) -> None:
     from qdrant_client import models
 
-    from tagging_assets.cache import QdrantCache
-    from tagging_assets.processor import BatchProcessor
-    from tagging_assets.requests import build_request
+    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.core.shards import build_request
 
     cache = QdrantCache.connect(COLLECTION, path=store)
     extra: dict[str, float] = {}
@@ -216,7 +216,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
             points.extend(page)
             if offset is None:
                 break
-        from tagging_assets.requests import CacheItem
+        from tagging_assets.core.shards import CacheItem
 
         with (work / "naive.jsonl").open("w") as out:
             for point in points:
@@ -229,7 +229,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
         import orjson
         import xxhash
 
-        from tagging_assets.requests import write_all
+        from tagging_assets.core.shards import write_all
 
         transcripts = [payload["transcript"] for _, payload in cache.scroll(FIELDS, page_size=page_size)]
         started = time.perf_counter()
@@ -279,9 +279,9 @@ def sensor_tick_with_batches(count: int) -> dict[str, Any]:
     from dagster import build_sensor_context, instance_for_test
     from openai import OpenAI
 
+    from tagging_assets.defs.resources import BatchApiResource, TaggingResource
+    from tagging_assets.defs.sensors import batch_status_sensor
     from tagging_assets.gateway.process import GatewayProcess
-    from tagging_assets.resources import BatchApiResource, TaggingResource
-    from tagging_assets.sensors import batch_status_sensor
 
     with (
         tempfile.TemporaryDirectory() as scratch,

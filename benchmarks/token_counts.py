@@ -30,7 +30,7 @@ MODEL = "gpt-4o-mini"
 
 
 def requests_of(items: list[dict]) -> list[list[str]]:
-    from tagging_assets.prompt import SYSTEM_PROMPT, user_message
+    from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
 
     return [
         [SYSTEM_PROMPT, user_message(item.get("title", ""), item["transcript"])]
@@ -40,7 +40,7 @@ def requests_of(items: list[dict]) -> list[list[str]]:
 
 
 def measure(name: str, requests: list[list[str]]) -> dict:
-    from tagging_assets.tokens import TokenCounter, counter_for
+    from tagging_assets.core.tokens import TokenCounter, counter_for
 
     exact, estimate = counter_for(MODEL), TokenCounter()
     assert exact.exact, "tiktoken did not find o200k_base in its cache"
@@ -61,7 +61,7 @@ def measure(name: str, requests: list[list[str]]) -> dict:
 
 def speed(requests: list[list[str]]) -> tuple[float, float]:
     """Characters a second counted by tiktoken on one core, and on every core through count_many."""
-    from tagging_assets.tokens import counter_for
+    from tagging_assets.core.tokens import counter_for
 
     counter = counter_for(MODEL)
     texts = [messages[1] for messages in requests] * 10
@@ -82,8 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache_dir:
         os.environ["TIKTOKEN_CACHE_DIR"] = cache_dir
-        from tagging_assets.samples import load_samples
-        from tagging_assets.tokens import cached_encoding_path
+        from tagging_assets.core.tokens import cached_encoding_path
+        from tagging_assets.seed.samples import load_samples
 
         bundled = Path(importlib.util.find_spec("bpe_openai").origin).parent / "data" / "o200k_base.tiktoken.gz"
         cached_encoding_path("o200k_base").write_bytes(gzip.decompress(bundled.read_bytes()))

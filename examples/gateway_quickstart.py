@@ -18,8 +18,8 @@ from pathlib import Path
 
 from openai import OpenAI
 
+from tagging_assets.core.contracts import TaggingOutput, tagging_response_format
 from tagging_assets.gateway.process import GatewayProcess
-from tagging_assets.models import TaggingOutput, tagging_response_format
 
 TALKS = {
     "quickstart-vector-search": (

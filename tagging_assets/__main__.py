@@ -1,4 +1,4 @@
-from tagging_assets.cli import main
+from tagging_assets.cli.commands import main
 
 if __name__ == "__main__":
     main()

@@ -2,12 +2,12 @@
 
 from dagster import Definitions, EnvVar, in_process_executor
 
-from tagging_assets import assets, checks
-from tagging_assets.config import LOCAL_GATEWAY_KEY, TaggingSettings
-from tagging_assets.jobs import process_batch, submit_batches
-from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
-from tagging_assets.schedules import submit_schedule
-from tagging_assets.sensors import batch_status_sensor
+from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.defs import assets, checks
+from tagging_assets.defs.jobs import process_batch, submit_batches
+from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.defs.schedules import submit_schedule
+from tagging_assets.defs.sensors import batch_status_sensor
 
 
 def resources_from_env(settings: TaggingSettings | None = None) -> dict[str, object]:

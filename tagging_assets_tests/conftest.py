@@ -37,7 +37,7 @@ def no_tiktoken_encodings(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
 def tiktoken_encodings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """tiktoken's cache holding o200k_base (gpt-4o-mini's encoding), as a download would have left it: the
     file comes from the bpe-openai package (found, not imported), and tiktoken checks its sha256 on loading."""
-    from tagging_assets.tokens import cached_encoding_path
+    from tagging_assets.core.tokens import cached_encoding_path
 
     folder = tmp_path / "tiktoken"
     folder.mkdir()
@@ -80,8 +80,8 @@ def cache_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def seeded_cache(cache_path: Path, real_transcripts: list[dict[str, Any]]) -> Path:
     """An embedded cache holding 40 real transcripts; the store is closed again, ready for the code under test."""
-    from tagging_assets.cache import QdrantCache
-    from tagging_assets.seed import seed_cache
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.seed.seeding import seed_cache
     from tagging_assets_tests.support import cache_items
 
     with QdrantCache.connect("nate_content", path=cache_path) as cache:

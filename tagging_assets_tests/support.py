@@ -13,11 +13,11 @@ from dagster import DagsterInstance, build_sensor_context
 from openai import OpenAI
 from openai.types import Batch
 
-from tagging_assets.cache import QdrantCache
+from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions
+from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.defs.sensors import batch_status_sensor
 from tagging_assets.gateway.process import GatewayProcess
-from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
-from tagging_assets.sensors import batch_status_sensor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _TWIN_SUFFIX = re.compile(r"\s*\((PyTorch|TensorFlow)\)\s*$")
@@ -39,7 +39,7 @@ class Gateway(GatewayProcess):
 
 def request_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **body: Any) -> dict[str, Any]:
     """One Batch API input line asking for tags of ``text``."""
-    from tagging_assets.models import tagging_response_format
+    from tagging_assets.core.contracts import tagging_response_format
 
     return {
         "custom_id": custom_id,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tagging_assets.cache import QdrantCache
+from tagging_assets.core.cache import QdrantCache
 from tagging_assets_tests.support import transcripts_path, user_env
 
 

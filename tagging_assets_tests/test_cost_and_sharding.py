@@ -5,11 +5,11 @@ import json
 import pytest
 from dagster import AssetKey
 
-from tagging_assets import cost
-from tagging_assets.audit import audit_input_files
-from tagging_assets.cost import CostCapError, PricingError, cost_of, enforce_cap
+from tagging_assets.core import cost
+from tagging_assets.core.audit import audit_input_files
+from tagging_assets.core.cost import CostCapError, PricingError, cost_of, enforce_cap
+from tagging_assets.core.shards import CacheItem, write_shards
 from tagging_assets.definitions import build_definitions
-from tagging_assets.requests import CacheItem, write_shards
 from tagging_assets_tests.support import failed_submit_message, resources_for, sensor_tick, statuses, wait_for
 
 

@@ -12,10 +12,10 @@ from dagster import (
     materialize,
 )
 
-from tagging_assets import assets, checks
-from tagging_assets.cache import QdrantCache
+from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions, defs
-from tagging_assets.partitions import batch_partitions
+from tagging_assets.defs import assets, checks
+from tagging_assets.defs.partitions import batch_partitions
 from tagging_assets_tests.support import resources_for, run_sensor, sensor_tick, submit_and_process, wait_for
 
 
@@ -248,8 +248,8 @@ def test_a_sensor_tick_makes_one_status_call_per_batch_in_flight_and_nothing_els
 def test_the_sensor_records_each_batchs_progress_on_its_partition_when_it_changes(instance, start_gateway):
     from dagster import build_sensor_context
 
-    from tagging_assets.resources import BatchApiResource, TaggingResource
-    from tagging_assets.sensors import batch_status_sensor
+    from tagging_assets.defs.resources import BatchApiResource, TaggingResource
+    from tagging_assets.defs.sensors import batch_status_sensor
     from tagging_assets_tests.support import jsonl, request_line, submit
 
     gateway = start_gateway(seconds_per_line=0.5)
@@ -279,7 +279,7 @@ def test_the_sensor_records_each_batchs_progress_on_its_partition_when_it_change
 
 
 def test_batches_link_to_openais_dashboard_only_when_openai_runs_them():
-    from tagging_assets.resources import BatchApiResource
+    from tagging_assets.defs.resources import BatchApiResource
 
     assert BatchApiResource(api_key="k").dashboard_url("batch_1") == "https://platform.openai.com/batches/batch_1"
     official = BatchApiResource(base_url="https://api.openai.com/v1", api_key="k")

@@ -2,10 +2,10 @@
 
 import pytest
 
-from tagging_assets.cache import QdrantCache
-from tagging_assets.models import TaggingOutput, TaggingState
-from tagging_assets.processor import BatchError, BatchProcessor
-from tagging_assets.seed import point_id_for
+from tagging_assets.batches.processor import BatchError, BatchProcessor
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import TaggingOutput, TaggingState
+from tagging_assets.seed.seeding import point_id_for
 from tagging_assets_tests.support import wait_for
 
 FIELDS = ["video_id", "title", "transcript", "type", "channel", "url", "published_at"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey
 
-from tagging_assets.cache import QdrantCache
+from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions
-from tagging_assets.seed import seed_cache
+from tagging_assets.seed.seeding import seed_cache
 from tagging_assets_tests.support import (
     cache_items,
     failed_submit_message,
@@ -28,11 +28,11 @@ from tagging_assets_tests.support import (
 
 PATCHED_SUBMIT = """
 import os, sys
-from tagging_assets import processor
+from tagging_assets.batches import processor
 def crash(*args, **kwargs):
     os._exit(137)
 setattr(processor.BatchProcessor, {method!r}, crash)
-from tagging_assets.cli import main
+from tagging_assets.cli.commands import main
 sys.argv = ["tagging-assets", "submit", "--input", {path!r}]
 main()
 """
@@ -116,7 +116,7 @@ def test_429s_500s_and_dropped_connections_are_retried_through_the_whole_workflo
 
 
 def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, start_gateway, seeded_cache, tmp_path):
-    from tagging_assets.resources import BatchApiResource
+    from tagging_assets.defs.resources import BatchApiResource
 
     gateway = start_gateway(server_error_every=1)
     resources = resources_for(gateway, seeded_cache, tmp_path)
@@ -130,7 +130,7 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, sta
 def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
     instance, start_gateway, seeded_cache, tmp_path, monkeypatch, crash_in
 ):
-    from tagging_assets.processor import BatchProcessor
+    from tagging_assets.batches.processor import BatchProcessor
 
     gateway = start_gateway()
     resources = resources_for(gateway, seeded_cache, tmp_path)
@@ -258,7 +258,7 @@ def test_bad_replies_cost_one_item_each_never_the_batch(instance, start_gateway,
 
 
 def test_one_unreadable_line_in_the_results_costs_one_item(shared_gateway, cache_path, tmp_path, real_transcripts):
-    from tagging_assets.processor import BatchProcessor
+    from tagging_assets.batches.processor import BatchProcessor
 
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         seed_cache(cache, cache_items(real_transcripts, 105))

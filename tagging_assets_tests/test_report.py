@@ -5,10 +5,10 @@ from dataclasses import asdict
 
 from qdrant_client import QdrantClient
 
-from tagging_assets import report
-from tagging_assets.cache import QdrantCache
-from tagging_assets.report import ensure_tag_index, tag_frequencies, videos_with_tag
-from tagging_assets.seed import point_id_for, seed_cache
+from tagging_assets.core import report
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.report import ensure_tag_index, tag_frequencies, videos_with_tag
+from tagging_assets.seed.seeding import point_id_for, seed_cache
 
 TALKS = [
     {"video_id": "v1", "title": "Vector search", "transcript": "HNSW graphs.", "tags": ["vector-search", "hnsw"]},

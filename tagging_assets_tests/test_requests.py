@@ -4,11 +4,11 @@ import json
 
 from qdrant_client import models
 
-from tagging_assets.audit import audit_input_files
-from tagging_assets.cache import QdrantCache
-from tagging_assets.models import BatchRequest
-from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT
-from tagging_assets.requests import (
+from tagging_assets.core.audit import audit_input_files
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import BatchRequest
+from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT
+from tagging_assets.core.shards import (
     SelectionReport,
     content_hash,
     prompt_version_for,
@@ -17,7 +17,7 @@ from tagging_assets.requests import (
     why_tag,
     write_shards,
 )
-from tagging_assets.seed import point_id_for, seed_cache
+from tagging_assets.seed.seeding import point_id_for, seed_cache
 
 HASH = content_hash("title", "text")
 
@@ -111,7 +111,7 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
 
 
 def test_the_fast_encoder_writes_exactly_what_the_model_would():
-    from tagging_assets.requests import CacheItem, RequestEncoder, build_request
+    from tagging_assets.core.shards import CacheItem, RequestEncoder, build_request
 
     encoder = RequestEncoder("gpt-4o-mini", "Tag it.")
     odd = 'quotes " and \\ backslashes, \t tabs, \x00\x1f\x7f controls, </script>, 日本語'
@@ -137,7 +137,7 @@ def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp
 
 
 def test_shards_split_at_the_token_budget_and_a_request_over_it_goes_alone(tmp_path):
-    from tagging_assets.requests import CacheItem
+    from tagging_assets.core.shards import CacheItem
 
     words = [100, 100, 100, 2000, 100, 100]
     items = [CacheItem(n, f"v{n}", "T", "word " * count, "h", 0, "new") for n, count in enumerate(words)]
@@ -158,7 +158,7 @@ def test_a_short_write_is_finished(tmp_path, monkeypatch):
     """``os.writev`` may write less than it was given (a signal, the last bytes of a full disk)."""
     import os
 
-    from tagging_assets import requests
+    from tagging_assets.core import shards as requests
 
     real_writev = os.writev
     monkeypatch.setattr(requests.os, "writev", lambda fd, buffers: real_writev(fd, [buffers[0][:3]]))
@@ -174,7 +174,7 @@ def test_a_failure_while_writing_shards_propagates_and_leaves_no_writer_behind(t
 
     import pytest
 
-    from tagging_assets import requests
+    from tagging_assets.core import shards as requests
 
     monkeypatch.setattr(requests._ShardWriter, "chunk_bytes", 4096)
     CacheItem = requests.CacheItem
@@ -196,7 +196,7 @@ def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path, monkeypat
 
     import pytest
 
-    from tagging_assets import requests
+    from tagging_assets.core import shards as requests
 
     monkeypatch.setattr(requests._ShardWriter, "chunk_bytes", 4096)
     real_write_all = requests.write_all

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tagging_assets.models import BatchResult
-from tagging_assets.results import outcome_of
+from tagging_assets.core.contracts import BatchResult
+from tagging_assets.core.results import outcome_of
 
 GOOD = json.dumps({"tags": ["vector-search", "hnsw", "recall"], "summary": "How vector search finds neighbours."})
 

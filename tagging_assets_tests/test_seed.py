@@ -2,10 +2,10 @@
 
 import pytest
 
-from tagging_assets.cache import QdrantCache
-from tagging_assets.embedding import DIMENSIONS
-from tagging_assets.samples import load_samples
-from tagging_assets.seed import SourceError, point_id_for, read_transcripts_jsonl, seed_cache
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.seed.embedding import DIMENSIONS
+from tagging_assets.seed.samples import load_samples
+from tagging_assets.seed.seeding import SourceError, point_id_for, read_transcripts_jsonl, seed_cache
 from tagging_assets_tests.support import transcripts_path
 
 

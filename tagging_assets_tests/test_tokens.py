@@ -4,12 +4,12 @@ import json
 import math
 import re
 
-from tagging_assets.cache import QdrantCache
-from tagging_assets.processor import BatchProcessor
-from tagging_assets.prompt import SYSTEM_PROMPT, user_message
-from tagging_assets.requests import SelectionReport, read_index, select_items
-from tagging_assets.seed import seed_cache
-from tagging_assets.tokens import TokenCounter, counter_for
+from tagging_assets.batches.processor import BatchProcessor
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
+from tagging_assets.core.shards import SelectionReport, read_index, select_items
+from tagging_assets.core.tokens import TokenCounter, counter_for
+from tagging_assets.seed.seeding import seed_cache
 from tagging_assets_tests.support import cache_items
 
 SENTENCE = "Retrieval-augmented generation grounds a model's answers in documents it looks up."

@@ -13,9 +13,9 @@ import math
 import time
 from typing import Any
 
+from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS
 from tagging_assets.gateway.settings import FaultSettings
 from tagging_assets.gateway.tagger import Tagging, tag_text
-from tagging_assets.models import MAX_TAGS, MIN_TAGS
 
 CHARS_PER_TOKEN = 4
 """Token counts are estimated as one token per four characters (OpenAI's own rule

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from importlib import resources
 
-from tagging_assets.models import GENERIC_TAGS, MAX_TAGS, MIN_TAGS
+from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS
 
 _STOPWORDS = GENERIC_TAGS | frozenset(
     word

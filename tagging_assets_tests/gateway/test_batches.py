@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai.types import Batch
 
-from tagging_assets.models import TaggingOutput
+from tagging_assets.core.contracts import TaggingOutput
 from tagging_assets_tests.support import jsonl, read_lines, request_line, submit, wait_for
 
 TEXT = "Retrieval augmented generation grounds answers in documents. Retrieval augmented generation needs search."

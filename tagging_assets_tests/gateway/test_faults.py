@@ -8,7 +8,7 @@ import time
 import openai
 import pytest
 
-from tagging_assets.models import TaggingOutput
+from tagging_assets.core.contracts import TaggingOutput
 from tagging_assets_tests.support import jsonl, read_lines, request_line, submit, wait_for
 
 TEXT = "Speculative decoding speeds up language model inference. Speculative decoding uses a draft model."

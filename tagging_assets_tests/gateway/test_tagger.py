@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tagging_assets.core.contracts import TaggingOutput
 from tagging_assets.gateway.tagger import tag_text
-from tagging_assets.models import TaggingOutput
 from tagging_assets_tests.support import one_per_lesson
 
 

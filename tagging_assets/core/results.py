@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tagging_assets.models import BatchResult, TaggingOutput
+from tagging_assets.core.contracts import BatchResult, TaggingOutput
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 from qdrant_client import models
 
-from tagging_assets.cache import QdrantCache
-from tagging_assets.embedding import DIMENSIONS, embed
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.seed.embedding import DIMENSIONS, embed
 
 OPTIONAL_FIELDS = ("channel", "url", "published_at")
 

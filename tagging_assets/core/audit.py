@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 from qdrant_client import models
 
-from tagging_assets.cache import QdrantCache
-from tagging_assets.models import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
-from tagging_assets.requests import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
-from tagging_assets.results import ParseProblem, read_outcomes
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
+from tagging_assets.core.results import ParseProblem, read_outcomes
+from tagging_assets.core.shards import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
 
 _TAG = re.compile(TAG_PATTERN)
 _MAX_LISTED = 20

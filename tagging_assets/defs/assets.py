@@ -9,14 +9,13 @@ from typing import Any
 import openai
 from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
-from tagging_assets.audit import markdown_table
-from tagging_assets.cache import CacheError
-from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of, enforce_cap
-from tagging_assets.partitions import batch_partitions
-from tagging_assets.processor import BatchError, TokenBudgetError
-from tagging_assets.prompt import PROMPT_VERSION
-from tagging_assets.report import tag_frequencies
-from tagging_assets.requests import (
+from tagging_assets.batches.processor import BatchError, TokenBudgetError
+from tagging_assets.core.audit import markdown_table
+from tagging_assets.core.cache import CacheError
+from tagging_assets.core.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of, enforce_cap
+from tagging_assets.core.prompt import PROMPT_VERSION
+from tagging_assets.core.report import tag_frequencies
+from tagging_assets.core.shards import (
     SelectionReport,
     Shard,
     collector_paused,
@@ -25,8 +24,9 @@ from tagging_assets.requests import (
     write_shards,
     write_snapshot,
 )
-from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
-from tagging_assets.tokens import counter_for
+from tagging_assets.core.tokens import counter_for
+from tagging_assets.defs.partitions import batch_partitions
+from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 
 GROUP = "tagging"
 OWNERS = ["team:ai-data"]

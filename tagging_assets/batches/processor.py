@@ -26,12 +26,13 @@ from openai import OpenAI
 from openai.types import Batch
 from qdrant_client import models
 
-from tagging_assets.audit import audit_input_files
-from tagging_assets.cache import PointId, QdrantCache
-from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, cost_of, enforce_cap
-from tagging_assets.models import TaggingState
-from tagging_assets.prompt import SYSTEM_PROMPT
-from tagging_assets.requests import (
+from tagging_assets.core.audit import audit_input_files
+from tagging_assets.core.cache import PointId, QdrantCache
+from tagging_assets.core.contracts import TaggingState
+from tagging_assets.core.cost import EXPECTED_OUTPUT_TOKENS, cost_of, enforce_cap
+from tagging_assets.core.prompt import SYSTEM_PROMPT
+from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
+from tagging_assets.core.shards import (
     MAX_TRANSCRIPT_TOKENS,
     CacheItem,
     SelectionReport,
@@ -43,8 +44,7 @@ from tagging_assets.requests import (
     select_items,
     write_shards,
 )
-from tagging_assets.results import Outcome, ParseProblem, read_outcomes
-from tagging_assets.tokens import TokenCounter, counter_for
+from tagging_assets.core.tokens import TokenCounter, counter_for
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 ENDPOINT = "/v1/chat/completions"

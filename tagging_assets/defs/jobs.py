@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from tagging_assets.assets import (
+from tagging_assets.defs.assets import (
     batch_input_jsonl,
     batch_results_raw,
     cached_transcripts,

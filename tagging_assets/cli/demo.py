@@ -18,10 +18,10 @@ from typing import Any
 
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
-from tagging_assets.backend import local_gateway
-from tagging_assets.config import TaggingSettings
-from tagging_assets.samples import load_samples
-from tagging_assets.seed import seed_cache
+from tagging_assets.cli.backend import local_gateway
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.seed.samples import load_samples
+from tagging_assets.seed.seeding import seed_cache
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Run events go to the Dagster instance (and its UI); the terminal shows the demo's own lines."""
@@ -55,7 +55,7 @@ def run_demo(
             report.seeded = seed_cache(cache, load_samples()).added
             say(f"Seeded {report.seeded} sample transcripts into {settings.collection!r}.")
     from tagging_assets.definitions import defs, resources_from_env
-    from tagging_assets.sensors import batch_status_sensor
+    from tagging_assets.defs.sensors import batch_status_sensor
 
     instance = DagsterInstance.get()
     say(f"Dagster instance: {home}")

@@ -15,17 +15,17 @@ from dagster import (
     asset_check,
 )
 
-from tagging_assets.assets import batch_input_jsonl, batch_results_raw, tagged_points
-from tagging_assets.audit import (
+from tagging_assets.core.audit import (
     account_for_results,
     audit_input_files,
     disagreements,
     format_problems,
     read_custom_ids,
 )
-from tagging_assets.partitions import batch_partitions
-from tagging_assets.requests import Shard, read_index
-from tagging_assets.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.core.shards import Shard, read_index
+from tagging_assets.defs.assets import batch_input_jsonl, batch_results_raw, tagged_points
+from tagging_assets.defs.partitions import batch_partitions
+from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 
 # Per-partition checks are what a batch-per-partition design needs; Dagster marks them preview. The
 # warning says nothing a user can act on, so it is silenced for these definitions only.

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from openai import OpenAI
 
-from tagging_assets.config import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
 from tagging_assets.gateway.process import GatewayProcess, is_loopback
 
 

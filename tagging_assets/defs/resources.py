@@ -9,8 +9,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from openai import OpenAI
 
-from tagging_assets.cache import QdrantCache
-from tagging_assets.processor import BatchProcessor
+from tagging_assets.batches.processor import BatchProcessor
+from tagging_assets.core.cache import QdrantCache
 
 
 class QdrantCacheResource(ConfigurableResource):

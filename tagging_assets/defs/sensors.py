@@ -17,10 +17,10 @@ from dagster import (
 )
 from openai import OpenAIError
 
-from tagging_assets.jobs import process_batch, submit_batches
-from tagging_assets.partitions import batch_partitions
-from tagging_assets.processor import TERMINAL_STATUSES, status_summary, stuck_for
-from tagging_assets.resources import BatchApiResource, TaggingResource
+from tagging_assets.batches.processor import TERMINAL_STATUSES, status_summary, stuck_for
+from tagging_assets.defs.jobs import process_batch, submit_batches
+from tagging_assets.defs.partitions import batch_partitions
+from tagging_assets.defs.resources import BatchApiResource, TaggingResource
 
 TAGGED_POINTS = AssetKey("tagged_points")
 BATCH_RESULTS = AssetKey("batch_results_raw")

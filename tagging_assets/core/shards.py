@@ -26,10 +26,10 @@ import orjson
 import xxhash
 from qdrant_client import models
 
-from tagging_assets.cache import PointId, QdrantCache
-from tagging_assets.models import BatchRequest, BatchRequestBody
-from tagging_assets.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
-from tagging_assets.tokens import TokenCounter, counter_for
+from tagging_assets.core.cache import PointId, QdrantCache
+from tagging_assets.core.contracts import BatchRequest, BatchRequestBody
+from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
+from tagging_assets.core.tokens import TokenCounter, counter_for
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REQUESTS_PER_FILE = 50_000

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from qdrant_client import models
 
-from tagging_assets.cache import PointId, QdrantCache
+from tagging_assets.core.cache import PointId, QdrantCache
 
 TAGS_FIELD = "tags"
 _FACET_PAGE = 100_000

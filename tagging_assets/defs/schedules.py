@@ -4,7 +4,7 @@ import os
 
 from dagster import DefaultScheduleStatus, ScheduleDefinition
 
-from tagging_assets.jobs import submit_batches
+from tagging_assets.defs.jobs import submit_batches
 
 submit_schedule = ScheduleDefinition(
     name="submit_new_and_stale",

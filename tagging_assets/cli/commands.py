@@ -17,16 +17,16 @@ import openai
 from openai import OpenAI
 from pydantic import ValidationError
 
-from tagging_assets.backend import BackendError, batch_client
-from tagging_assets.cache import CacheError, QdrantCache
-from tagging_assets.config import TaggingSettings
-from tagging_assets.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of
+from tagging_assets.batches.processor import TERMINAL_STATUSES, BatchError, BatchProcessor
+from tagging_assets.cli.backend import BackendError, batch_client
+from tagging_assets.core.cache import CacheError, QdrantCache
+from tagging_assets.core.cost import EXPECTED_OUTPUT_TOKENS, CostCapError, PricingError, cost_of
+from tagging_assets.core.report import tag_frequencies, videos_with_tag
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.shards import SelectionReport
 from tagging_assets.gateway.settings import ENV_PREFIX, FaultSettings, GatewayConfigError, GatewaySettings
-from tagging_assets.processor import TERMINAL_STATUSES, BatchError, BatchProcessor
-from tagging_assets.report import tag_frequencies, videos_with_tag
-from tagging_assets.requests import SelectionReport
-from tagging_assets.samples import load_samples
-from tagging_assets.seed import SourceError, read_transcripts_jsonl, seed_cache
+from tagging_assets.seed.samples import load_samples
+from tagging_assets.seed.seeding import SourceError, read_transcripts_jsonl, seed_cache
 
 _GATEWAY_FLAG_FIELDS = {
     name: info
@@ -339,7 +339,7 @@ def search(tag: str, as_json: bool) -> None:
 @main.command()
 def demo() -> None:
     """Run the Dagster pipeline end to end: seed if empty, submit, watch with the sensor, write back, report."""
-    from tagging_assets.demo import run_demo
+    from tagging_assets.cli.demo import run_demo
 
     settings = _settings()
     with _clear_errors():

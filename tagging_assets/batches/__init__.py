@@ -1,0 +1,1 @@
+"""The batch workflow over one backend: records, submit once, status, download and write-back."""

@@ -1,0 +1,1 @@
+"""The ``tagging-assets`` command line, the backend it talks to, and the end-to-end demo."""

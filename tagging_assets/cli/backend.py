@@ -8,22 +8,17 @@ between commands (they progress while some gateway runs).
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from openai import OpenAI
 
+from tagging_assets.core.errors import BackendError
 from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
 from tagging_assets.gateway.process import GatewayProcess, is_loopback
-
-
-class BackendError(RuntimeError):
-    """No batch backend can be reached; the message says what to do."""
 
 
 def _answers(base_url: str) -> bool:
@@ -44,7 +39,7 @@ def local_gateway(settings: TaggingSettings, say: Callable[[str], None] = print)
     parts = urlsplit(settings.gateway_url)
     if not parts.hostname or not is_loopback(parts.hostname) or parts.port is None:
         raise BackendError(f"nothing answers at TAGGING_GATEWAY_URL={settings.gateway_url}")
-    state_dir = Path(os.environ.get("TAGGING_GATEWAY_STATE_DIR", ".gateway")).resolve()
+    state_dir = settings.gateway_state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     say(f"Started the local gateway at {settings.gateway_url} for this command (state in {state_dir}).")
     with GatewayProcess(state_dir, port=parts.port):

@@ -7,6 +7,8 @@ DAGSTER_HOME, so `make dev` shows them afterwards. Running it again is safe: an
 unchanged cache submits nothing.
 """
 
+from __future__ import annotations
+
 import os
 import time
 from collections.abc import Callable
@@ -14,12 +16,17 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from dagster import AssetKey, DagsterInstance, build_sensor_context
+from dagster import DagsterInstance, build_sensor_context
 
 from tagging_assets.cli.backend import local_gateway
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import Submission, TaggingState, WritebackSummary
 from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.definitions import definitions_from_settings
+from tagging_assets.defs.assets import tagged_points
+from tagging_assets.defs.resources import resources_from_settings
+from tagging_assets.defs.sensors import batch_status_sensor
 from tagging_assets.seed.samples import load_samples
 from tagging_assets.seed.seeding import seed_cache
 
@@ -27,16 +34,27 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Run events go to the Dagster instance (and its UI); the terminal shows the demo's own lines."""
 
 
+@dataclass(frozen=True)
+class VideoTags:
+    """One video as the demo prints it."""
+
+    video_id: str
+    tags: list[str]
+    tagging: TaggingState | None
+
+
 @dataclass
 class DemoReport:
     seeded: int = 0
-    batches: list[dict[str, Any]] = field(default_factory=list)
-    tags: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[WritebackSummary] = field(default_factory=list)
+    videos: list[VideoTags] = field(default_factory=list)
 
 
-def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME, by default ``.dagster_home``, with the project's dagster.yaml if it has none."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+def ensure_dagster_home(settings: TaggingSettings) -> Path:
+    """The settings' DAGSTER_HOME, with the project's dagster.yaml if it has none; Dagster reads it from the
+    environment, so it is set there for this process."""
+    home = settings.dagster_home.resolve()
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -48,40 +66,41 @@ def run_demo(
     settings: TaggingSettings, say: Callable[[str], None] = print, timeout_seconds: float = 1800
 ) -> DemoReport:
     """Run the pipeline once, end to end, on whatever backend and cache the settings name."""
-    home = ensure_dagster_home()
+    home = ensure_dagster_home(settings)
     report = DemoReport()
-    with settings.open_cache() as cache:
+    with QdrantCache.from_settings(settings) as cache:
         if not cache.exists() or cache.count() == 0:
             report.seeded = seed_cache(cache, load_samples()).added
             say(f"Seeded {report.seeded} sample transcripts into {settings.collection!r}.")
-    from tagging_assets.definitions import defs, resources_from_env
-    from tagging_assets.defs.sensors import batch_status_sensor
-
     instance = DagsterInstance.get()
     say(f"Dagster instance: {home}")
+    defs = definitions_from_settings(settings)
+    resources = resources_from_settings(settings)
+    submit_job = defs.resolve_job_def("submit_batches")
+    process = defs.resolve_job_def("process_batch")
+
+    def submit() -> Submission:
+        result = submit_job.execute_in_process(instance=instance, run_config=QUIET)
+        return result.output_for_node("openai_batch_job")
+
     gateway = local_gateway(settings, say) if settings.uses_local_gateway else nullcontext()
     with gateway:
-        submit_job = defs.resolve_job_def("submit_batches")
-        submitted = submit_job.execute_in_process(instance=instance, run_config=QUIET)
-        batches = submitted.output_for_node("openai_batch_job")["batches"]
-        say(f"Submitted {len(batches)} batch(es): {', '.join(b['batch_id'] for b in batches) or 'nothing new to tag'}")
-        resources = resources_from_env(settings)
-        process = defs.resolve_job_def("process_batch")
+        batches = submit().batches
+        say(f"Submitted {len(batches)} batch(es): {', '.join(b.batch_id for b in batches) or 'nothing new to tag'}")
         deadline = time.monotonic() + timeout_seconds
         while True:
             result = batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
             if result.run_requests:
                 for request in result.run_requests:
                     if request.job_name == "submit_batches":
-                        more = submit_job.execute_in_process(instance=instance, run_config=QUIET)
-                        say(f"Submitted {len(more.output_for_node('openai_batch_job')['batches'])} more batch(es)")
+                        say(f"Submitted {len(submit().batches)} more batch(es)")
                         continue
                     run = process.execute_in_process(
                         instance=instance, partition_key=request.partition_key, tags=request.tags, run_config=QUIET
                     )
-                    summary = run.output_for_node("tagged_points")
+                    summary: WritebackSummary = run.output_for_node("tagged_points")
                     report.batches.append(summary)
-                    say(f"Processed {request.partition_key}: {summary['tagged']} tagged, {summary['failed']} failed")
+                    say(f"Processed {request.partition_key}: {summary.tagged} tagged, {summary.failed} failed")
                 continue
             waiting = result.skip_reason.skip_message if result.skip_reason else ""
             if waiting == "no batches in flight":
@@ -90,20 +109,41 @@ def run_demo(
                 raise TimeoutError(f"batches still in flight after {timeout_seconds:.0f} s: {waiting}")
             say(f"Waiting: {waiting}")
             time.sleep(2)
-    report.tags = _tags_in_cache(settings)
-    processed = instance.get_materialized_partitions(AssetKey("tagged_points"))
+    report.videos = _videos_in_cache(settings)
+    processed = instance.get_materialized_partitions(tagged_points.key)
     say(f"Batches processed in this instance so far: {len(processed)}")
     return report
 
 
-def _tags_in_cache(settings: TaggingSettings) -> list[dict[str, Any]]:
-    with settings.open_cache() as cache:
-        rows = [
-            {
-                "video_id": payload.get(cache.fields.video_id),
-                "tags": payload.get("tags"),
-                "tagging": payload.get("tagging"),
-            }
+def _videos_in_cache(settings: TaggingSettings) -> list[VideoTags]:
+    with QdrantCache.from_settings(settings) as cache:
+        videos = [
+            VideoTags(
+                video_id=str(payload.get(cache.fields.video_id)),
+                tags=list(payload.get("tags") or []),
+                tagging=TaggingState.model_validate(payload["tagging"]) if payload.get("tagging") else None,
+            )
             for _, payload in cache.scroll([cache.fields.video_id, "tags", "tagging"])
         ]
-    return sorted(rows, key=lambda row: str(row["video_id"]))
+    return sorted(videos, key=lambda video: video.video_id)
+
+
+def print_report(report: DemoReport, say: Callable[[str], None], usd: Callable[[float], str]) -> None:
+    """Every video's tags (or why it has none), then what this run's batches cost."""
+    tagged = [video for video in report.videos if video.tagging and video.tagging.status == "tagged"]
+    say(f"\n{'video_id':36} tags")
+    for video in tagged:
+        say(f"{video.video_id:36} {', '.join(video.tags)}")
+    for video in report.videos:
+        if video in tagged:
+            continue
+        state = video.tagging
+        status = state.status if state else "not tagged: no transcript"
+        say(f"{video.video_id:36} ({status}) {(state.error if state else None) or ''}")
+    batch_usd = sum(batch.cost_batch_usd for batch in report.batches)
+    realtime_usd = sum(batch.cost_realtime_usd for batch in report.batches)
+    tokens = sum(batch.input_tokens + batch.output_tokens for batch in report.batches)
+    say(
+        f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {len(report.batches)} batch(es), "
+        f"{tokens:,} tokens, {usd(batch_usd)} at batch prices ({usd(realtime_usd)} realtime)."
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -14,9 +13,10 @@ from pydantic import ValidationError
 from qdrant_client import models
 
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, BatchRequest
-from tagging_assets.core.results import ParseProblem, read_outcomes
+from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry, PointId
+from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
+from tagging_assets.core.wire import WIRE
 
 _TAG = re.compile(TAG_PATTERN)
 _MAX_LISTED = 20
@@ -56,7 +56,7 @@ def audit_input_files(
                     continue
                 count += 1
                 try:
-                    request = BatchRequest.model_validate_json(line)
+                    request = WIRE.read_request(line)
                 except ValidationError as error:
                     first = error.errors()[0]
                     where = ".".join(map(str, first["loc"])) or "line"
@@ -65,7 +65,7 @@ def audit_input_files(
                 if request.custom_id in seen:
                     audit.problem(f"{path.name}:{number}: duplicate custom_id {request.custom_id!r}")
                 seen.add(request.custom_id)
-                models_in_file.add(request.body.model)
+                models_in_file.add(request.model)
         audit.requests += count
         if count == 0:
             audit.problem(f"{path.name}: no requests")
@@ -76,7 +76,7 @@ def audit_input_files(
     return audit
 
 
-@dataclass
+@dataclass(frozen=True)
 class Accounting:
     """How the submitted custom_ids show up in a batch's result files."""
 
@@ -131,7 +131,7 @@ def tag_problems(tags: Any) -> list[str]:
     return problems
 
 
-def batch_points(cache: QdrantCache, batch_id: str, fields: list[str]) -> dict[Any, dict[str, Any]]:
+def batch_points(cache: QdrantCache, batch_id: str, fields: list[str]) -> dict[PointId, dict[str, Any]]:
     """The points whose last tagging attempt was this batch."""
     only = models.Filter(must=[models.FieldCondition(key="tagging.batch_id", match=models.MatchValue(value=batch_id))])
     return dict(cache.scroll(fields, only=only))
@@ -152,13 +152,13 @@ def format_problems(cache: QdrantCache, batch_id: str) -> tuple[int, list[str]]:
 
 
 def disagreements(
-    cache: QdrantCache, batch_id: str, index: dict[str, dict[str, Any]], output: Path | None, errors: Path | None
+    cache: QdrantCache, batch_id: str, index: dict[str, IndexEntry], output: Path | None, errors: Path | None
 ) -> list[str]:
     """Where the cache and the batch's results disagree: each successful result must be the point's tags and
     summary, and every other submitted id must be failed in the cache."""
-    by_point = {entry["point_id"]: custom_id for custom_id, entry in index.items()}
+    by_point = {entry.point_id: custom_id for custom_id, entry in index.items()}
     points = cache.retrieve(list(by_point), ["tags", "summary", "tagging"])
-    expected: dict[str, Any] = {}
+    expected: dict[str, Outcome] = {}
     problems: list[ParseProblem] = []
     for path in (output, errors):
         if path is not None:
@@ -174,7 +174,7 @@ def disagreements(
         if state.get("batch_id") != batch_id:
             continue
         outcome = expected.get(custom_id)
-        if outcome is not None and outcome.ok:
+        if outcome is not None and outcome.output is not None:
             if state.get("status") != "tagged":
                 found.append(f"{custom_id}: tagged in the results, {state.get('status')} in the cache")
             elif payload.get("tags") != outcome.output.tags or payload.get("summary") != outcome.output.summary:
@@ -182,19 +182,3 @@ def disagreements(
         elif state.get("status") != "failed":
             found.append(f"{custom_id}: failed or missing in the results, {state.get('status')} in the cache")
     return found[:_MAX_LISTED]
-
-
-def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A small markdown table for asset metadata."""
-    if not rows:
-        return "_none_"
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [", ".join(v) if isinstance(v := row.get(c, ""), list) else str(v) for c in columns]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
-    return "\n".join(lines)
-
-
-def read_custom_ids(index_path: Path) -> list[str]:
-    with index_path.open(encoding="utf-8") as index:
-        return [json.loads(line)["custom_id"] for line in index if line.strip()]

@@ -2,15 +2,15 @@
 
 Reads page through payloads only (never vectors) in large pages; writes merge
 into payloads with ``batch_update_points`` of ``SetPayloadOperation`` s, many
-points per call, so nothing else in a payload, and never the vector, changes.
+points per call (one request to a server instead of hundreds), so nothing else
+in a payload, and never the vector, changes.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -18,7 +18,9 @@ from typing import Any, Self
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-PointId = int | str
+from tagging_assets.core.contracts import PointId
+from tagging_assets.core.errors import CacheError
+from tagging_assets.core.settings import TaggingSettings
 
 EMBEDDED_PAGE_SIZE = 16_384
 """Points a scroll page holds in the embedded store, whose pages share the payloads it already holds in memory
@@ -26,12 +28,6 @@ EMBEDDED_PAGE_SIZE = 16_384
 SERVER_PAGE_SIZE = 1_024
 """Points a scroll page holds from a server: each page is a copy sent over the network, ~6 MB at this size
 for transcripts of 1,000 words."""
-_YIELD_EVERY = 8
-"""Points built between two offers of the GIL to the writer thread (see ``set_payloads``)."""
-
-
-class CacheError(RuntimeError):
-    """The cache cannot be used; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +45,33 @@ class CacheFields:
 
 class QdrantCache:
     """One collection of transcripts. Use it as a context manager: an embedded
-    store admits one client at a time, so it must be closed promptly."""
+    store admits one client at a time, so it must be closed promptly.
+
+    ``QdrantCache(collection_name="nate_content")`` opens what the settings name
+    (``QDRANT_URL``, else the embedded store at ``QDRANT_PATH``); ``path`` or ``url``
+    choose one directly, and ``client`` wraps a client already made.
+    """
 
     def __init__(
-        self, client: QdrantClient, collection: str, fields: CacheFields | None = None, embedded: bool = False
+        self,
+        collection_name: str | None = None,
+        *,
+        path: Path | str | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        fields: CacheFields | None = None,
+        client: QdrantClient | None = None,
+        embedded: bool = False,
     ) -> None:
+        if client is None and path is None and url is None:
+            settings = TaggingSettings.from_env()
+            collection_name = collection_name or settings.collection
+            path, url = settings.qdrant_path, settings.qdrant_url
+            api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        if client is None:
+            client, embedded = _open(path, url, api_key)
         self.client = client
-        self.collection = collection
+        self.collection = collection_name or "nate_content"
         self.fields = fields or CacheFields()
         self.embedded = embedded
         self.page_size = EMBEDDED_PAGE_SIZE if embedded else SERVER_PAGE_SIZE
@@ -69,20 +85,14 @@ class QdrantCache:
         api_key: str | None = None,
         fields: CacheFields | None = None,
     ) -> QdrantCache:
-        """A server when ``url`` is given, else the embedded store at ``path``."""
-        if url:
-            return cls(QdrantClient(url=url, api_key=api_key, timeout=60), collection, fields)
-        store = Path(path or ".qdrant")
-        try:
-            client = QdrantClient(path=str(store))
-        except RuntimeError as error:
-            if "already accessed by another instance" in str(error):
-                raise CacheError(
-                    f"the embedded Qdrant store {store} is open in another process (a running `dagster dev` "
-                    "run, another command?); wait for it to finish or stop it, then try again"
-                ) from None
-            raise
-        return cls(client, collection, fields, embedded=True)
+        """A server when ``url`` is given, else the embedded store at ``path`` (default ``.qdrant``)."""
+        return cls(collection, path=path or ".qdrant", url=url, api_key=api_key, fields=fields)
+
+    @classmethod
+    def from_settings(cls, settings: TaggingSettings, collection: str | None = None) -> QdrantCache:
+        """The cache the settings name; close it (or use it as a context manager) when done."""
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return cls.connect(collection or settings.collection, settings.qdrant_path, settings.qdrant_url, api_key)
 
     def close(self) -> None:
         self.client.close()
@@ -153,46 +163,35 @@ class QdrantCache:
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Merge each payload into its point, ``batch_size`` points per request. Safe to repeat.
-        ``progress`` hears of each request written, with its number of points.
-
-        Each request is written on a background thread while the next is built
-        from ``updates``: the store waits on the disk or the network with the GIL
-        released, so whatever produces the updates (parsing result files) runs in
-        that wait. At most one request is in flight. The writer is the slower of
-        the two, so the builder hands it the GIL every few points: otherwise each
-        time the writer comes back from the disk it may wait out Python's whole
-        switch interval (5 ms) for the builder to let go.
-        """
+        ``progress`` hears of each request written, with its number of points."""
         written = 0
-        in_flight: Future[int] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-write") as writer:
-            operations: list[models.UpdateOperation] = []
-            for point_id, payload in updates:
-                operations.append(_set_payload(point_id, payload))
-                if in_flight is not None and len(operations) % _YIELD_EVERY == 0:
-                    time.sleep(0)
-                if len(operations) == batch_size:
-                    written += in_flight.result() if in_flight is not None else 0
-                    in_flight = writer.submit(self._apply, operations, progress)
-                    operations = []
-            written += in_flight.result() if in_flight is not None else 0
-            if operations:
-                written += self._apply(operations, progress)
+        pending = iter(updates)
+        while page := list(islice(pending, batch_size)):
+            operations: list[models.UpdateOperation] = [
+                models.SetPayloadOperation(set_payload=models.SetPayload(payload=payload, points=[point_id]))
+                for point_id, payload in page
+            ]
+            self.client.batch_update_points(self.collection, update_operations=operations, wait=True)
+            written += len(operations)
+            if progress is not None:
+                progress(len(operations))
         return written
 
-    def _apply(self, operations: list[models.UpdateOperation], progress: Callable[[int], None] | None = None) -> int:
-        self.client.batch_update_points(self.collection, update_operations=operations, wait=True)
-        if progress is not None:
-            progress(len(operations))
-        return len(operations)
 
-
-def _set_payload(point_id: PointId, payload: dict[str, Any]) -> models.SetPayloadOperation:
-    """The operation, built without validating it again: the payload is this project's own, and validation
-    would take nearly three times as long as building it."""
-    return models.SetPayloadOperation.model_construct(
-        set_payload=models.SetPayload.model_construct(payload=payload, points=[point_id])
-    )
+def _open(path: Path | str | None, url: str | None, api_key: str | None) -> tuple[QdrantClient, bool]:
+    """A client for the server at ``url``, else for the embedded store at ``path``; and whether it is embedded."""
+    if url:
+        return QdrantClient(url=url, api_key=api_key, timeout=60), False
+    store = Path(path or ".qdrant")
+    try:
+        return QdrantClient(path=str(store)), True
+    except RuntimeError as error:
+        if "already accessed by another instance" in str(error):
+            raise CacheError(
+                f"the embedded Qdrant store {store} is open in another process (a running `dagster dev` "
+                "run, another command?); wait for it to finish or stop it, then try again"
+            ) from None
+        raise
 
 
 def _reason(error: Exception) -> str:

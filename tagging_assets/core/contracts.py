@@ -1,12 +1,16 @@
-"""The data contracts shared by the pipeline and the local gateway.
+"""The typed values that travel between the layers, and the format of a reply that the gateway shares.
 
-The gateway may import this module and nothing else of the pipeline, so it stays
-free of Dagster, Qdrant and the ``openai`` SDK.
+The gateway may import this module and nothing else of the pipeline, so it imports
+only pydantic and the standard library. Values that the command line prints with
+``--json`` or that the lesson reads by key (``status["status"]``) are pydantic
+models that also answer item access; the rest are frozen dataclasses.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,6 +26,8 @@ GENERIC_TAGS = frozenset(
     }
 )  # fmt: skip
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
+
+PointId = int | str
 
 
 class TaggingOutput(BaseModel):
@@ -41,80 +47,6 @@ class TaggingOutput(BaseModel):
         return tags
 
 
-def tagging_json_schema() -> dict[str, Any]:
-    """The strict JSON schema asked for with Structured Outputs.
-
-    Written by hand rather than taken from ``TaggingOutput.model_json_schema()``
-    because strict mode accepts only a subset of JSON Schema (every property
-    required, no additional properties, no titles).
-    """
-    return {
-        "type": "object",
-        "properties": {
-            "tags": {
-                "type": "array",
-                "items": {"type": "string", "pattern": TAG_PATTERN},
-                "minItems": MIN_TAGS,
-                "maxItems": MAX_TAGS,
-            },
-            "summary": {"type": "string"},
-        },
-        "required": ["tags", "summary"],
-        "additionalProperties": False,
-    }
-
-
-def tagging_response_format() -> dict[str, Any]:
-    """The ``response_format`` of a chat completion request that asks for tags."""
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": "video_tags", "schema": tagging_json_schema(), "strict": True},
-    }
-
-
-class BatchRequestBody(BaseModel):
-    """The chat completion a batch line asks for."""
-
-    model: str = Field("gpt-4o-mini", min_length=1)
-    messages: list[dict[str, str]] = Field(min_length=1)
-    temperature: float = 0.2
-    max_tokens: int = 300
-    response_format: dict[str, Any] = Field(default_factory=tagging_response_format)
-
-
-class BatchRequest(BaseModel):
-    """One line of a Batch API input file."""
-
-    custom_id: str = Field(min_length=1, max_length=512)
-    method: Literal["POST"] = "POST"
-    url: Literal["/v1/chat/completions"] = "/v1/chat/completions"
-    body: BatchRequestBody
-
-
-class BatchResponse(BaseModel):
-    """The HTTP response a batch line got; a body does not mean success."""
-
-    status_code: int
-    request_id: str | None = None
-    body: dict[str, Any] = Field(default_factory=dict)
-
-
-class BatchLineError(BaseModel):
-    """A failure that never reached HTTP, such as ``batch_expired``."""
-
-    code: str | None = None
-    message: str | None = None
-
-
-class BatchResult(BaseModel):
-    """One line of a Batch API output or error file."""
-
-    id: str | None = None
-    custom_id: str
-    response: BatchResponse | None = None
-    error: BatchLineError | None = None
-
-
 class TaggingState(BaseModel):
     """The ``tagging`` object in a cache point's payload: where the point stands."""
 
@@ -131,3 +63,168 @@ class TaggingState(BaseModel):
     truncated: bool = False
     submitted_at: str | None = None
     updated_at: str | None = None
+
+
+class _Readable(BaseModel):
+    """A frozen model that also reads as the lesson's dicts: ``summary["tagged"]``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and Dagster metadata: the edges, where dicts belong."""
+        return self.model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One line of a shard's index: the request's point and what it was asked from, for write-back."""
+
+    custom_id: str
+    point_id: PointId
+    content_hash: str
+    attempts: int
+    truncated: bool
+    input_tokens: int
+
+
+class Shard(_Readable):
+    """One input file within the Batch API's limits, with all that submitting it needs to know."""
+
+    path: Path
+    index_path: Path
+    requests: int
+    bytes: int
+    input_tokens: int
+    largest_request_tokens: int
+    model: str
+    prompt_version: str
+
+
+class BatchProblem(_Readable):
+    """A reason the API gave for failing a batch's validation."""
+
+    code: str | None = None
+    message: str | None = None
+    line: int | None = None
+    param: str | None = None
+
+
+class BatchStatus(_Readable):
+    """A batch's status and progress, as the API last reported them."""
+
+    batch_id: str
+    status: str
+    total: int
+    completed: int
+    failed: int
+    progress_pct: float
+    output_file_id: str | None
+    error_file_id: str | None
+    errors: tuple[BatchProblem, ...] = ()
+    created_at: int
+    finalizing_at: int | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.failed
+
+    def stuck_for(self, now: float, after_seconds: float) -> float | None:
+        """Seconds the batch has sat in ``validating`` or ``finalizing`` past ``after_seconds``, if it has."""
+        since = {"validating": self.created_at, "finalizing": self.finalizing_at}.get(self.status)
+        if since is None or now - since < after_seconds:
+            return None
+        return now - since
+
+
+class DownloadedFiles(_Readable):
+    """A finished batch's result files on disk; None where the API made no such file."""
+
+    batch_id: str
+    status: str
+    output: Path | None = None
+    errors: Path | None = None
+    output_bytes: int = 0
+    errors_bytes: int = 0
+
+
+class TagSample(_Readable):
+    """One tagged item, for the sample table in the UI."""
+
+    custom_id: str
+    tags: list[str]
+    summary: str
+
+
+class WritebackSummary(_Readable):
+    """What writing one batch's results into the cache came to, and what the batch cost."""
+
+    batch_id: str
+    status: str
+    submitted: int
+    tagged: int
+    failed: int
+    failed_by_reason: dict[str, int]
+    unknown_custom_ids: int
+    duplicate_lines: int
+    unreadable_lines: int
+    input_tokens: int
+    output_tokens: int
+    cost_batch_usd: float
+    cost_realtime_usd: float
+    saving_usd: float
+    tags_written: dict[str, int]
+    sample: tuple[TagSample, ...] = ()
+
+    @property
+    def successful(self) -> int:
+        """The lesson's name for the items tagged."""
+        return self.tagged
+
+
+class SelectionReport(BaseModel):
+    """What a scan of the cache found, counted so that the asset metadata and the command line can say it.
+
+    Filled in as the scan goes; the counts are final once the scan's iterator is exhausted."""
+
+    scanned: int = 0
+    selected: dict[str, int] = Field(default_factory=dict)
+    skipped: dict[str, int] = Field(default_factory=dict)
+    truncated: int = 0
+
+
+class SelectedItems(_Readable):
+    """``cached_transcripts``' manifest: the items that need tags, in a snapshot file."""
+
+    snapshot: Path
+    items: int
+    model: str
+
+
+class BatchInput(_Readable):
+    """``batch_input_jsonl``'s manifest: the shards one submission wrote."""
+
+    submission_id: str
+    shards: tuple[Shard, ...]
+
+
+class SubmittedBatch(_Readable):
+    """One batch at the API, made from one shard."""
+
+    batch_id: str
+    requests: int
+    input_file: Path
+
+
+class Submission(_Readable):
+    """``openai_batch_job``'s manifest: the batches made, and the shards left waiting for the token budget."""
+
+    submission_id: str
+    batches: tuple[SubmittedBatch, ...]
+    deferred: tuple[Shard, ...] = ()

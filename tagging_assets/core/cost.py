@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+from tagging_assets.core.errors import ConfigError, CostCapError
 
 REALTIME_PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -36,38 +37,41 @@ class Cost:
         return self.realtime_usd - self.batch_usd
 
 
-class PricingError(ValueError):
-    """The pricing file is unreadable; the message names it."""
+@dataclass(frozen=True)
+class PriceTable:
+    """Realtime USD per million input and output tokens, by model."""
+
+    prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(REALTIME_PRICES_PER_MILLION))
+
+    def cost_of(self, model: str, input_tokens: int, output_tokens: int) -> Cost:
+        """The tokens' price at realtime and at batch rates; an unknown model is priced as gpt-4o-mini."""
+        input_price, output_price = self.prices.get(model, self.prices["gpt-4o-mini"])
+        realtime = (input_tokens * input_price + output_tokens * output_price) / 1_000_000
+        return Cost(batch_usd=realtime * BATCH_DISCOUNT, realtime_usd=realtime)
+
+    def expected_cost(self, model: str, input_tokens: int, requests: int) -> Cost:
+        """What requests are expected to cost before they run: their counted input, ~80 tokens a reply."""
+        return self.cost_of(model, input_tokens, requests * EXPECTED_OUTPUT_TOKENS)
 
 
-class CostCapError(ValueError):
-    """A submission would cost more than the configured cap."""
+def price_table(pricing_file: Path | None = None) -> PriceTable:
+    """The built-in table, updated from the JSON file at ``pricing_file`` (TAGGING_PRICING_FILE)."""
+    return _table(str(pricing_file) if pricing_file else None)
 
 
 @cache
-def _prices_from(path: str) -> dict[str, tuple[float, float]]:
+def _table(path: str | None) -> PriceTable:
+    if path is None:
+        return PriceTable()
     try:
         table = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {model: (float(p["input"]), float(p["output"])) for model, p in table.items()}
+        extra = {model: (float(p["input"]), float(p["output"])) for model, p in table.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise PricingError(
+        raise ConfigError(
             f"TAGGING_PRICING_FILE={path} must be JSON like "
             f'{{"gpt-4o-mini": {{"input": 0.15, "output": 0.60}}}} (USD per million tokens): {error}'
         ) from None
-
-
-def prices() -> dict[str, tuple[float, float]]:
-    """The realtime price table: the built-in one, updated from the JSON file at TAGGING_PRICING_FILE."""
-    path = os.environ.get("TAGGING_PRICING_FILE")
-    return REALTIME_PRICES_PER_MILLION | (_prices_from(path) if path else {})
-
-
-def cost_of(model: str, input_tokens: int, output_tokens: int) -> Cost:
-    """The price of the tokens at realtime and at batch rates; an unknown model is priced as gpt-4o-mini."""
-    table = prices()
-    input_price, output_price = table.get(model, table["gpt-4o-mini"])
-    realtime = (input_tokens * input_price + output_tokens * output_price) / 1_000_000
-    return Cost(batch_usd=realtime * BATCH_DISCOUNT, realtime_usd=realtime)
+    return PriceTable(REALTIME_PRICES_PER_MILLION | extra)
 
 
 def enforce_cap(cost: Cost, cap_usd: float | None, what: str) -> None:

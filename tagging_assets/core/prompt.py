@@ -3,6 +3,8 @@ prompt (and bumping the version) makes every point eligible for tagging again.""
 
 from __future__ import annotations
 
+import hashlib
+
 PROMPT_VERSION = "tags-v1"
 
 SYSTEM_PROMPT = (
@@ -18,3 +20,10 @@ SYSTEM_PROMPT = (
 def user_message(title: str, transcript: str) -> str:
     """The user turn: the title gives the model context the transcript may lack."""
     return f"Title: {title}\n\nTranscript:\n{transcript}"
+
+
+def prompt_version_for(system_prompt: str) -> str:
+    """The bundled prompt's version, or one derived from a custom prompt's text."""
+    if system_prompt == SYSTEM_PROMPT:
+        return PROMPT_VERSION
+    return "custom-" + hashlib.sha256(system_prompt.encode()).hexdigest()[:12]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from qdrant_client import models
 
-from tagging_assets.core.cache import PointId, QdrantCache
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import PointId
 
 TAGS_FIELD = "tags"
 _FACET_PAGE = 100_000

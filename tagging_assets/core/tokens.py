@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -85,16 +84,10 @@ class TokenCounter:
         return f"{head}\n\n[... {omitted:,} words omitted ...]\n\n{tail}", True
 
 
-def tiktoken_cache_dir() -> Path:
-    """Where tiktoken keeps the encodings it has fetched."""
-    configured = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / "data-gym-cache"
-
-
-def cached_encoding_path(name: str) -> Path:
+def cached_encoding_path(name: str, cache_dir: Path) -> Path:
     """The file tiktoken reads the named encoding from, once fetched (its cache key is the URL's SHA-1)."""
     url = _ENCODINGS_URL.format(name=name)
-    return tiktoken_cache_dir() / hashlib.sha1(url.encode()).hexdigest()
+    return cache_dir / hashlib.sha1(url.encode()).hexdigest()
 
 
 def encoding_name_for(model: str) -> str:
@@ -104,16 +97,17 @@ def encoding_name_for(model: str) -> str:
         return FALLBACK_ENCODING
 
 
-def counter_for(model: str) -> TokenCounter:
-    """Exact counts when the model's encoding is in tiktoken's cache (read, never downloaded); else the estimate."""
-    return _counter(encoding_name_for(model), str(tiktoken_cache_dir()))
+def counter_for(model: str, cache_dir: Path) -> TokenCounter:
+    """Exact counts when the model's encoding is in tiktoken's cache folder (read, never downloaded); else the
+    estimate. ``cache_dir`` is where tiktoken looks (``TaggingSettings.tiktoken_cache_dir``)."""
+    return _counter(encoding_name_for(model), str(cache_dir))
 
 
 @cache
 def _counter(name: str, cache_dir: str) -> TokenCounter:
     """One counter per encoding and cache folder: the folder is part of the key, so pointing
     TIKTOKEN_CACHE_DIR elsewhere is looked at afresh."""
-    if not cached_encoding_path(name).is_file():
+    if not cached_encoding_path(name, Path(cache_dir)).is_file():
         return TokenCounter()
     try:
         return TokenCounter(tiktoken.get_encoding(name))

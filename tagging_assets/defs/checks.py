@@ -3,7 +3,6 @@ and what the cache holds is what the batch returned."""
 
 import warnings
 from pathlib import Path
-from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -20,9 +19,9 @@ from tagging_assets.core.audit import (
     audit_input_files,
     disagreements,
     format_problems,
-    read_custom_ids,
 )
-from tagging_assets.core.shards import Shard, read_index
+from tagging_assets.core.contracts import BatchInput, DownloadedFiles
+from tagging_assets.core.shards import read_index
 from tagging_assets.defs.assets import batch_input_jsonl, batch_results_raw, tagged_points
 from tagging_assets.defs.partitions import batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
@@ -32,19 +31,14 @@ from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource,
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=PreviewWarning)
 
 
-def _optional_path(path: str | None) -> Path | None:
-    return Path(path) if path else None
-
-
 @asset_check(
     asset=batch_input_jsonl,
     blocking=True,
     description="Every line of every input file is a valid Batch API request, custom_ids are unique, each file "
     "holds one model and stays within 50,000 requests and 200 MB. Blocking: nothing invalid is uploaded.",
 )
-def batch_input_is_valid(batch_input_jsonl: dict[str, Any]) -> AssetCheckResult:
-    shards = [Shard.from_dict(shard) for shard in batch_input_jsonl["shards"]]
-    audit = audit_input_files(shard.path for shard in shards)
+def batch_input_is_valid(batch_input_jsonl: BatchInput) -> AssetCheckResult:
+    audit = audit_input_files(shard.path for shard in batch_input_jsonl.shards)
     return AssetCheckResult(
         passed=not audit.problems,
         metadata={
@@ -66,15 +60,13 @@ def every_request_accounted_for(
     context: AssetCheckExecutionContext,
     batch_api: BatchApiResource,
     tagging: TaggingResource,
-    batch_results_raw: dict[str, Any],
+    batch_results_raw: DownloadedFiles,
 ) -> AssetCheckResult:
-    record = tagging.processor(None, batch_api.get_client()).record(context.partition_key)
+    record = tagging.processor(cache=None, client=batch_api.get_client()).record(context.partition_key)
     accounting = account_for_results(
-        read_custom_ids(Path(record.index_file)),
-        _optional_path(batch_results_raw["output"]),
-        _optional_path(batch_results_raw["errors"]),
+        read_index(Path(record.index_file)), batch_results_raw.output, batch_results_raw.errors
     )
-    failed_batch = batch_results_raw["status"] == "failed"
+    failed_batch = batch_results_raw.status == "failed"
     return AssetCheckResult(
         passed=accounting.complete,
         severity=AssetCheckSeverity.WARN if failed_batch else AssetCheckSeverity.ERROR,
@@ -122,19 +114,13 @@ def cache_agrees_with_results(
     qdrant: QdrantCacheResource,
     batch_api: BatchApiResource,
     tagging: TaggingResource,
-    batch_results_raw: dict[str, Any],
+    batch_results_raw: DownloadedFiles,
 ) -> AssetCheckResult:
     batch_id = context.partition_key
-    record = tagging.processor(None, batch_api.get_client()).record(batch_id)
+    record = tagging.processor(cache=None, client=batch_api.get_client()).record(batch_id)
     index = read_index(Path(record.index_file))
     with qdrant.open() as cache:
-        found = disagreements(
-            cache,
-            batch_id,
-            index,
-            _optional_path(batch_results_raw["output"]),
-            _optional_path(batch_results_raw["errors"]),
-        )
+        found = disagreements(cache, batch_id, index, batch_results_raw.output, batch_results_raw.errors)
     return AssetCheckResult(
         passed=not found, metadata={"points_compared": len(index), "disagreements": MetadataValue.json(found)}
     )

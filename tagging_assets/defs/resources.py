@@ -1,4 +1,4 @@
-"""Dagster resources: the cache, the Batch API and the tagging settings, each configured from the environment."""
+"""Dagster resources: the cache, the Batch API and the tagging settings, each built from ``TaggingSettings``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from openai import OpenAI
 
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
 
 
 class QdrantCacheResource(ConfigurableResource):
@@ -44,7 +45,7 @@ class BatchApiResource(ConfigurableResource):
             return None
         return f"https://platform.openai.com/batches/{batch_id}"
 
-    def get_client(self, max_retries: int | None = None, timeout_seconds: float | None = None) -> OpenAI:
+    def get_client(self, *, max_retries: int | None = None, timeout_seconds: float | None = None) -> OpenAI:
         return OpenAI(
             base_url=self.base_url,
             api_key=self.api_key,
@@ -54,7 +55,7 @@ class BatchApiResource(ConfigurableResource):
 
 
 class TaggingResource(ConfigurableResource):
-    """What the batches ask for and where their files live."""
+    """What the batches ask for and where their files live: the workflow's part of ``TaggingSettings``."""
 
     model: str = "gpt-4o-mini"
     work_dir: str = ".tagging"
@@ -64,15 +65,32 @@ class TaggingResource(ConfigurableResource):
     stuck_after_seconds: float = 6 * 3600
     max_cost_usd: float | None = None
     enqueued_token_limit: int | None = None
+    pricing_file: str | None = None
 
-    def processor(self, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
-        return BatchProcessor(
-            cache,
-            client,
-            self.model,
-            Path(self.work_dir),
-            self.max_attempts,
-            self.max_transcript_tokens,
-            self.max_cost_usd,
-            self.enqueued_token_limit,
-        )
+    @classmethod
+    def from_settings(cls, settings: TaggingSettings) -> TaggingResource:
+        values = {name: getattr(settings, name) for name in cls.model_fields}
+        return cls(**{name: str(value) if isinstance(value, Path) else value for name, value in values.items()})
+
+    def settings(self) -> TaggingSettings:
+        return TaggingSettings.model_validate({name: getattr(self, name) for name in type(self).model_fields})
+
+    def processor(self, *, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
+        return BatchProcessor(cache, client, settings=self.settings())
+
+
+def resources_from_settings(settings: TaggingSettings) -> dict[str, ConfigurableResource]:
+    """The resources the settings describe; secrets stay ``EnvVar`` s, never values."""
+    return {
+        "qdrant": QdrantCacheResource(
+            collection=settings.collection,
+            path=str(settings.qdrant_path.resolve()),
+            url=settings.qdrant_url,
+            api_key=EnvVar("QDRANT_API_KEY") if settings.qdrant_api_key else None,
+        ),
+        "batch_api": BatchApiResource(
+            base_url=settings.batch_api_url,
+            api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY,
+        ),
+        "tagging": TaggingResource.from_settings(settings.model_copy(update={"work_dir": settings.work_dir.resolve()})),
+    }

@@ -5,7 +5,6 @@ import time
 from typing import Any
 
 from dagster import (
-    AssetKey,
     AssetObservation,
     DagsterInstance,
     DefaultSensorStatus,
@@ -17,33 +16,31 @@ from dagster import (
 )
 from openai import OpenAIError
 
-from tagging_assets.batches.processor import TERMINAL_STATUSES, status_summary, stuck_for
+from tagging_assets.batches.status import TERMINAL_STATUSES, status_of
+from tagging_assets.core.contracts import BatchStatus
+from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
 from tagging_assets.defs.jobs import process_batch, submit_batches
 from tagging_assets.defs.partitions import batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, TaggingResource
 
-TAGGED_POINTS = AssetKey("tagged_points")
-BATCH_RESULTS = AssetKey("batch_results_raw")
-SUBMITTED = AssetKey("openai_batch_job")
 
-
-def _progress(batch_id: str, status: dict[str, Any], stuck_seconds: float | None) -> AssetObservation:
+def _progress(status: BatchStatus, stuck_seconds: float | None) -> AssetObservation:
     """A batch's progress, recorded on its own partition so the UI plots it per batch."""
     metadata: dict[str, Any] = {
-        "status": status["status"],
-        "requests_total": status["total"],
-        "requests_completed": status["completed"],
-        "requests_failed": status["failed"],
-        "progress_pct": MetadataValue.float(float(status["progress_pct"])),
+        "status": status.status,
+        "requests_total": status.total,
+        "requests_completed": status.completed,
+        "requests_failed": status.failed,
+        "progress_pct": MetadataValue.float(status.progress_pct),
     }
     if stuck_seconds is not None:
         metadata["stuck_seconds"] = MetadataValue.float(round(stuck_seconds, 1))
-    return AssetObservation(asset_key=BATCH_RESULTS, partition=batch_id, metadata=metadata)
+    return AssetObservation(asset_key=batch_results_raw.key, partition=status.batch_id, metadata=metadata)
 
 
 def _deferred_requests(instance: DagsterInstance) -> int:
     """Requests the last submission left waiting for the enqueued-token budget."""
-    event = instance.get_latest_materialization_event(SUBMITTED)
+    event = instance.get_latest_materialization_event(openai_batch_job.key)
     metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
     deferred = metadata.get("deferred_requests")
     return int(deferred.value) if deferred is not None else 0
@@ -63,7 +60,7 @@ def batch_status_sensor(
     context: SensorEvaluationContext, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> SensorResult:
     instance = context.instance
-    processed = instance.get_materialized_partitions(TAGGED_POINTS)
+    processed = instance.get_materialized_partitions(tagged_points.key)
     in_flight = [key for key in instance.get_dynamic_partitions(batch_partitions.name) if key not in processed]
     if not in_flight:
         return SensorResult(skip_reason="no batches in flight")
@@ -76,29 +73,29 @@ def batch_status_sensor(
     seen: dict[str, str] = {}
     for batch_id in in_flight:
         try:
-            status = status_summary(client.batches.retrieve(batch_id))
+            status = status_of(client.batches.retrieve(batch_id))
         except OpenAIError as error:
             unreachable.append(f"{batch_id}: {type(error).__name__}")
             if batch_id in last_seen:
                 seen[batch_id] = last_seen[batch_id]
             continue
-        stuck = stuck_for(status, time.time(), tagging.stuck_after_seconds)
-        seen[batch_id] = f"{status['status']}:{status['completed']}:{status['failed']}:{stuck is not None}"
+        stuck = status.stuck_for(time.time(), tagging.stuck_after_seconds)
+        seen[batch_id] = f"{status.status}:{status.completed}:{status.failed}:{stuck is not None}"
         if seen[batch_id] != last_seen.get(batch_id):
-            observations.append(_progress(batch_id, status, stuck))
-        if status["status"] in TERMINAL_STATUSES:
+            observations.append(_progress(status, stuck))
+        if status.status in TERMINAL_STATUSES:
             run_requests.append(
                 RunRequest(
-                    run_key=f"{batch_id}:{status['status']}",
+                    run_key=f"{batch_id}:{status.status}",
                     partition_key=batch_id,
-                    tags={"tagging-assets/batch-status": status["status"]},
+                    tags={"tagging-assets/batch-status": status.status},
                 )
             )
         else:
-            line = f"{batch_id} {status['status']} {status['progress_pct']}%"
+            line = f"{batch_id} {status.status} {status.progress_pct}%"
             if stuck is not None:
-                line += f" (stuck: {status['status']} for {stuck / 3600:.1f} h)"
-                context.log.warning("batch %s has been %s for %.0f s", batch_id, status["status"], stuck)
+                line += f" (stuck: {status.status} for {stuck / 3600:.1f} h)"
+                context.log.warning("batch %s has been %s for %.0f s", batch_id, status.status, stuck)
             progress.append(line)
     for line in progress:
         context.log.info(line)

@@ -12,13 +12,10 @@ from typing import Any
 from qdrant_client import models
 
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.errors import InputError
 from tagging_assets.seed.embedding import DIMENSIONS, embed
 
 OPTIONAL_FIELDS = ("channel", "url", "published_at")
-
-
-class SourceError(ValueError):
-    """A transcripts file is malformed; the message names the file and line."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ def point_id_for(video_id: str) -> str:
 def read_transcripts_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Items from a JSONL file of ``{video_id, title, transcript, ...}``, checked line by line."""
     if not path.is_file():
-        raise SourceError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file")
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -43,14 +40,14 @@ def read_transcripts_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 item = json.loads(line)
             except ValueError as error:
-                raise SourceError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+                raise InputError(f"{path}:{number}: not valid JSON ({error.msg})") from None
             if not isinstance(item, dict):
-                raise SourceError(f"{path}:{number}: each line must be a JSON object")
+                raise InputError(f"{path}:{number}: each line must be a JSON object")
             if not isinstance(item.get("video_id"), str) or not item["video_id"].strip():
-                raise SourceError(f"{path}:{number}: missing 'video_id' (a non-empty string)")
+                raise InputError(f"{path}:{number}: missing 'video_id' (a non-empty string)")
             for name in ("title", "transcript"):
                 if name in item and not isinstance(item[name], str):
-                    raise SourceError(f"{path}:{number}: '{name}' must be a string")
+                    raise InputError(f"{path}:{number}: '{name}' must be a string")
             yield item
 
 

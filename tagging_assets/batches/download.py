@@ -1,0 +1,54 @@
+"""Downloading a finished batch's output and error files to disk."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx2
+from openai import OpenAI
+from openai.types import Batch
+
+from tagging_assets.batches.retries import ATTEMPTS, UNKNOWN_OUTCOME, backoff
+from tagging_assets.batches.status import TERMINAL_STATUSES
+from tagging_assets.core.contracts import DownloadedFiles
+from tagging_assets.core.errors import BatchError
+
+
+def download_results(client: OpenAI, batch: Batch, output: Path, *, attempts: int = ATTEMPTS) -> DownloadedFiles:
+    """Stream the output file to ``output`` and the error file beside it (``*.errors.jsonl``)."""
+    if batch.status not in TERMINAL_STATUSES:
+        raise BatchError(f"batch {batch.id} is still {batch.status}; its results are not ready")
+    errors = output.with_name(output.stem + ".errors.jsonl")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    found: dict[str, Path | None] = {"output": None, "errors": None}
+    for key, file_id, target in (("output", batch.output_file_id, output), ("errors", batch.error_file_id, errors)):
+        if file_id:
+            _download(client, file_id, target, attempts)
+            found[key] = target
+    return DownloadedFiles(
+        batch_id=batch.id,
+        status=batch.status,
+        output=found["output"],
+        errors=found["errors"],
+        output_bytes=output.stat().st_size if found["output"] else 0,
+        errors_bytes=errors.stat().st_size if found["errors"] else 0,
+    )
+
+
+def _download(client: OpenAI, file_id: str, target: Path, attempts: int) -> None:
+    """Stream one file to disk, starting over if the connection drops mid-body (which the SDK's
+    retries cannot cover once a streamed response has begun); the file appears only when complete."""
+    partial = target.with_name(target.name + ".partial")
+    error: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            with client.files.with_streaming_response.content(file_id) as response, partial.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+            partial.replace(target)
+            return
+        except (*UNKNOWN_OUTCOME, httpx2.TransportError) as failure:
+            error = failure
+        time.sleep(backoff(attempt, error))
+    raise BatchError(f"downloading {file_id} failed {attempts} times; the last error: {error}")

@@ -1,0 +1,58 @@
+"""What a work directory knows of the batches it submitted: one small JSON record per batch.
+
+A record is written under the batch's id (to process its results) and under its
+submission key (to find the batch again when the same shard is submitted twice).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tagging_assets.core.errors import BatchError
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """Enough to process a batch's results: its input, its index, and what it asked for."""
+
+    batch_id: str
+    input_file: str
+    index_file: str
+    input_sha256: str
+    submission_key: str
+    input_file_id: str
+    requests: int
+    model: str
+    prompt_version: str
+    submission_id: str
+    created_at: int
+
+
+class RecordStore:
+    """The records under ``work_dir``: ``batches/{batch_id}.json`` and ``keys/{submission_key}.json``."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = work_dir
+
+    def save(self, record: BatchRecord) -> None:
+        text = json.dumps(asdict(record), indent=2)
+        for folder, name in (("batches", record.batch_id), ("keys", record.submission_key)):
+            path = self.work_dir / folder / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+
+    def load(self, batch_id: str) -> BatchRecord:
+        path = self.work_dir / "batches" / f"{batch_id}.json"
+        if not path.is_file():
+            raise BatchError(
+                f"no record of batch {batch_id} in {self.work_dir}; it was submitted from another work directory "
+                "(set TAGGING_WORK_DIR to that one)"
+            )
+        return BatchRecord(**json.loads(path.read_text()))
+
+    def batch_for_key(self, submission_key: str) -> str | None:
+        """The batch this work directory made for a submission key, if it made one."""
+        path = self.work_dir / "keys" / f"{submission_key}.json"
+        return str(json.loads(path.read_text())["batch_id"]) if path.is_file() else None

@@ -1,0 +1,43 @@
+"""Calls that must take effect once, and how long to wait between attempts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import openai
+
+from tagging_assets.core.errors import BatchError, describe
+
+UNKNOWN_OUTCOME = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+"""Failures after which the server may or may not have acted."""
+ATTEMPTS = 6
+
+_T = TypeVar("_T")
+
+
+def backoff(attempt: int, error: BaseException | None) -> float:
+    """Seconds to wait: the server's Retry-After when it gave one, else exponential from half a second."""
+    if isinstance(error, openai.APIStatusError):
+        retry_after = error.response.headers.get("retry-after")
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            return min(float(retry_after), 60.0)
+    return min(0.5 * 2**attempt, 8.0)
+
+
+def write_once(write: Callable[[], _T], find: Callable[[], _T | None], *, what: str, attempts: int = ATTEMPTS) -> _T:
+    """Make a call that must take effect once. When it fails in a way that leaves its outcome unknown
+    (the connection dropped, a 5xx, a 429), look for its effect before trying again, so a response lost
+    on the way back never becomes a second upload or a second, billed batch."""
+    error: BaseException | None = None
+    for attempt in range(attempts):
+        try:
+            return write()
+        except UNKNOWN_OUTCOME as failure:
+            error = failure
+        found = find()
+        if found is not None:
+            return found
+        time.sleep(backoff(attempt, error))
+    raise BatchError(f"{what} failed {attempts} times; the last error: {describe(error) if error else 'none'}")

@@ -1,0 +1,182 @@
+"""Writing a batch's outcomes into the cache: every submitted custom_id ends tagged or failed, once.
+
+The result files are streamed line by line and written 512 points a request, so
+memory holds one page of updates whatever the batch's size. Marking items
+pending at submit lives here too: both write the ``tagging`` state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openai.types import Batch
+
+from tagging_assets.batches.records import BatchRecord
+from tagging_assets.batches.status import finished_at, missing_reason
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import IndexEntry, PointId, TaggingState, TagSample, WritebackSummary
+from tagging_assets.core.cost import PriceTable
+from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
+
+SAMPLE_SIZE = 10
+_PAGE = 512
+
+
+def iso(timestamp: int | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def mark_pending(cache: QdrantCache, record: BatchRecord, index: dict[str, IndexEntry]) -> int:
+    """Record on each submitted point that it waits on this batch; points that already name this
+    batch (pending on it, or processed) are left alone, so marking twice changes nothing."""
+    submitted_at = iso(record.created_at)
+    entries = list(index.values())
+    marked = 0
+    for start in range(0, len(entries), _PAGE):
+        page = entries[start : start + _PAGE]
+        current = cache.retrieve([entry.point_id for entry in page], ["tagging"])
+        updates = [
+            (
+                entry.point_id,
+                {
+                    "tagging": TaggingState(
+                        status="pending",
+                        batch_id=record.batch_id,
+                        model=record.model,
+                        prompt_version=record.prompt_version,
+                        content_hash=entry.content_hash,
+                        attempts=entry.attempts,
+                        truncated=entry.truncated,
+                        submitted_at=submitted_at,
+                        updated_at=submitted_at,
+                    ).model_dump()
+                },
+            )
+            for entry in page
+            if (current.get(entry.point_id, {}).get("tagging") or {}).get("batch_id") != record.batch_id
+        ]
+        marked += cache.set_payloads(updates)
+    return marked
+
+
+def write_results(
+    cache: QdrantCache,
+    record: BatchRecord,
+    batch: Batch,
+    index: dict[str, IndexEntry],
+    result_files: list[Path],
+    prices: PriceTable,
+    progress: Callable[[int], None] | None = None,
+) -> WritebackSummary:
+    """Stream the result files into the cache, one outcome per submitted custom_id."""
+    tally = _Tally()
+    problems: list[ParseProblem] = []
+    cache.set_payloads(_updates(record, batch, index, tally, problems, result_files), progress=progress)
+    input_tokens = batch.usage.input_tokens if batch.usage else tally.input_tokens
+    output_tokens = batch.usage.output_tokens if batch.usage else tally.output_tokens
+    cost = prices.cost_of(record.model, input_tokens, output_tokens)
+    return WritebackSummary(
+        batch_id=record.batch_id,
+        status=batch.status,
+        submitted=record.requests,
+        tagged=tally.tagged,
+        failed=sum(tally.failed.values()),
+        failed_by_reason=dict(tally.failed),
+        unknown_custom_ids=tally.unknown,
+        duplicate_lines=tally.duplicates,
+        unreadable_lines=len(problems),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_batch_usd=round(cost.batch_usd, 6),
+        cost_realtime_usd=round(cost.realtime_usd, 6),
+        saving_usd=round(cost.saving_usd, 6),
+        tags_written=dict(tally.tags.most_common()),
+        sample=tuple(tally.sample),
+    )
+
+
+def _updates(
+    record: BatchRecord,
+    batch: Batch,
+    index: dict[str, IndexEntry],
+    tally: _Tally,
+    problems: list[ParseProblem],
+    result_files: list[Path],
+) -> Iterator[tuple[PointId, dict[str, Any]]]:
+    submitted_at, updated_at = iso(record.created_at), iso(finished_at(batch))
+    seen: set[str] = set()
+    for path in result_files:
+        for outcome in read_outcomes(path, problems):
+            entry = index.get(outcome.custom_id)
+            if entry is None:
+                tally.unknown += 1
+                continue
+            if outcome.custom_id in seen:
+                tally.duplicates += 1
+                continue
+            seen.add(outcome.custom_id)
+            tally.add(outcome)
+            yield entry.point_id, _payload(outcome, entry, record, submitted_at, updated_at)
+    reason = missing_reason(batch)
+    for custom_id, entry in index.items():
+        if custom_id not in seen:
+            outcome = Outcome(custom_id, None, reason)
+            tally.add(outcome)
+            yield entry.point_id, _payload(outcome, entry, record, submitted_at, updated_at)
+
+
+def _payload(
+    outcome: Outcome, entry: IndexEntry, record: BatchRecord, submitted_at: str | None, updated_at: str | None
+) -> dict[str, Any]:
+    """What write-back merges into one point: the tagging state, and the tags and summary on a success."""
+    state = TaggingState(
+        status="tagged" if outcome.ok else "failed",
+        batch_id=record.batch_id,
+        model=record.model,
+        prompt_version=record.prompt_version,
+        content_hash=entry.content_hash,
+        input_tokens=outcome.input_tokens,
+        output_tokens=outcome.output_tokens,
+        error=outcome.error,
+        retryable=outcome.retryable,
+        attempts=entry.attempts + 1,
+        truncated=entry.truncated,
+        submitted_at=submitted_at,
+        updated_at=updated_at,
+    )
+    payload: dict[str, Any] = {"tagging": state.model_dump()}
+    if outcome.output is not None:
+        payload["tags"] = outcome.output.tags
+        payload["summary"] = outcome.output.summary
+    return payload
+
+
+class _Tally:
+    """Running counts of one batch's outcomes, and a sample of its tags."""
+
+    def __init__(self) -> None:
+        self.tagged = 0
+        self.failed: Counter[str] = Counter()
+        self.unknown = 0
+        self.duplicates = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.tags: Counter[str] = Counter()
+        self.sample: list[TagSample] = []
+
+    def add(self, outcome: Outcome) -> None:
+        self.input_tokens += outcome.input_tokens
+        self.output_tokens += outcome.output_tokens
+        if outcome.output is None:
+            self.failed[(outcome.error or "unknown").split(":", 1)[0]] += 1
+            return
+        self.tagged += 1
+        self.tags.update(outcome.output.tags)
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(
+                TagSample(custom_id=outcome.custom_id, tags=outcome.output.tags, summary=outcome.output.summary)
+            )

@@ -1,0 +1,63 @@
+"""One exception tree for the whole library, and one translator from any error a user can act on to one line.
+
+Every failure a user can fix is a ``TaggingError``, so each boundary (an asset's ``Failure``, the command line's
+``error:`` line) catches one class and asks ``describe`` for the line; the SDK's own errors are described there
+too, so both boundaries say the same thing about the same failure.
+"""
+
+from __future__ import annotations
+
+import openai
+
+
+class TaggingError(Exception):
+    """A step cannot go on; the message says why and what to do."""
+
+
+class ConfigError(TaggingError):
+    """A setting, or a file a setting names (the price table), is wrong."""
+
+
+class InputError(TaggingError):
+    """A file given to the pipeline (transcripts to seed, requests to submit) is malformed."""
+
+
+class CacheError(TaggingError):
+    """The cache cannot be used: unreachable, missing, or held by another process."""
+
+
+class BackendError(TaggingError):
+    """No batch backend answers where the settings point."""
+
+
+class BatchError(TaggingError):
+    """A batch step cannot go on: the batch is unknown, unfinished, or an API call kept failing."""
+
+
+class CostCapError(TaggingError):
+    """A submission would cost more than TAGGING_MAX_COST_USD allows."""
+
+
+class TokenBudgetError(BatchError):
+    """Submitting now would queue more tokens than the enqueued-token budget allows; it can wait for batches."""
+
+
+def api_message(error: openai.APIStatusError) -> str:
+    """The API's own message for a failed call, without the SDK's framing."""
+    body = error.body if isinstance(error.body, dict) else {}
+    return str(body.get("message") or error.message)
+
+
+def describe(error: BaseException) -> str | None:
+    """The one line a user sees for ``error``, or None when it is a bug rather than something they can fix."""
+    if isinstance(error, TaggingError):
+        return str(error)
+    if isinstance(error, openai.AuthenticationError):
+        return "the Batch API rejected the API key (check OPENAI_API_KEY)"
+    if isinstance(error, openai.NotFoundError):
+        return f"not found at the Batch API: {api_message(error)}"
+    if isinstance(error, openai.APIStatusError):
+        return f"the Batch API answered {error.status_code}: {api_message(error)}"
+    if isinstance(error, openai.APIConnectionError):
+        return "cannot reach the Batch API (check OPENAI_BASE_URL, or start `tagging-assets gateway`)"
+    return None

@@ -1,0 +1,46 @@
+"""What the assets show in the UI: metadata values built from the library's typed results, and one-line failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from dagster import Failure, MetadataValue
+
+from tagging_assets.core.cost import Cost
+from tagging_assets.core.errors import describe
+
+TAGS_LISTED = 20
+
+
+@contextmanager
+def failing_clearly() -> Iterator[None]:
+    """A step that cannot go on fails with one line saying why (after the SDK's retries are spent), not a
+    stack of library frames; the run's logs still hold the cause."""
+    try:
+        yield
+    except Exception as error:
+        line = describe(error)
+        if line is None:
+            raise
+        raise Failure(description=line) from error
+
+
+def cost_metadata(prefix: str, cost: Cost) -> dict[str, Any]:
+    return {
+        f"{prefix}_cost_batch_usd": MetadataValue.float(round(cost.batch_usd, 6)),
+        f"{prefix}_cost_realtime_usd": MetadataValue.float(round(cost.realtime_usd, 6)),
+        f"{prefix}_saving_usd": MetadataValue.float(round(cost.saving_usd, 6)),
+    }
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: list[str]) -> MetadataValue:
+    """A small markdown table for asset metadata."""
+    if not rows:
+        return MetadataValue.md("_none_")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [", ".join(v) if isinstance(v := row.get(c, ""), list) else str(v) for c in columns]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
+    return MetadataValue.md("\n".join(lines))

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from readme import write_section
 
-from tagging_assets.core.contracts import tagging_response_format
+from tagging_assets.core.wire import tagging_response_format
 from tagging_assets.gateway.process import GatewayProcess
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "transcripts.jsonl"

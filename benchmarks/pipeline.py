@@ -163,7 +163,7 @@ def bench_batch(work: Path) -> tuple[Any, Any]:
     """The record and the completed batch that write_results needs for the output file."""
     from openai.types import Batch
 
-    from tagging_assets.batches.processor import BatchRecord
+    from tagging_assets.batches.records import BatchRecord
     from tagging_assets.core.shards import index_path_for
 
     index_file = index_path_for(work / "input.jsonl")
@@ -200,7 +200,8 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
 
     from tagging_assets.batches.processor import BatchProcessor
     from tagging_assets.core.cache import QdrantCache
-    from tagging_assets.core.shards import build_request
+    from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
+    from tagging_assets.core.wire import WIRE
 
     cache = QdrantCache.connect(COLLECTION, path=store)
     extra: dict[str, float] = {}
@@ -216,20 +217,17 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
             points.extend(page)
             if offset is None:
                 break
-        from tagging_assets.core.shards import CacheItem
-
         with (work / "naive.jsonl").open("w") as out:
             for point in points:
                 payload = point.payload or {}
-                item = CacheItem(point.id, payload["video_id"], payload["title"], payload["transcript"], "", 0, "new")
-                out.write(build_request(item, "gpt-4o-mini").model_dump_json() + "\n")
+                user = user_message(payload["title"], payload["transcript"])
+                request = WIRE.request(f"youtube:{payload['video_id']}", "gpt-4o-mini", SYSTEM_PROMPT, user)
+                out.write(request.model_dump_json() + "\n")
     elif op == "prepare":
         BatchProcessor(cache, None, work_dir=work).prepare_files(work / "input.jsonl")
     elif op == "least_work":
         import orjson
         import xxhash
-
-        from tagging_assets.core.shards import write_all
 
         transcripts = [payload["transcript"] for _, payload in cache.scroll(FIELDS, page_size=page_size)]
         started = time.perf_counter()
@@ -238,17 +236,10 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
             orjson.dumps(transcript)
         extra["encode_seconds"] = time.perf_counter() - started
         started, cpu = time.perf_counter(), time.process_time()
-        descriptor = os.open(work / "least.jsonl", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        chunk, chunk_bytes = [], 0
-        for transcript in transcripts:
-            xxhash.xxh3_128_hexdigest(transcript.encode())
-            chunk.append(orjson.dumps(transcript))
-            chunk_bytes += len(chunk[-1])
-            if chunk_bytes >= LEAST_WORK_CHUNK:
-                write_all(descriptor, chunk)
-                chunk, chunk_bytes = [], 0
-        write_all(descriptor, chunk)
-        os.close(descriptor)
+        with (work / "least.jsonl").open("wb", buffering=LEAST_WORK_CHUNK) as out:
+            for transcript in transcripts:
+                xxhash.xxh3_128_hexdigest(transcript.encode())
+                out.write(orjson.dumps(transcript))
     elif op == "floor_write":
         updates = list(lesson_payloads(work))
         started, cpu = time.perf_counter(), time.process_time()

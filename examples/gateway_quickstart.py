@@ -18,7 +18,8 @@ from pathlib import Path
 
 from openai import OpenAI
 
-from tagging_assets.core.contracts import TaggingOutput, tagging_response_format
+from tagging_assets.core.contracts import TaggingOutput
+from tagging_assets.core.wire import tagging_response_format
 from tagging_assets.gateway.process import GatewayProcess
 
 TALKS = {

@@ -44,7 +44,7 @@ def tiktoken_encodings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(folder))
     package = Path(importlib.util.find_spec("bpe_openai").origin).parent
     bundled = package / "data" / "o200k_base.tiktoken.gz"
-    cached_encoding_path("o200k_base").write_bytes(gzip.decompress(bundled.read_bytes()))
+    cached_encoding_path("o200k_base", folder).write_bytes(gzip.decompress(bundled.read_bytes()))
     return folder
 
 

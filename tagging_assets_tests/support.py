@@ -39,7 +39,7 @@ class Gateway(GatewayProcess):
 
 def request_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **body: Any) -> dict[str, Any]:
     """One Batch API input line asking for tags of ``text``."""
-    from tagging_assets.core.contracts import tagging_response_format
+    from tagging_assets.core.wire import tagging_response_format
 
     return {
         "custom_id": custom_id,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tagging_assets.batches.processor import BatchError, BatchProcessor
+from tagging_assets.batches.processor import BatchProcessor
+from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import TaggingOutput, TaggingState
 from tagging_assets.seed.seeding import point_id_for
@@ -81,9 +82,9 @@ def test_processing_a_batch_this_work_dir_never_submitted_says_so(shared_gateway
 def test_submitting_nothing_or_a_missing_file_is_a_clear_error(shared_gateway, seeded_cache, tmp_path):
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
         processor = _processor(cache, shared_gateway, tmp_path)
-        with pytest.raises(BatchError, match="no input file"):
+        with pytest.raises(InputError, match="no input file"):
             processor.submit_batch(tmp_path / "missing.jsonl")
         (tmp_path / "empty.jsonl").write_text("")
         (tmp_path / "empty.index.jsonl").write_text("")
-        with pytest.raises(BatchError, match="holds no requests"):
+        with pytest.raises(InputError, match="holds no requests"):
             processor.submit_batch(tmp_path / "empty.jsonl")

@@ -6,20 +6,26 @@ from qdrant_client import models
 
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import BatchRequest
-from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT
-from tagging_assets.core.shards import (
-    SelectionReport,
-    content_hash,
-    prompt_version_for,
-    read_index,
-    select_items,
-    why_tag,
-    write_shards,
-)
+from tagging_assets.core.contracts import SelectionReport
+from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_version_for, user_message
+from tagging_assets.core.selection import CacheItem, content_hash, select_items, why_tag
+from tagging_assets.core.shards import Limits, read_index, write_shards
+from tagging_assets.core.tokens import TokenCounter
+from tagging_assets.core.wire import WIRE, BatchRequest
 from tagging_assets.seed.seeding import point_id_for, seed_cache
 
 HASH = content_hash("title", "text")
+
+
+def _select(cache, report=None):
+    options = {"model": "gpt-4o-mini", "prompt_version": PROMPT_VERSION, "max_attempts": 3, "counter": TokenCounter()}
+    return list(select_items(cache, report if report is not None else SelectionReport(), **options))
+
+
+def _shards(items, output, system_prompt=SYSTEM_PROMPT, **limits):
+    return write_shards(
+        items, output, model="gpt-4o-mini", system_prompt=system_prompt, counter=TokenCounter(), limits=Limits(**limits)
+    )
 
 
 def _state(**changes):
@@ -73,7 +79,7 @@ def test_selection_skips_bad_points_each_with_its_reason(cache_path, real_transc
             [models.PointStruct(id=998, vector=[1.0] + [0.0] * 255, payload={"title": "no id", "transcript": "x"})]
         )
         report = SelectionReport()
-        items = list(select_items(cache, report, "gpt-4o-mini"))
+        items = _select(cache, report)
     assert len(items) == 5
     assert report.scanned == 10
     assert report.selected == {"new": 5}
@@ -92,10 +98,10 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
     ]
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         seed_cache(cache, items_source)
-        items = list(select_items(cache, SelectionReport(), "gpt-4o-mini"))
-    by_count = write_shards(items, lambda n: tmp_path / "count" / f"r{n}.jsonl", "gpt-4o-mini", max_requests=7)
+        items = _select(cache)
+    by_count = _shards(items, tmp_path / "count" / "r.jsonl", requests=7)
     assert [shard.requests for shard in by_count] == [7, 7, 7, 7, 2]
-    by_bytes = write_shards(items, lambda n: tmp_path / "bytes" / f"r{n}.jsonl", "gpt-4o-mini", max_bytes=100_000)
+    by_bytes = _shards(items, tmp_path / "bytes" / "r.jsonl", bytes=100_000)
     assert len(by_bytes) > 1 and all(shard.bytes <= 100_000 for shard in by_bytes)
     assert sum(shard.requests for shard in by_bytes) == 30
     audit = audit_input_files([shard.path for shard in by_count])
@@ -107,28 +113,25 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
     assert request.body.messages[0]["content"] == SYSTEM_PROMPT
     index = read_index(by_count[0].index_path)
     assert set(index) == {json.loads(text)["custom_id"] for text in by_count[0].path.read_text().splitlines()}
-    assert all(entry["attempts"] == 0 and entry["content_hash"] for entry in index.values())
+    assert all(entry.attempts == 0 and entry.content_hash for entry in index.values())
 
 
 def test_the_fast_encoder_writes_exactly_what_the_model_would():
-    from tagging_assets.core.shards import CacheItem, RequestEncoder, build_request
-
-    encoder = RequestEncoder("gpt-4o-mini", "Tag it.")
+    encoder = WIRE.encoder("gpt-4o-mini", "Tag it.")
     odd = 'quotes " and \\ backslashes, \t tabs, \x00\x1f\x7f controls, </script>, 日本語'
     for text in ["plain", odd, "émoji 🤗, a line\nbreak and \u2028", ""]:
-        item = CacheItem(7, 'v"7', 'Tïtle "x"', text, "hash", 0, "new")
-        line, user = encoder.encode(item)
-        expected = build_request(item, "gpt-4o-mini", "Tag it.")
-        assert line.decode() == expected.model_dump_json() + "\n"
-        assert user == expected.body.messages[1]["content"]
+        user = user_message('Tïtle "x"', text)
+        expected = WIRE.request('youtube:v"7', "gpt-4o-mini", "Tag it.", user)
+        assert encoder.encode('youtube:v"7', user).decode() == expected.model_dump_json() + "\n"
+        assert expected.body.messages[1]["content"] == user
 
 
 def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp_path, cache_path):
     broken = "A talk about vector search \ud83d cut mid-emoji."
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         seed_cache(cache, [{"video_id": "v-broken", "title": "Broken", "transcript": broken}])
-        items = list(select_items(cache, SelectionReport(), "gpt-4o-mini"))
-        (shard,) = write_shards(items, lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
+        items = _select(cache)
+        (shard,) = _shards(items, tmp_path / "r.jsonl")
         stored = cache.retrieve([point_id_for("v-broken")], ["transcript"])
     assert audit_input_files([shard.path]).problems == []
     sent = json.loads(shard.path.read_text(encoding="utf-8"))["body"]["messages"][1]["content"]
@@ -137,16 +140,14 @@ def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp
 
 
 def test_shards_split_at_the_token_budget_and_a_request_over_it_goes_alone(tmp_path):
-    from tagging_assets.core.shards import CacheItem
-
     words = [100, 100, 100, 2000, 100, 100]
     items = [CacheItem(n, f"v{n}", "T", "word " * count, "h", 0, "new") for n, count in enumerate(words)]
-    (unlimited,) = write_shards(items, lambda n: tmp_path / "all" / f"r{n}.jsonl", "gpt-4o-mini")
-    tokens = [entry["input_tokens"] for entry in read_index(unlimited.index_path).values()]
+    (unlimited,) = _shards(items, tmp_path / "all" / "r.jsonl")
+    tokens = [entry.input_tokens for entry in read_index(unlimited.index_path).values()]
     budget = tokens[0] * 2 + tokens[0] // 2
     assert tokens[3] > budget
-    shards = write_shards(items, lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini", max_tokens=budget)
-    per_shard = [[entry["point_id"] for entry in read_index(shard.index_path).values()] for shard in shards]
+    shards = _shards(items, tmp_path / "r.jsonl", tokens=budget)
+    per_shard = [[entry.point_id for entry in read_index(shard.index_path).values()] for shard in shards]
     assert per_shard == [[0, 1], [2], [3], [4, 5]]
     assert [shard.requests for shard in shards] == [2, 1, 1, 2]
     assert [shard.input_tokens for shard in shards] == [tokens[0] * 2, tokens[2], tokens[3], tokens[4] * 2]
@@ -154,30 +155,8 @@ def test_shards_split_at_the_token_budget_and_a_request_over_it_goes_alone(tmp_p
     assert [shard.bytes for shard in shards] == [shard.path.stat().st_size for shard in shards]
 
 
-def test_a_short_write_is_finished(tmp_path, monkeypatch):
-    """``os.writev`` may write less than it was given (a signal, the last bytes of a full disk)."""
-    import os
-
-    from tagging_assets.core import shards as requests
-
-    real_writev = os.writev
-    monkeypatch.setattr(requests.os, "writev", lambda fd, buffers: real_writev(fd, [buffers[0][:3]]))
-    buffers = [b"first line\n", b"second line\n", b"third\n"] * 700
-    target = tmp_path / "out"
-    with target.open("wb", buffering=0) as out:
-        requests.write_all(out.fileno(), buffers)
-    assert target.read_bytes() == b"".join(buffers)
-
-
-def test_a_failure_while_writing_shards_propagates_and_leaves_no_writer_behind(tmp_path, monkeypatch):
-    import threading
-
+def test_a_failure_while_writing_shards_propagates_and_closes_the_shard(tmp_path):
     import pytest
-
-    from tagging_assets.core import shards as requests
-
-    monkeypatch.setattr(requests._ShardWriter, "chunk_bytes", 4096)
-    CacheItem = requests.CacheItem
 
     def items():
         for number in range(300):
@@ -185,35 +164,21 @@ def test_a_failure_while_writing_shards_propagates_and_leaves_no_writer_behind(t
         raise OSError("the cache went away")
 
     with pytest.raises(OSError, match="the cache went away"):
-        write_shards(items(), lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
-    assert not [thread for thread in threading.enumerate() if thread.name.startswith("write-r1")]
+        _shards(items(), tmp_path / "r.jsonl")
+    assert (tmp_path / "r.shard.json").is_file(), "the shard written so far is closed and described"
 
 
-def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path, monkeypatch):
-    """The writer thread's error reaches the caller, however many chunks were waiting for it."""
+def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path):
+    """Writing to /dev/full fails as a full disk does, with ENOSPC; the error reaches the caller."""
     import errno
-    import threading
 
     import pytest
 
-    from tagging_assets.core import shards as requests
-
-    monkeypatch.setattr(requests._ShardWriter, "chunk_bytes", 4096)
-    real_write_all = requests.write_all
-    written = []
-
-    def fills_up(fd, buffers):
-        if len(written) == 3:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        written.append(len(buffers))
-        real_write_all(fd, buffers)
-
-    monkeypatch.setattr(requests, "write_all", fills_up)
+    (tmp_path / "r.jsonl").symlink_to("/dev/full")
     items = (
-        requests.CacheItem(number, f"v{number}", "Title", "A talk about vector search. " * 20, "h", 0, "new")
+        CacheItem(number, f"v{number}", "Title", "A talk about vector search. " * 20, "h", 0, "new")
         for number in range(2000)
     )
-    with pytest.raises(OSError, match="No space left on device"):
-        write_shards(items, lambda n: tmp_path / f"r{n}.jsonl", "gpt-4o-mini")
-    assert len(written) == 3
-    assert not [thread for thread in threading.enumerate() if thread.name.startswith("write-r1")]
+    with pytest.raises(OSError) as failure:
+        _shards(items, tmp_path / "r.jsonl")
+    assert failure.value.errno == errno.ENOSPC

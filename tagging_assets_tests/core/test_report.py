@@ -68,7 +68,7 @@ def test_the_embedded_store_gets_no_index_and_a_server_is_asked_for_one(cache_pa
         assert ensure_tag_index(cache) is False
         assert cache.client.get_collection("nate_content").payload_schema == {}
     client = QdrantClient(path=str(cache_path))
-    as_server = QdrantCache(client, "nate_content", embedded=False)
+    as_server = QdrantCache("nate_content", client=client, embedded=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Payload indexes have no effect in the local Qdrant")
         assert ensure_tag_index(as_server) is True

@@ -27,13 +27,15 @@ from tagging_assets_tests.support import (
 )
 
 PATCHED_SUBMIT = """
-import os, sys
-from tagging_assets.batches import processor
+import importlib, os, sys
 def crash(*args, **kwargs):
     os._exit(137)
-setattr(processor.BatchProcessor, {method!r}, crash)
+owner = importlib.import_module({module!r})
+for name in {path!r}.split(".")[:-1]:
+    owner = getattr(owner, name)
+setattr(owner, {path!r}.split(".")[-1], crash)
 from tagging_assets.cli.commands import main
-sys.argv = ["tagging-assets", "submit", "--input", {path!r}]
+sys.argv = ["tagging-assets", "submit", "--input", {input!r}]
 main()
 """
 
@@ -50,11 +52,15 @@ def batches_and_uploads(gateway) -> tuple[list, list]:
 
 
 @pytest.mark.parametrize(
-    ("crash_in", "after"),
-    [("_create", "the upload"), ("_save_record", "the batch is created"), ("mark_pending", "the record is saved")],
+    ("module", "crash_in", "after"),
+    [
+        ("tagging_assets.batches.submit", "Submitter._create", "the upload"),
+        ("tagging_assets.batches.records", "RecordStore.save", "the batch is created"),
+        ("tagging_assets.batches.processor", "mark_pending", "the record is saved"),
+    ],
 )
 def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
-    start_gateway, tmp_path, real_transcripts, crash_in, after
+    start_gateway, tmp_path, real_transcripts, module, crash_in, after
 ):
     gateway = start_gateway()
     env = user_env(tmp_path, gateway)
@@ -62,7 +68,7 @@ def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
         seed_cache(cache, cache_items(real_transcripts, 12))
     assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
     killed = subprocess.run(
-        [sys.executable, "-c", PATCHED_SUBMIT.format(method=crash_in, path=str(tmp_path / "input.jsonl"))],
+        [sys.executable, "-c", PATCHED_SUBMIT.format(module=module, path=crash_in, input=str(tmp_path / "input.jsonl"))],
         env=env,
         capture_output=True,
         text=True,

@@ -69,7 +69,7 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
     assert set(tagged["tags_only_in_this_batch"].value) <= set(in_cache)
 
     rerun = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
-    assert rerun.output_for_node("openai_batch_job")["batches"] == []
+    assert rerun.output_for_node("openai_batch_job")["batches"] == ()
     rerun_metadata = instance.get_latest_materialization_event(
         AssetKey("batch_input_jsonl")
     ).asset_materialization.metadata

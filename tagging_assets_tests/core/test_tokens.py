@@ -7,10 +7,21 @@ import re
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
-from tagging_assets.core.shards import SelectionReport, read_index, select_items
-from tagging_assets.core.tokens import TokenCounter, counter_for
+from tagging_assets.core.contracts import SelectionReport
+from tagging_assets.core.prompt import PROMPT_VERSION
+from tagging_assets.core.selection import select_items
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.shards import read_index
+from tagging_assets.core.tokens import TokenCounter
+from tagging_assets.core.tokens import counter_for as _counter_for
 from tagging_assets.seed.seeding import seed_cache
 from tagging_assets_tests.support import cache_items
+
+
+def counter_for(model: str) -> TokenCounter:
+    """The counter a run would use, looking where the environment tells tiktoken to look."""
+    return _counter_for(model, TaggingSettings.from_env().tiktoken_cache_dir)
+
 
 SENTENCE = "Retrieval-augmented generation grounds a model's answers in documents it looks up."
 
@@ -55,7 +66,7 @@ def test_prepare_records_exact_counts_per_request(tiktoken_encodings, seeded_cac
         line["custom_id"]: exact.request_tokens([m["content"] for m in line["body"]["messages"]]) for line in lines
     }
     index = read_index(shard.index_path)
-    assert {custom_id: entry["input_tokens"] for custom_id, entry in index.items()} == expected
+    assert {custom_id: entry.input_tokens for custom_id, entry in index.items()} == expected
     assert shard.input_tokens == sum(expected.values())
     assert shard.largest_request_tokens == max(expected.values())
 
@@ -67,7 +78,15 @@ def test_an_over_budget_transcript_is_trimmed_to_the_budget_in_exact_tokens(
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         seed_cache(cache, cache_items([longest], 1))
         report = SelectionReport()
-        (item,) = select_items(cache, report, "gpt-4o-mini", max_transcript_tokens=500)
+        (item,) = select_items(
+            cache,
+            report,
+            model="gpt-4o-mini",
+            prompt_version=PROMPT_VERSION,
+            max_attempts=3,
+            counter=counter_for("gpt-4o-mini"),
+            max_transcript_tokens=500,
+        )
     counter = counter_for("gpt-4o-mini")
     head, marker, tail = re.split(r"\n\n(\[\.\.\. [\d,]+ words omitted \.\.\.\])\n\n", item.transcript)
     assert item.truncated and report.truncated == 1

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tagging_assets.core.contracts import BatchResult
 from tagging_assets.core.results import outcome_of
+from tagging_assets.core.wire import WIRE
 
 GOOD = json.dumps({"tags": ["vector-search", "hnsw", "recall"], "summary": "How vector search finds neighbours."})
 
@@ -17,12 +17,14 @@ def _line(content=GOOD, status=200, finish_reason="stop", refusal=None, error=No
     }
     if status != 200:
         body = {"error": {"message": "bad things", "type": "server_error"}}
-    return BatchResult.model_validate(
-        {
-            "custom_id": "youtube:x",
-            "response": {"status_code": status, "request_id": "r", "body": body} if response else None,
-            "error": error,
-        }
+    return WIRE.read_result(
+        json.dumps(
+            {
+                "custom_id": "youtube:x",
+                "response": {"status_code": status, "request_id": "r", "body": body} if response else None,
+                "error": error,
+            }
+        )
     )
 
 

@@ -5,7 +5,8 @@ import pytest
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.seed.embedding import DIMENSIONS
 from tagging_assets.seed.samples import load_samples
-from tagging_assets.seed.seeding import SourceError, point_id_for, read_transcripts_jsonl, seed_cache
+from tagging_assets.core.errors import InputError
+from tagging_assets.seed.seeding import point_id_for, read_transcripts_jsonl, seed_cache
 from tagging_assets_tests.support import transcripts_path
 
 
@@ -54,5 +55,5 @@ def test_seeding_from_a_jsonl_file_of_real_transcripts(cache_path):
 def test_a_malformed_source_file_names_the_line(tmp_path, content, message):
     source = tmp_path / "bad.jsonl"
     source.write_text(content)
-    with pytest.raises(SourceError, match=message):
+    with pytest.raises(InputError, match=message):
         list(read_transcripts_jsonl(source))

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export QDRANT_PATH ?= $(CURDIR)/.qdrant
 
-.PHONY: install demo dev test bench screenshot gateway lock clean
+.PHONY: install demo dev test test-fast bench screenshot gateway lock clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,16 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not subprocess"
+
 bench: install
 	$(BIN)/python benchmarks/gateway_throughput.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/token_counts.py
 
 screenshot: install
-	TAGGING_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/python -m pytest -q tagging_assets_tests/test_ui.py
+	TAGGING_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/python -m pytest -q tagging_assets_tests/integration/test_ui.py
 
 gateway: install
 	$(BIN)/tagging-assets gateway

@@ -16,6 +16,17 @@ import pytest
 
 from tagging_assets_tests.support import Gateway, transcripts_path
 
+_PROCESS_FIXTURES = {"start_gateway", "shared_gateway"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start a process (a gateway, the command line, PostgreSQL, a browser) are marked ``subprocess``;
+    ``make test-fast`` leaves them out."""
+    for item in items:
+        in_integration = "integration" in Path(str(item.path)).parts
+        if in_integration or _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.subprocess)
+
 
 @pytest.fixture(scope="session")
 def real_transcripts() -> list[dict[str, Any]]:

@@ -6,9 +6,8 @@ import re
 
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
 from tagging_assets.core.contracts import SelectionReport
-from tagging_assets.core.prompt import PROMPT_VERSION
+from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, user_message
 from tagging_assets.core.selection import select_items
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.shards import read_index

@@ -12,7 +12,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from tagging_assets_tests.servers import postgres_server
 from tagging_assets_tests.support import user_env
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "dagster.yaml"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 import pytest
 
 from tagging_assets.batches.processor import BatchProcessor
-from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import TaggingOutput, TaggingState
+from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.seed.seeding import point_id_for
 from tagging_assets_tests.support import wait_for
 

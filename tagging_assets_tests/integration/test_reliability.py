@@ -68,7 +68,11 @@ def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
         seed_cache(cache, cache_items(real_transcripts, 12))
     assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
     killed = subprocess.run(
-        [sys.executable, "-c", PATCHED_SUBMIT.format(module=module, path=crash_in, input=str(tmp_path / "input.jsonl"))],
+        [
+            sys.executable,
+            "-c",
+            PATCHED_SUBMIT.format(module=module, path=crash_in, input=str(tmp_path / "input.jsonl")),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -379,7 +383,7 @@ def test_the_gateway_refuses_a_public_bind_without_being_asked(tmp_path):
 
 
 def test_reliability_table_in_the_readme_names_tests_that_exist():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     named = set(re.findall(r"`(test_\w+)`", readme))
     source = "\n".join(path.read_text() for path in Path(__file__).parent.rglob("test_*.py"))
     defined = set(re.findall(r"def (test_\w+)", source))

@@ -12,7 +12,7 @@ import pytest
 from tagging_assets_tests.servers import chromium, dagster_dev, graphql
 from tagging_assets_tests.support import user_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ASSETS = {"cached_transcripts", "batch_input_jsonl", "openai_batch_job", "batch_results_raw", "tagged_points"}
 LINEAGE = {
     "cached_transcripts": set(),

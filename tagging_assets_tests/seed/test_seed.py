@@ -3,9 +3,9 @@
 import pytest
 
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.errors import InputError
 from tagging_assets.seed.embedding import DIMENSIONS
 from tagging_assets.seed.samples import load_samples
-from tagging_assets.core.errors import InputError
 from tagging_assets.seed.seeding import point_id_for, read_transcripts_jsonl, seed_cache
 from tagging_assets_tests.support import transcripts_path
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from openai.types import Batch
 
@@ -42,19 +42,7 @@ def mark_pending(cache: QdrantCache, record: BatchRecord, index: dict[str, Index
         updates = [
             (
                 entry.point_id,
-                {
-                    "tagging": TaggingState(
-                        status="pending",
-                        batch_id=record.batch_id,
-                        model=record.model,
-                        prompt_version=record.prompt_version,
-                        content_hash=entry.content_hash,
-                        attempts=entry.attempts,
-                        truncated=entry.truncated,
-                        submitted_at=submitted_at,
-                        updated_at=submitted_at,
-                    ).model_dump()
-                },
+                {"tagging": _state(record, entry, "pending", submitted_at, submitted_at, entry.attempts).model_dump()},
             )
             for entry in page
             if (current.get(entry.point_id, {}).get("tagging") or {}).get("batch_id") != record.batch_id
@@ -133,26 +121,47 @@ def _payload(
     outcome: Outcome, entry: IndexEntry, record: BatchRecord, submitted_at: str | None, updated_at: str | None
 ) -> dict[str, Any]:
     """What write-back merges into one point: the tagging state, and the tags and summary on a success."""
-    state = TaggingState(
-        status="tagged" if outcome.ok else "failed",
-        batch_id=record.batch_id,
-        model=record.model,
-        prompt_version=record.prompt_version,
-        content_hash=entry.content_hash,
+    state = _state(
+        record,
+        entry,
+        "tagged" if outcome.ok else "failed",
+        submitted_at,
+        updated_at,
+        entry.attempts + 1,
         input_tokens=outcome.input_tokens,
         output_tokens=outcome.output_tokens,
         error=outcome.error,
         retryable=outcome.retryable,
-        attempts=entry.attempts + 1,
-        truncated=entry.truncated,
-        submitted_at=submitted_at,
-        updated_at=updated_at,
     )
     payload: dict[str, Any] = {"tagging": state.model_dump()}
     if outcome.output is not None:
         payload["tags"] = outcome.output.tags
         payload["summary"] = outcome.output.summary
     return payload
+
+
+def _state(
+    record: BatchRecord,
+    entry: IndexEntry,
+    status: Literal["pending", "tagged", "failed"],
+    submitted_at: str | None,
+    updated_at: str | None,
+    attempts: int,
+    **outcome: Any,
+) -> TaggingState:
+    """A point's tagging state for this batch; ``outcome`` adds the tokens and error once results are in."""
+    return TaggingState(
+        status=status,
+        batch_id=record.batch_id,
+        model=record.model,
+        prompt_version=record.prompt_version,
+        content_hash=entry.content_hash,
+        attempts=attempts,
+        truncated=entry.truncated,
+        submitted_at=submitted_at,
+        updated_at=updated_at,
+        **outcome,
+    )
 
 
 class _Tally:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,7 +19,7 @@ from tagging_assets.cli.gateway import gateway
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import BatchStatus, SelectionReport
 from tagging_assets.core.cost import EXPECTED_OUTPUT_TOKENS
-from tagging_assets.core.errors import describe
+from tagging_assets.core.errors import reported
 from tagging_assets.core.report import tag_frequencies, videos_with_tag
 from tagging_assets.core.selection import parse_where
 from tagging_assets.core.settings import TaggingSettings
@@ -60,16 +59,9 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-@contextmanager
-def _clear_errors() -> Iterator[None]:
+def _clear_errors() -> AbstractContextManager[None]:
     """Turn the failures a user can fix into one line and a non-zero exit, never a traceback."""
-    try:
-        yield
-    except Exception as error:
-        line = describe(error)
-        if line is None:
-            raise
-        _fail(line)
+    return reported(_fail)
 
 
 def _settings() -> TaggingSettings:

@@ -7,6 +7,10 @@ too, so both boundaries say the same thing about the same failure.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
 import openai
 
 
@@ -61,3 +65,16 @@ def describe(error: BaseException) -> str | None:
     if isinstance(error, openai.APIConnectionError):
         return "cannot reach the Batch API (check OPENAI_BASE_URL, or start `tagging-assets gateway`)"
     return None
+
+
+@contextmanager
+def reported(fail: Callable[[str], NoReturn]) -> Iterator[None]:
+    """Hand the one line for any error a user can fix to ``fail`` (the boundary's way of stopping: a Dagster
+    ``Failure``, an ``error:`` line and exit); anything else is a bug and goes up as it is."""
+    try:
+        yield
+    except Exception as error:
+        line = describe(error)
+        if line is None:
+            raise
+        fail(line)

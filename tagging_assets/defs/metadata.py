@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NoReturn
 
 from dagster import Failure, MetadataValue
 
 from tagging_assets.core.cost import Cost
-from tagging_assets.core.errors import describe
+from tagging_assets.core.errors import reported
 
 TAGS_LISTED = 20
 
 
-@contextmanager
-def failing_clearly() -> Iterator[None]:
+def _fail(line: str) -> NoReturn:
+    raise Failure(description=line)
+
+
+def failing_clearly() -> AbstractContextManager[None]:
     """A step that cannot go on fails with one line saying why (after the SDK's retries are spent), not a
-    stack of library frames; the run's logs still hold the cause."""
-    try:
-        yield
-    except Exception as error:
-        line = describe(error)
-        if line is None:
-            raise
-        raise Failure(description=line) from error
+    stack of library frames; the run's logs still hold the cause, chained as the Failure's context."""
+    return reported(_fail)
 
 
 def cost_metadata(prefix: str, cost: Cost) -> dict[str, Any]:

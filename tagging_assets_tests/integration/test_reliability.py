@@ -136,12 +136,17 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, sta
     assert {state.get("status") for state in statuses(seeded_cache).values()} == {None}, "nothing marked pending"
 
 
-@pytest.mark.parametrize("crash_in", ["_create", "_save_record", "mark_pending"])
+@pytest.mark.parametrize(
+    ("owner", "crash_in"),
+    [
+        ("tagging_assets.batches.submit.Submitter", "_create"),
+        ("tagging_assets.batches.records.RecordStore", "save"),
+        ("tagging_assets.batches.processor", "mark_pending"),
+    ],
+)
 def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
-    instance, start_gateway, seeded_cache, tmp_path, monkeypatch, crash_in
+    instance, start_gateway, seeded_cache, tmp_path, monkeypatch, owner, crash_in
 ):
-    from tagging_assets.batches.processor import BatchProcessor
-
     gateway = start_gateway()
     resources = resources_for(gateway, seeded_cache, tmp_path)
     job = build_definitions(resources).resolve_job_def("submit_batches")
@@ -150,7 +155,7 @@ def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
         raise RuntimeError("the run died here")
 
     with monkeypatch.context() as patched:
-        patched.setattr(BatchProcessor, crash_in, crash)
+        patched.setattr(f"{owner}.{crash_in}", crash)
         assert not job.execute_in_process(instance=instance, raise_on_error=False).success
     resumed = job.execute_in_process(instance=instance)
     batches, uploads = batches_and_uploads(gateway)

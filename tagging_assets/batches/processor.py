@@ -163,12 +163,15 @@ class BatchProcessor:
         """Upload one prepared shard and create its batch, or adopt the batch already made from the same bytes;
         then mark its items pending. Refused before anything is uploaded when the file is invalid or the batch
         would cost more than the cap."""
-        shard = input_file if isinstance(input_file, Shard) else load_shard(Path(input_file))
-        audit = audit_input_files([shard.path])
+        path = input_file.path if isinstance(input_file, Shard) else Path(input_file)
+        if not path.is_file():
+            raise InputError(f"no input file at {path}")
+        audit = audit_input_files([path])
         if audit.requests == 0:
-            raise InputError(f"{shard.path} holds no requests: nothing to submit")
+            raise InputError(f"{path} holds no requests: nothing to submit")
         if audit.problems:
-            raise InputError(f"{shard.path} is not a valid batch input: {'; '.join(audit.problems[:3])}")
+            raise InputError(f"{path} is not a valid batch input: {'; '.join(audit.problems[:3])}")
+        shard = input_file if isinstance(input_file, Shard) else load_shard(path)
         return self.submit_shard(shard, submission_id=submission_id, check=self._within_cost_cap).batch_id
 
     def submit_shard(

@@ -165,8 +165,6 @@ def load_shard(path: Path) -> Shard:
     """The shard ``prepare`` wrote at ``path``, from the manifest beside it."""
     if not path.is_file():
         raise InputError(f"no input file at {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path} holds no requests: nothing to submit")
     manifest = manifest_path_for(path)
     if not manifest.is_file() or not index_path_for(path).is_file():
         raise InputError(f"{path} has no shard manifest and index beside it ({manifest.name}); write it with `prepare`")

@@ -89,9 +89,9 @@ def run_demo(
         say(f"Submitted {len(batches)} batch(es): {', '.join(b.batch_id for b in batches) or 'nothing new to tag'}")
         deadline = time.monotonic() + timeout_seconds
         while True:
-            result = batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
-            if result.run_requests:
-                for request in result.run_requests:
+            tick = batch_status_sensor.evaluate_tick(build_sensor_context(instance=instance, resources=resources))
+            if tick.run_requests:
+                for request in tick.run_requests:
                     if request.job_name == "submit_batches":
                         say(f"Submitted {len(submit().batches)} more batch(es)")
                         continue
@@ -102,7 +102,7 @@ def run_demo(
                     report.batches.append(summary)
                     say(f"Processed {request.partition_key}: {summary.tagged} tagged, {summary.failed} failed")
                 continue
-            waiting = result.skip_reason.skip_message if result.skip_reason else ""
+            waiting = tick.skip_message or ""
             if waiting == "no batches in flight":
                 break
             if time.monotonic() > deadline:

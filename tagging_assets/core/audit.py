@@ -139,7 +139,7 @@ def batch_points(cache: QdrantCache, batch_id: str, fields: list[str]) -> dict[P
 
 def format_problems(cache: QdrantCache, batch_id: str) -> tuple[int, list[str]]:
     """The tagged points of a batch, and the problems with their tags."""
-    problems = []
+    problems: list[str] = []
     tagged = 0
     for point_id, payload in batch_points(cache, batch_id, ["tags", "tagging", cache.fields.video_id]).items():
         if (payload.get("tagging") or {}).get("status") != "tagged":
@@ -162,8 +162,8 @@ def disagreements(
     problems: list[ParseProblem] = []
     for path in (output, errors):
         if path is not None:
-            for outcome in read_outcomes(path, problems):
-                expected.setdefault(outcome.custom_id, outcome)
+            for read in read_outcomes(path, problems):
+                expected.setdefault(read.custom_id, read)
     found = []
     for point_id, custom_id in by_point.items():
         payload = points.get(point_id)

@@ -14,8 +14,10 @@ from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from uuid import UUID
 
 from qdrant_client import QdrantClient, models
+from qdrant_client.conversions import common_types as qdrant_types
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from tagging_assets.core.contracts import PointId
@@ -131,7 +133,7 @@ class QdrantCache:
         self, fields: list[str], only: models.Filter | None = None, page_size: int | None = None
     ) -> Iterator[tuple[PointId, dict[str, Any]]]:
         """Every point's id and the named payload fields, page by page."""
-        offset: PointId | None = None
+        offset: qdrant_types.PointId | None = None
         while True:
             points, offset = self.client.scroll(
                 self.collection,
@@ -142,16 +144,16 @@ class QdrantCache:
                 with_vectors=False,
             )
             for point in points:
-                yield point.id, point.payload or {}
+                yield _plain(point.id), point.payload or {}
             if offset is None:
                 return
 
     def existing_ids(self, ids: list[PointId]) -> set[PointId]:
-        return {point.id for point in self.client.retrieve(self.collection, ids, with_payload=False)}
+        return {_plain(point.id) for point in self.client.retrieve(self.collection, ids, with_payload=False)}
 
     def retrieve(self, ids: list[PointId], fields: list[str]) -> dict[PointId, dict[str, Any]]:
         points = self.client.retrieve(self.collection, ids, with_payload=fields, with_vectors=False)
-        return {point.id: point.payload or {} for point in points}
+        return {_plain(point.id): point.payload or {} for point in points}
 
     def upsert(self, points: list[models.PointStruct]) -> None:
         self.client.upsert(self.collection, points=points, wait=True)
@@ -198,3 +200,8 @@ def _reason(error: Exception) -> str:
     if isinstance(error, UnexpectedResponse):
         return f"HTTP {error.status_code}"
     return str(getattr(error, "source", None) or error)
+
+
+def _plain(point_id: int | str | UUID) -> PointId:
+    """Qdrant may hand a UUID object back; indexes and records keep ids as JSON, so as its string."""
+    return str(point_id) if isinstance(point_id, UUID) else point_id

@@ -35,30 +35,33 @@ class Outcome:
 
 def outcome_of(line: ResultLine) -> Outcome:
     """Classify one result line."""
-    tokens = {"input_tokens": line.input_tokens, "output_tokens": line.output_tokens}
     if line.status_code is None:
         message = f": {line.error_message}" if line.error_message else ""
         return Outcome(line.custom_id, None, f"{line.error_code or 'no_response'}{message}")
+
+    def failed(error: str, *, retryable: bool = True) -> Outcome:
+        return Outcome(line.custom_id, None, error, line.input_tokens, line.output_tokens, retryable)
+
     if line.status_code != 200 or line.reply is None:
         permanent = 400 <= line.status_code < 500 and line.status_code not in (408, 409, 429)
-        error = f"http_{line.status_code}: {line.error_message or 'no message'}"
-        return Outcome(line.custom_id, None, error, **tokens, retryable=not permanent)
+        return failed(f"http_{line.status_code}: {line.error_message or 'no message'}", retryable=not permanent)
     reply = line.reply
     if reply.problem:
-        return Outcome(line.custom_id, None, reply.problem, **tokens)
+        return failed(reply.problem)
     if reply.refusal:
-        return Outcome(line.custom_id, None, f"refusal: {reply.refusal}", **tokens)
+        return failed(f"refusal: {reply.refusal}")
     if reply.finish_reason == "length":
-        return Outcome(line.custom_id, None, "truncated: the reply hit max_tokens", **tokens)
+        return failed("truncated: the reply hit max_tokens")
     if reply.content is None:
-        return Outcome(line.custom_id, None, "empty_reply: the reply has no content", **tokens)
+        return failed("empty_reply: the reply has no content")
     try:
-        return Outcome(line.custom_id, TaggingOutput.model_validate_json(reply.content), None, **tokens)
+        output = TaggingOutput.model_validate_json(reply.content)
     except ValidationError as error:
         if any(e["type"] == "json_invalid" for e in error.errors()):
-            return Outcome(line.custom_id, None, "invalid_json: the reply is not JSON", **tokens)
+            return failed("invalid_json: the reply is not JSON")
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors())
-        return Outcome(line.custom_id, None, f"schema_violation: {problems}", **tokens)
+        return failed(f"schema_violation: {problems}")
+    return Outcome(line.custom_id, output, None, line.input_tokens, line.output_tokens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 from pydantic import BaseModel, Field
 
 from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, TAG_PATTERN
 
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 MAX_TOKENS = 300
 """The reply's token cap: a tags-and-summary reply runs to about 80."""
 TEMPERATURE = 0.2
@@ -132,7 +132,7 @@ class ResultLine:
 class ChatCompletions:
     """Requests and replies of ``/v1/chat/completions`` in Batch API files."""
 
-    endpoint = ENDPOINT
+    endpoint: Final = ENDPOINT
 
     def request(self, custom_id: str, model: str, system_prompt: str, user: str) -> BatchRequest:
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
@@ -155,13 +155,16 @@ class ChatCompletions:
                 result.custom_id, None, None, error.code if error else None, error.message if error else None
             )
         body = result.response.body
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        usage = _object(body.get("usage"))
         tokens = (_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
         if result.response.status_code != 200:
-            detail = body.get("error") if isinstance(body.get("error"), dict) else {}
-            message = detail.get("message")
+            message = _object(body.get("error")).get("message")
             return ResultLine(result.custom_id, result.response.status_code, None, None, message, *tokens)
         return ResultLine(result.custom_id, 200, _reply(body), None, None, *tokens)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:
@@ -173,7 +176,7 @@ def _reply(body: dict[str, Any]) -> Reply:
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return Reply(None, None, None, "no_choices: the reply has no choices")
     choice = choices[0]
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = _object(choice.get("message"))
     content = message.get("content")
     refusal = message.get("refusal")
     return Reply(

@@ -20,7 +20,7 @@ from tagging_assets.core.report import tag_frequencies
 from tagging_assets.core.selection import collector_paused, read_snapshot, write_snapshot
 from tagging_assets.core.shards import Limits, write_shards
 from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
-from tagging_assets.defs.partitions import batch_partitions
+from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 
 GROUP = "tagging"
@@ -133,7 +133,7 @@ def openai_batch_job(
                 context.log.info(str(waiting))
                 deferred.append(shard)
                 continue
-            context.instance.add_dynamic_partitions(batch_partitions.name, [record.batch_id])
+            context.instance.add_dynamic_partitions(BATCH_PARTITIONS, [record.batch_id])
             submitted.append(SubmittedBatch(batch_id=record.batch_id, requests=shard.requests, input_file=shard.path))
     context.add_output_metadata(
         {

@@ -2,4 +2,5 @@
 
 from dagster import DynamicPartitionsDefinition
 
-batch_partitions = DynamicPartitionsDefinition(name="openai_batches")
+BATCH_PARTITIONS = "openai_batches"
+batch_partitions = DynamicPartitionsDefinition(name=BATCH_PARTITIONS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from dagster import ConfigurableResource, EnvVar
 from openai import OpenAI
@@ -69,13 +68,12 @@ class TaggingResource(ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: TaggingSettings) -> TaggingResource:
-        values = {name: getattr(settings, name) for name in cls.model_fields}
-        return cls(**{name: str(value) if isinstance(value, Path) else value for name, value in values.items()})
+        return cls(**settings.model_dump(mode="json", include=set(cls.model_fields)))
 
     def settings(self) -> TaggingSettings:
         return TaggingSettings.model_validate({name: getattr(self, name) for name in type(self).model_fields})
 
-    def processor(self, *, cache: QdrantCache | None, client: OpenAI) -> BatchProcessor:
+    def processor(self, *, cache: QdrantCache | None, client: OpenAI | None) -> BatchProcessor:
         return BatchProcessor(cache, client, settings=self.settings())
 
 

@@ -8,6 +8,7 @@ from dagster import (
     AssetObservation,
     DagsterInstance,
     DefaultSensorStatus,
+    IntMetadataValue,
     MetadataValue,
     RunRequest,
     SensorEvaluationContext,
@@ -20,7 +21,7 @@ from tagging_assets.batches.status import TERMINAL_STATUSES, status_of
 from tagging_assets.core.contracts import BatchStatus
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
 from tagging_assets.defs.jobs import process_batch, submit_batches
-from tagging_assets.defs.partitions import batch_partitions
+from tagging_assets.defs.partitions import BATCH_PARTITIONS
 from tagging_assets.defs.resources import BatchApiResource, TaggingResource
 
 
@@ -43,7 +44,7 @@ def _deferred_requests(instance: DagsterInstance) -> int:
     event = instance.get_latest_materialization_event(openai_batch_job.key)
     metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
     deferred = metadata.get("deferred_requests")
-    return int(deferred.value) if deferred is not None else 0
+    return (deferred.value or 0) if isinstance(deferred, IntMetadataValue) else 0
 
 
 @sensor(
@@ -61,7 +62,7 @@ def batch_status_sensor(
 ) -> SensorResult:
     instance = context.instance
     processed = instance.get_materialized_partitions(tagged_points.key)
-    in_flight = [key for key in instance.get_dynamic_partitions(batch_partitions.name) if key not in processed]
+    in_flight = [key for key in instance.get_dynamic_partitions(BATCH_PARTITIONS) if key not in processed]
     if not in_flight:
         return SensorResult(skip_reason="no batches in flight")
     client = batch_api.get_client(max_retries=1, timeout_seconds=10)

@@ -245,7 +245,9 @@ class GatewayStore:
         status, so a cancel and the worker never overwrite each other. Returns the
         updated row, or None when the status had moved on.
         """
-        columns = {key: changes.pop(key) for key in ("next_line", "next_offset", "enqueued_tokens") if key in changes}
+        columns: dict[str, Any] = {
+            key: changes.pop(key) for key in ("next_line", "next_offset", "enqueued_tokens") if key in changes
+        }
         with self._transaction() as db:
             return self._update(db, batch_id, expected_status, changes, columns)
 

@@ -14,7 +14,7 @@ import math
 import re
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS
@@ -48,14 +48,9 @@ class Tagging:
 class _WordStats:
     count: int = 0
     capitalised: int = 0
-    sentences: set[int] | None = None
-    left: set[str] | None = None
-    right: set[str] | None = None
-
-    def __post_init__(self) -> None:
-        self.sentences = set()
-        self.left = set()
-        self.right = set()
+    sentences: set[int] = field(default_factory=set)
+    left: set[str] = field(default_factory=set)
+    right: set[str] = field(default_factory=set)
 
 
 def tag_text(text: str, max_tags: int = MAX_TAGS, min_tags: int = MIN_TAGS) -> Tagging:
@@ -121,11 +116,11 @@ def _score_words(tokenised: list[list[str]]) -> dict[str, float]:
     scores: dict[str, float] = {}
     for term, entry in stats.items():
         casing = entry.capitalised / (1 + math.log(entry.count))
-        position = math.log(math.log(3 + statistics.median(entry.sentences)))
+        placement = math.log(math.log(3 + statistics.median(entry.sentences)))
         frequency = entry.count / (mean + spread)
         relatedness = 1 + (len(entry.left) + len(entry.right)) / (2 * entry.count) * (entry.count / max_count)
         dispersion = len(entry.sentences) / sentence_total
-        scores[term] = (relatedness * position) / (casing + frequency / relatedness + dispersion / relatedness)
+        scores[term] = (relatedness * placement) / (casing + frequency / relatedness + dispersion / relatedness)
     return scores
 
 
@@ -147,10 +142,10 @@ def _score_phrases(tokenised: list[list[str]], word_scores: dict[str, float]) ->
                 continue
             for size in range(1, _MAX_PHRASE_WORDS + 1):
                 for start in range(len(run) - size + 1):
-                    surface = run[start : start + size]
-                    phrase = tuple(_norm(term) for term in surface)
+                    words_in_run = run[start : start + size]
+                    phrase = tuple(_norm(term) for term in words_in_run)
                     if len(set(phrase)) == size:
-                        spellings[phrase][_as_tag(surface)] += 1
+                        spellings[phrase][_as_tag(words_in_run)] += 1
             run = []
     scored: dict[tuple[str, ...], _Phrase] = {}
     for phrase, spelled in spellings.items():

@@ -82,12 +82,11 @@ def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: I
     if not isinstance(request, dict):
         check.fail("invalid_json_line", "Each line must be a JSON object.", number)
         return
-    custom_id = request.get("custom_id")
-    body = request.get("body")
-    for name, value, kind in (("custom_id", custom_id, str), ("url", request.get("url"), str), ("body", body, dict)):
-        if not isinstance(value, kind):
-            check.fail("missing_required_parameter", f"Missing required parameter: '{name}'.", number, name)
-            return
+    custom_id, url, body = request.get("custom_id"), request.get("url"), request.get("body")
+    if not isinstance(custom_id, str) or not isinstance(url, str) or not isinstance(body, dict):
+        name = "custom_id" if not isinstance(custom_id, str) else "url" if not isinstance(url, str) else "body"
+        check.fail("missing_required_parameter", f"Missing required parameter: '{name}'.", number, name)
+        return
     if custom_id in seen:
         check.fail(
             "duplicate_custom_id",
@@ -99,10 +98,10 @@ def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: I
     seen.add(custom_id)
     if request.get("method") != "POST":
         check.fail("invalid_method", "The method of each request must be POST.", number, "method")
-    if request["url"] != endpoint:
+    if url != endpoint:
         check.fail(
             "url_mismatch",
-            f"The provided URL '{request['url']}' does not match the batch's endpoint '{endpoint}'.",
+            f"The provided URL '{url}' does not match the batch's endpoint '{endpoint}'.",
             number,
             "url",
         )

@@ -39,7 +39,7 @@ def read_transcripts_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 item = json.loads(line)
-            except ValueError as error:
+            except json.JSONDecodeError as error:
                 raise InputError(f"{path}:{number}: not valid JSON ({error.msg})") from None
             if not isinstance(item, dict):
                 raise InputError(f"{path}:{number}: each line must be a JSON object")

@@ -14,6 +14,7 @@ from typing import Any
 import dagster
 import pytest
 
+from tagging_assets.core.tokens import TokenCounter, counter_for
 from tagging_assets_tests.support import Gateway, transcripts_path
 
 _PROCESS_FIXTURES = {"start_gateway", "shared_gateway"}
@@ -44,19 +45,31 @@ def no_tiktoken_encodings(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path_factory.mktemp("tiktoken-empty")))
 
 
-@pytest.fixture
-def tiktoken_encodings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _install_o200k(folder: Path) -> Path:
     """tiktoken's cache holding o200k_base (gpt-4o-mini's encoding), as a download would have left it: the
     file comes from the bpe-openai package (found, not imported), and tiktoken checks its sha256 on loading."""
     from tagging_assets.core.tokens import cached_encoding_path
 
-    folder = tmp_path / "tiktoken"
     folder.mkdir()
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(folder))
-    package = Path(importlib.util.find_spec("bpe_openai").origin).parent
-    bundled = package / "data" / "o200k_base.tiktoken.gz"
+    spec = importlib.util.find_spec("bpe_openai")
+    assert spec is not None and spec.origin is not None, "bpe-openai (a dev dependency) is not installed"
+    bundled = Path(spec.origin).parent / "data" / "o200k_base.tiktoken.gz"
     cached_encoding_path("o200k_base", folder).write_bytes(gzip.decompress(bundled.read_bytes()))
     return folder
+
+
+@pytest.fixture
+def tiktoken_encodings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TIKTOKEN_CACHE_DIR pointing at a cache that holds o200k_base, so counts are exact."""
+    folder = _install_o200k(tmp_path / "tiktoken")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def exact_counter(tmp_path_factory: pytest.TempPathFactory) -> TokenCounter:
+    """gpt-4o-mini's exact counter, once for the session (property tests run it many times)."""
+    return counter_for("gpt-4o-mini", _install_o200k(tmp_path_factory.mktemp("o200k") / "tiktoken"))
 
 
 @pytest.fixture

@@ -51,4 +51,4 @@ lock: install
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) .gateway .tagging .qdrant .dagster_home .pytest_cache .ruff_cache
+	rm -rf $(VENV) .gateway .tagging .qdrant .dagster_home .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -9,17 +9,20 @@ table lists the same variables.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from tagging_assets.core.errors import ConfigError
 
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
 """The key the SDK sends to the local gateway, which needs one only when started with ``--api-key``."""
+
+_CRON_FIELD = re.compile(r"[0-9*,/\-A-Za-z?]+")
 
 ENVIRONMENT = {
     "openai_api_key": "OPENAI_API_KEY",
@@ -75,6 +78,18 @@ class TaggingSettings(BaseModel):
     submit_cron: str = "0 * * * *"
     dagster_home: Path = Path(".dagster_home")
     tiktoken_cache_dir: Path = Field(default_factory=lambda: _default_tiktoken_cache(os.environ))
+
+    @field_validator("submit_cron")
+    @classmethod
+    def _five_cron_fields(cls, cron: str) -> str:
+        """A phrase or a missing field fails when the settings are read, not when Dagster first loads the
+        schedule; Dagster still checks each field's range when it does."""
+        fields = cron.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(field) for field in fields):
+            raise ValueError(
+                f"expected five cron fields (minute hour day month weekday), e.g. '0 * * * *'; got {cron!r}"
+            )
+        return cron
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TaggingSettings:

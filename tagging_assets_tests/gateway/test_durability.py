@@ -6,9 +6,12 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from tagging_assets_tests.support import Gateway, jsonl, read_lines, request_line, submit, wait_for
 
 
+@pytest.mark.subprocess
 def test_sigkill_mid_batch_then_restart_completes_every_line_once(tmp_path, real_transcripts):
     state_dir = tmp_path / "state"
     state_dir.mkdir()

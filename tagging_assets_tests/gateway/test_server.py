@@ -33,6 +33,7 @@ def test_a_wrong_or_missing_key_gets_openais_401(start_gateway):
     assert json.load(anonymous.value)["error"]["message"].startswith("You didn't provide an API key.")
 
 
+@pytest.mark.subprocess
 def test_it_refuses_a_non_loopback_bind_unless_told():
     result = subprocess.run(
         [sys.executable, "-m", "tagging_assets", "gateway", "--host", "0.0.0.0", "--port", "1"],
@@ -46,6 +47,7 @@ def test_it_refuses_a_non_loopback_bind_unless_told():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.subprocess
 def test_a_bad_setting_is_one_line_naming_it():
     result = subprocess.run(
         [sys.executable, "-m", "tagging_assets", "gateway", "--line-error-rate", "2"],

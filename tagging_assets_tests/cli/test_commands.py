@@ -1,0 +1,99 @@
+"""The commands in process (click's runner) on embedded Qdrant: what needs no gateway. The subprocess runs, with
+the gateway, are in integration/test_cli.py."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tagging_assets.cli.commands import main
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets_tests.support import transcripts_path
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "QDRANT_PATH": str(tmp_path / "qdrant"),
+        "TAGGING_WORK_DIR": str(tmp_path / "work"),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+    }
+
+
+def invoke(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def error_lines(result: Result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture
+def seeded(env: dict[str, str], tmp_path: Path, real_transcripts: list[dict[str, Any]]) -> dict[str, str]:
+    """Twelve real transcripts, nine of them typed youtube_video (as seeding types them) and three podcast."""
+    source = tmp_path / "source.jsonl"
+    source.write_text("".join(json.dumps(item) + "\n" for item in real_transcripts[:12]))
+    result = invoke(env, "seed-cache", "--source", str(source))
+    assert result.exit_code == 0, result.stderr
+    with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
+        point_ids = sorted((point_id for point_id, _ in cache.scroll(["video_id"])), key=str)
+        assert cache.set_payloads((point_id, {"type": "podcast"}) for point_id in point_ids[:3]) == 3
+    return env
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TAGGING_MAX_ATTEMPTS", "three", "TAGGING_MAX_ATTEMPTS"),
+        ("TAGGING_MAX_COST_USD", "-1", "TAGGING_MAX_COST_USD"),
+        ("TAGGING_SUBMIT_CRON", "every hour", "TAGGING_SUBMIT_CRON"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_its_variable(
+    env: dict[str, str], variable: str, value: str, message: str
+) -> None:
+    result = invoke({**env, variable: value}, "tags")
+    assert result.exit_code != 0
+    [line] = error_lines(result)
+    assert message in line and "Traceback" not in result.stderr
+
+
+def test_where_filters_prepare_by_payload_field(seeded: dict[str, str], tmp_path: Path) -> None:
+    videos = json.loads(
+        invoke(
+            seeded, "prepare", "--output", str(tmp_path / "v.jsonl"), "--where", "type=youtube_video", "--json"
+        ).stdout
+    )
+    podcasts = json.loads(
+        invoke(seeded, "prepare", "--output", str(tmp_path / "p.jsonl"), "--where", "type=podcast", "--json").stdout
+    )
+    assert (videos["requests"], podcasts["requests"]) == (9, 3)
+    custom_ids = {
+        json.loads(line)["custom_id"]
+        for path in (tmp_path / "v.jsonl", tmp_path / "p.jsonl")
+        for line in path.read_text().splitlines()
+    }
+    assert custom_ids == {f"youtube:{item['video_id']}" for item in _source_items()}
+
+
+def _source_items() -> list[dict[str, Any]]:
+    with transcripts_path().open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()][:12]
+
+
+def test_a_malformed_where_names_the_form_it_wants(seeded: dict[str, str], tmp_path: Path) -> None:
+    result = invoke(seeded, "prepare", "--output", str(tmp_path / "x.jsonl"), "--where", "type")
+    assert result.exit_code != 0
+    assert error_lines(result) == [
+        "error: --where 'type': expected FIELD=VALUE, e.g. --where type=youtube_video",
+    ]
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_an_untagged_cache_says_how_to_get_tags(seeded: dict[str, str]) -> None:
+    result = invoke(seeded, "tags")
+    assert result.exit_code == 0
+    assert "No video has tags yet" in result.stdout
+    assert json.loads(invoke(seeded, "tags", "--json").stdout) == {"tagged_videos": 0, "tags": []}

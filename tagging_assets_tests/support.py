@@ -133,6 +133,8 @@ def submit_and_process(instance, resources, gateway):
         wait_for(gateway.client(), batch_id)
     result = run_sensor(instance, resources)
     assert result.run_requests
+    # The sensor targets two jobs, so the daemon refuses a run request that does not name its job.
+    assert all(request.job_name == "process_batch" for request in result.run_requests if request.partition_key)
     process = project.resolve_job_def("process_batch")
     runs = {
         request.partition_key: process.execute_in_process(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from dagster import DagsterInstance, build_sensor_context
+from dagster import DagsterInstance, SensorResult, build_sensor_context
 
 from tagging_assets.cli.backend import local_gateway
 from tagging_assets.core.cache import QdrantCache
@@ -89,7 +89,7 @@ def run_demo(
         say(f"Submitted {len(batches)} batch(es): {', '.join(b.batch_id for b in batches) or 'nothing new to tag'}")
         deadline = time.monotonic() + timeout_seconds
         while True:
-            tick = batch_status_sensor.evaluate_tick(build_sensor_context(instance=instance, resources=resources))
+            tick = _sensor_tick(instance, resources)
             if tick.run_requests:
                 for request in tick.run_requests:
                     if request.job_name == "submit_batches":
@@ -102,7 +102,7 @@ def run_demo(
                     report.batches.append(summary)
                     say(f"Processed {request.partition_key}: {summary.tagged} tagged, {summary.failed} failed")
                 continue
-            waiting = tick.skip_message or ""
+            waiting = tick.skip_reason.skip_message if tick.skip_reason else ""
             if waiting == "no batches in flight":
                 break
             if time.monotonic() > deadline:
@@ -147,3 +147,11 @@ def print_report(report: DemoReport, say: Callable[[str], None], usd: Callable[[
         f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {len(report.batches)} batch(es), "
         f"{tokens:,} tokens, {usd(batch_usd)} at batch prices ({usd(realtime_usd)} realtime)."
     )
+
+
+def _sensor_tick(instance: DagsterInstance, sensor_resources: Mapping[str, object]) -> SensorResult:
+    """One tick of the sensor, called as a function; it always answers with a ``SensorResult``."""
+    result = batch_status_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
+    if not isinstance(result, SensorResult):
+        raise TypeError(f"batch_status_sensor returned {type(result).__name__}, not a SensorResult")
+    return result

@@ -87,6 +87,7 @@ def batch_status_sensor(
         if status.status in TERMINAL_STATUSES:
             run_requests.append(
                 RunRequest(
+                    job_name=process_batch.name,
                     run_key=f"{batch_id}:{status.status}",
                     partition_key=batch_id,
                     tags={"tagging-assets/batch-status": status.status},

@@ -86,7 +86,7 @@ def test_every_submitted_custom_id_ends_tagged_or_failed_once(
         completion_window="24h",
         created_at=1,
         input_file_id="file",
-        status=status,  # type: ignore[arg-type]
+        status=status,
     )
     with TemporaryDirectory() as folder, QdrantCache("property", client=QdrantClient(":memory:")) as cache:
         cache.create(1)

@@ -10,7 +10,6 @@ from click.testing import CliRunner, Result
 
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets_tests.support import transcripts_path
 
 
 @pytest.fixture
@@ -60,7 +59,9 @@ def test_a_wrong_setting_is_one_line_naming_its_variable(
     assert message in line and "Traceback" not in result.stderr
 
 
-def test_where_filters_prepare_by_payload_field(seeded: dict[str, str], tmp_path: Path) -> None:
+def test_where_filters_prepare_by_payload_field(
+    seeded: dict[str, str], tmp_path: Path, real_transcripts: list[dict[str, Any]]
+) -> None:
     videos = json.loads(
         invoke(
             seeded, "prepare", "--output", str(tmp_path / "v.jsonl"), "--where", "type=youtube_video", "--json"
@@ -75,12 +76,7 @@ def test_where_filters_prepare_by_payload_field(seeded: dict[str, str], tmp_path
         for path in (tmp_path / "v.jsonl", tmp_path / "p.jsonl")
         for line in path.read_text().splitlines()
     }
-    assert custom_ids == {f"youtube:{item['video_id']}" for item in _source_items()}
-
-
-def _source_items() -> list[dict[str, Any]]:
-    with transcripts_path().open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()][:12]
+    assert custom_ids == {f"youtube:{item['video_id']}" for item in real_transcripts[:12]}
 
 
 def test_a_malformed_where_names_the_form_it_wants(seeded: dict[str, str], tmp_path: Path) -> None:

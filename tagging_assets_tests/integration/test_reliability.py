@@ -46,6 +46,16 @@ def cli(env, *args):
     )
 
 
+def seeded_and_submitted(env, tmp_path: Path, items: list) -> str:
+    """Seed the items, prepare and submit them with the command line, as a user would; the batch's id."""
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        seed_cache(cache, items)
+    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
+    submitted = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
+    assert submitted.returncode == 0, submitted.stderr
+    return re.search(r"batch_\w+", submitted.stdout).group(0)
+
+
 def batches_and_uploads(gateway) -> tuple[list, list]:
     client = gateway.client()
     return list(client.batches.list()), list(client.files.list(purpose="batch"))
@@ -94,14 +104,10 @@ def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
 def test_responses_lost_on_the_way_back_never_make_a_second_upload_or_batch(start_gateway, tmp_path, real_transcripts):
     gateway = start_gateway(disconnect_every=2)
     env = user_env(tmp_path, gateway)
-    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
-        seed_cache(cache, cache_items(real_transcripts, 12))
-    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
-    submitted = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
-    assert submitted.returncode == 0, submitted.stderr
-    watched = cli(env, "status", "--batch-id", re.search(r"batch_\w+", submitted.stdout).group(0), "--watch")
+    batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 12))
+    watched = cli(env, "status", "--batch-id", batch_id, "--watch")
     assert "completed 12/12" in watched.stdout, watched.stderr
-    processed = cli(env, "process", "--batch-id", re.search(r"batch_\w+", submitted.stdout).group(0))
+    processed = cli(env, "process", "--batch-id", batch_id)
     assert "12 tagged, 0 failed" in processed.stdout, processed.stderr
     batches, uploads = batches_and_uploads(gateway)
     assert (len(batches), len(uploads)) == (1, 1)
@@ -112,12 +118,7 @@ def test_429s_500s_and_dropped_connections_are_retried_through_the_whole_workflo
 ):
     gateway = start_gateway(rate_limit_every=3, retry_after_seconds=0.1, server_error_every=5, disconnect_every=7)
     env = user_env(tmp_path, gateway)
-    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
-        seed_cache(cache, cache_items(real_transcripts, 20))
-    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
-    submitted = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
-    assert submitted.returncode == 0, submitted.stderr
-    batch_id = re.search(r"batch_\w+", submitted.stdout).group(0)
+    batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 20))
     assert "completed 20/20" in cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2").stdout
     processed = cli(env, "process", "--batch-id", batch_id)
     assert "20 tagged, 0 failed" in processed.stdout, processed.stderr

@@ -29,10 +29,10 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not subprocess"
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not subprocess"
 
 bench: install
 	$(BIN)/python benchmarks/gateway_throughput.py

@@ -12,6 +12,9 @@ import pytest
 from tagging_assets_tests.servers import chromium, dagster_dev, graphql
 from tagging_assets_tests.support import user_env
 
+# Both tests share one `dagster dev`; the group keeps them on one pytest-xdist worker, so it starts once.
+pytestmark = pytest.mark.xdist_group("dagster-dev")
+
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = {"cached_transcripts", "batch_input_jsonl", "openai_batch_job", "batch_results_raw", "tagged_points"}
 LINEAGE = {

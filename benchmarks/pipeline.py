@@ -200,8 +200,9 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
 
     from tagging_assets.batches.processor import BatchProcessor
     from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.core.models import model_table
     from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
-    from tagging_assets.core.wire import WIRE
+    from tagging_assets.core.wire import ChatCompletions
 
     cache = QdrantCache.connect(COLLECTION, path=store)
     extra: dict[str, float] = {}
@@ -221,8 +222,9 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
             for point in points:
                 payload = point.payload or {}
                 user = user_message(payload["title"], payload["transcript"])
-                request = WIRE.request(f"youtube:{payload['video_id']}", "gpt-4o-mini", SYSTEM_PROMPT, user)
-                out.write(request.model_dump_json() + "\n")
+                options = model_table().profile("gpt-4o-mini").request_options()
+                request = ChatCompletions().request(f"youtube:{payload['video_id']}", options, SYSTEM_PROMPT, user)
+                out.write(request.model_dump_json(exclude_none=True) + "\n")
     elif op == "prepare":
         BatchProcessor(cache, None, work_dir=work).prepare_files(work / "input.jsonl")
     elif op == "least_work":

@@ -37,6 +37,14 @@ class Gateway(GatewayProcess):
         return OpenAI(base_url=self.base_url, api_key=self.api_key or "sk-local", **options)
 
 
+def shard_options(model: str = "gpt-4o-mini", endpoint: str = "/v1/chat/completions") -> dict[str, Any]:
+    """What ``write_shards`` needs besides the items: the model's request options, from its profile, and the
+    endpoint."""
+    from tagging_assets.core.models import model_table
+
+    return {"options": model_table().profile(model).request_options(), "endpoint": endpoint}
+
+
 def request_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **body: Any) -> dict[str, Any]:
     """One Batch API input line asking for tags of ``text``."""
     from tagging_assets.core.wire import tagging_response_format

@@ -19,19 +19,21 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 
+import openai
 from openai import OpenAI
 from openai.types import Batch
 
 from tagging_assets.batches.download import download_results
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.status import TERMINAL_STATUSES, status_of
-from tagging_assets.batches.submit import Submitter
+from tagging_assets.batches.submit import Submitter, base_url_of
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles, SelectionReport, Shard, WritebackSummary
-from tagging_assets.core.cost import PriceTable, enforce_cap, price_table
+from tagging_assets.core.cost import Cost, TokenUsage, cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import BatchError, InputError
+from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
 from tagging_assets.core.selection import CacheItem, Filters, collector_paused, select_items
 from tagging_assets.core.settings import TaggingSettings
@@ -75,8 +77,40 @@ class BatchProcessor:
         return counter_for(self.model, self.settings.tiktoken_cache_dir)
 
     @cached_property
-    def prices(self) -> PriceTable:
-        return price_table(self.settings.pricing_file)
+    def models(self) -> ModelTable:
+        """The model profiles: the built-in table after TAGGING_PRICING_FILE's entries."""
+        return model_table(self.settings.pricing_file)
+
+    @cached_property
+    def profile(self) -> ModelProfile:
+        return self.models.profile(self.model)
+
+    @cached_property
+    def request_options(self) -> RequestOptions:
+        """What each request carries for the configured model and effort; a wrong effort is a ``ConfigError``."""
+        return self.profile.request_options(self.settings.reasoning_effort)
+
+    def expected_cost(self, input_tokens: int, requests: int) -> Cost | None:
+        """What requests of the configured model are expected to cost; None without a price."""
+        return expected_cost(self.profile, input_tokens, requests, self.settings.reasoning_effort)
+
+    def expected_output_tokens(self, requests: int) -> int:
+        return requests * self.profile.expected_output_tokens(self.settings.reasoning_effort)
+
+    def cost_of(self, usage: TokenUsage, model: str | None = None) -> Cost | None:
+        return cost_of(self.models.profile(model or self.model), usage)
+
+    def enforce_cap(self, cost: Cost | None, what: str) -> None:
+        """Refuse what would cost more than TAGGING_MAX_COST_USD, or what has no price while a cap is set."""
+        enforce_cap(cost, self.settings.max_cost_usd, what, self.profile, self.models)
+
+    @property
+    def unknown_price(self) -> str:
+        return unknown_price(self.profile, self.models)
+
+    @property
+    def base_url(self) -> str:
+        return base_url_of(self.client)
 
     @cached_property
     def client(self) -> OpenAI:
@@ -98,7 +132,9 @@ class BatchProcessor:
             self.client,
             self.records,
             collection=self.cache.collection,
+            backend=self.settings.backend,
             enqueued_token_limit=self.settings.enqueued_token_limit,
+            file_ttl_seconds=self.settings.file_ttl_seconds,
         )
 
     # prepare
@@ -119,6 +155,7 @@ class BatchProcessor:
             prompt_version=prompt_version_for(system_prompt),
             max_attempts=self.settings.max_attempts,
             counter=self.counter,
+            backend=self.settings.backend,
             max_transcript_tokens=self.settings.max_transcript_tokens,
             only=filters,
             progress=progress,
@@ -141,12 +178,14 @@ class BatchProcessor:
         """``prepare_batch_input``, returning each shard written. With nothing to tag, ``output_file`` is left
         empty. ``progress`` hears of the points scanned, a thousand at a time."""
         output = Path(output_file or self.work_dir / "batch_input.jsonl")
+        options = self.request_options
         items = self.select(report if report is not None else SelectionReport(), filters, system_prompt, progress)
         with collector_paused():
             shards = write_shards(
                 items,
                 output,
-                model=self.model,
+                options=options,
+                endpoint=self.settings.endpoint,
                 system_prompt=system_prompt,
                 counter=self.counter,
                 limits=Limits(requests=self.settings.max_requests_per_file, tokens=self.settings.enqueued_token_limit),
@@ -183,8 +222,10 @@ class BatchProcessor:
         return record
 
     def _within_cost_cap(self, shard: Shard) -> None:
-        expected = self.prices.expected_cost(shard.model, shard.input_tokens, shard.requests)
-        enforce_cap(expected, self.settings.max_cost_usd, shard.path.name)
+        profile = self.models.profile(shard.model)
+        effort = self.settings.reasoning_effort if shard.model == self.model else None
+        expected = expected_cost(profile, shard.input_tokens, shard.requests, effort)
+        enforce_cap(expected, self.settings.max_cost_usd, shard.path.name, profile, self.models)
 
     def record(self, batch_id: str) -> BatchRecord:
         return self.records.load(batch_id)
@@ -193,7 +234,20 @@ class BatchProcessor:
 
     def check_status(self, batch_id: str) -> BatchStatus:
         """The batch's status and progress; ``status["status"]`` reads as in the lesson."""
-        return status_of(self.client.batches.retrieve(batch_id))
+        return status_of(self.retrieve(batch_id))
+
+    def retrieve(self, batch_id: str) -> Batch:
+        """The batch from the API in use; one it does not know is a ``BatchError`` that says which API made it."""
+        try:
+            return self.client.batches.retrieve(batch_id)
+        except openai.NotFoundError:
+            record = self.records.find(batch_id)
+            if record is not None and record.base_url and record.base_url != self.base_url:
+                raise BatchError(
+                    f"batch {batch_id} was made at the Batch API at {record.base_url}, not the one in use "
+                    f"({self.base_url}); point OPENAI_BASE_URL and OPENAI_API_KEY at that one to follow it"
+                ) from None
+            raise BatchError(f"batch {batch_id} is not known at the Batch API at {self.base_url}") from None
 
     # results
 
@@ -202,7 +256,7 @@ class BatchProcessor:
     ) -> DownloadedFiles:
         """Stream the output and error files to disk; ``output_file`` names the output, errors go beside it.
         A caller that has just retrieved the batch passes it, to spare a second status call."""
-        batch = batch or self.client.batches.retrieve(batch_id)
+        batch = batch or self.retrieve(batch_id)
         output = Path(output_file or self.work_dir / "results" / batch_id / "output.jsonl")
         return download_results(self.client, batch, output)
 
@@ -220,7 +274,7 @@ class BatchProcessor:
         hears of the points written, a batched write at a time.
         """
         record = self.record(batch_id)
-        batch = self.client.batches.retrieve(batch_id)
+        batch = self.retrieve(batch_id)
         if batch.status not in TERMINAL_STATUSES:
             raise BatchError(f"batch {batch_id} is still {batch.status}; process it once it has finished")
         if output_file is None and errors_file is None:
@@ -239,4 +293,4 @@ class BatchProcessor:
         """Stream result files already on disk into the cache."""
         files = [Path(path) for path in (output_file, errors_file) if path is not None]
         index = read_index(Path(record.index_file))
-        return write_results(self.cache, record, batch, index, files, self.prices, progress)
+        return write_results(self.cache, record, batch, index, files, self.models.profile(record.model), progress)

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import BatchError
 
 
@@ -28,6 +29,10 @@ class BatchRecord:
     prompt_version: str
     submission_id: str
     created_at: int
+    base_url: str | None = None
+    """The Batch API the batch was made at; None in records older than this field."""
+    backend: Backend | None = None
+    endpoint: str = "/v1/chat/completions"
 
 
 class RecordStore:
@@ -44,13 +49,28 @@ class RecordStore:
             path.write_text(text)
 
     def load(self, batch_id: str) -> BatchRecord:
-        path = self.work_dir / "batches" / f"{batch_id}.json"
-        if not path.is_file():
+        record = self.find(batch_id)
+        if record is None:
             raise BatchError(
                 f"no record of batch {batch_id} in {self.work_dir}; it was submitted from another work directory "
                 "(set TAGGING_WORK_DIR to that one)"
             )
-        return BatchRecord(**json.loads(path.read_text()))
+        return record
+
+    def find(self, batch_id: str) -> BatchRecord | None:
+        path = self.work_dir / "batches" / f"{batch_id}.json"
+        return BatchRecord(**json.loads(path.read_text())) if path.is_file() else None
+
+    def set_aside(self, batch_id: str, submission_key: str) -> Path:
+        """Move a batch's records into ``stale/``, where nothing looks them up: the API in use does not know the
+        batch. They are kept, not deleted, so the batch can be followed again from the API that made it."""
+        stale = self.work_dir / "stale"
+        stale.mkdir(parents=True, exist_ok=True)
+        for folder, name in (("batches", batch_id), ("keys", submission_key)):
+            path = self.work_dir / folder / f"{name}.json"
+            if path.is_file():
+                path.replace(stale / f"{folder}-{name}.json")
+        return stale
 
     def batch_for_key(self, submission_key: str) -> str | None:
         """The batch this work directory made for a submission key, if it made one."""

@@ -6,27 +6,44 @@ items' attempt counts, so a retry of the same requests after a finished batch is
 a new batch): first in the work directory's records, then in the batches'
 metadata, which survives a lost work directory. The upload is named for its
 sha256, so it is found again too.
+
+A record can name a batch that the API in use never saw: it was made against the
+local gateway, another project or another key. Such a record is set aside with a
+warning, and the search goes on at the API in use, so one input makes one batch
+on each API and never two on the same one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
+import openai
 from openai import OpenAI
 from openai.types import Batch
+from openai.types.file_create_params import ExpiresAfter
 
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import write_once
 from tagging_assets.batches.status import TERMINAL_STATUSES
-from tagging_assets.core.contracts import Shard
+from tagging_assets.core.contracts import Backend, Shard
 from tagging_assets.core.errors import TokenBudgetError
-from tagging_assets.core.wire import WIRE
+from tagging_assets.core.wire import CHAT_COMPLETIONS, RESPONSES
 
 _LISTED_BATCHES_TO_SEARCH = 1000
 _LISTED_FILES_TO_SEARCH = 10_000
+DEFAULT_FILE_TTL_SECONDS = 30 * 86_400
+"""Uploads and batch output expire after this long at the API, OpenAI's longest."""
+logger = logging.getLogger(__name__)
+
+
+def base_url_of(client: OpenAI) -> str:
+    """The client's Batch API, as records and messages name it."""
+    return str(client.base_url).rstrip("/")
 
 
 def file_sha256(path: Path) -> str:
@@ -35,6 +52,11 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: source.read(1024 * 1024), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def shard_endpoint(shard: Shard) -> Literal["/v1/chat/completions", "/v1/responses"]:
+    """The endpoint a shard's lines ask for, as the SDK types it."""
+    return RESPONSES if shard.endpoint == RESPONSES else CHAT_COMPLETIONS
 
 
 def submission_key(shard: Shard) -> str:
@@ -46,12 +68,24 @@ class Submitter:
     """Turns shards into batches at one Batch API, each once."""
 
     def __init__(
-        self, client: OpenAI, records: RecordStore, *, collection: str, enqueued_token_limit: int | None = None
+        self,
+        client: OpenAI,
+        records: RecordStore,
+        *,
+        collection: str,
+        backend: Backend,
+        enqueued_token_limit: int | None = None,
+        file_ttl_seconds: int = DEFAULT_FILE_TTL_SECONDS,
+        warn: Callable[[str], None] = logger.warning,
     ) -> None:
         self.client = client
         self.records = records
         self.collection = collection
+        self.backend = backend
         self.enqueued_token_limit = enqueued_token_limit
+        self.file_ttl_seconds = file_ttl_seconds
+        self.warn = warn
+        self.base_url = base_url_of(client)
 
     def submit(
         self, shard: Shard, *, submission_id: str | None = None, check: Callable[[Shard], None] | None = None
@@ -81,6 +115,9 @@ class Submitter:
             prompt_version=shard.prompt_version,
             submission_id=metadata.get("submission_id", submission_id or ""),
             created_at=batch.created_at,
+            base_url=self.base_url,
+            backend=self.backend,
+            endpoint=batch.endpoint,
         )
         self.records.save(record)
         return record
@@ -90,14 +127,27 @@ class Submitter:
         API's metadata."""
         batch_id = self.records.batch_for_key(key)
         if batch_id is not None:
-            batch = self.client.batches.retrieve(batch_id)
-            return batch if batch.status != "failed" else None
+            try:
+                batch = self.client.batches.retrieve(batch_id)
+            except openai.NotFoundError:
+                self._set_aside(batch_id, key)
+            else:
+                return batch if batch.status != "failed" else None
         for number, batch in enumerate(self.client.batches.list(limit=100)):
             if number >= _LISTED_BATCHES_TO_SEARCH:
                 break
             if (batch.metadata or {}).get("submission_key") == key and batch.status != "failed":
                 return batch
         return None
+
+    def _set_aside(self, batch_id: str, key: str) -> None:
+        record = self.records.find(batch_id)
+        made_at = record.base_url if record and record.base_url else "another Batch API"
+        stale = self.records.set_aside(batch_id, key)
+        self.warn(
+            f"batch {batch_id} in {self.records.work_dir} was made at {made_at}; the Batch API at {self.base_url} "
+            f"does not know it, so its record is set aside in {stale} and this input is submitted here"
+        )
 
     def in_flight_tokens(self, model: str) -> int:
         """Input tokens this project has queued for the model in batches not yet finished."""
@@ -141,7 +191,8 @@ class Submitter:
 
         def upload() -> str:
             with path.open("rb") as content:
-                return self._once.files.create(file=(filename, content), purpose="batch").id
+                expires: ExpiresAfter = {"anchor": "created_at", "seconds": self.file_ttl_seconds}
+                return self._once.files.create(file=(filename, content), purpose="batch", expires_after=expires).id
 
         return find() or write_once(upload, find, what=f"uploading {path.name}")
 
@@ -156,10 +207,15 @@ class Submitter:
             "requests": str(shard.requests),
             "input_tokens": str(shard.input_tokens),
         }
+        endpoint = shard_endpoint(shard)
 
         def create() -> Batch:
             return self._once.batches.create(
-                input_file_id=input_file_id, endpoint=WIRE.endpoint, completion_window="24h", metadata=metadata
+                input_file_id=input_file_id,
+                endpoint=endpoint,
+                completion_window="24h",
+                metadata=metadata,
+                output_expires_after={"anchor": "created_at", "seconds": self.file_ttl_seconds},
             )
 
         return write_once(create, lambda: self.find_batch(key), what="creating the batch")

@@ -19,7 +19,8 @@ from tagging_assets.batches.records import BatchRecord
 from tagging_assets.batches.status import finished_at, missing_reason
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import IndexEntry, PointId, TaggingState, TagSample, WritebackSummary
-from tagging_assets.core.cost import PriceTable
+from tagging_assets.core.cost import TokenUsage, cost_of
+from tagging_assets.core.models import ModelProfile
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 
 SAMPLE_SIZE = 10
@@ -57,16 +58,16 @@ def write_results(
     batch: Batch,
     index: dict[str, IndexEntry],
     result_files: list[Path],
-    prices: PriceTable,
+    profile: ModelProfile,
     progress: Callable[[int], None] | None = None,
 ) -> WritebackSummary:
-    """Stream the result files into the cache, one outcome per submitted custom_id."""
+    """Stream the result files into the cache, one outcome per submitted custom_id. The cost is the batch's own
+    usage where the API reports it, else the lines' usage added up; None when the model has no price."""
     tally = _Tally()
     problems: list[ParseProblem] = []
     cache.set_payloads(_updates(record, batch, index, tally, problems, result_files), progress=progress)
-    input_tokens = batch.usage.input_tokens if batch.usage else tally.input_tokens
-    output_tokens = batch.usage.output_tokens if batch.usage else tally.output_tokens
-    cost = prices.cost_of(record.model, input_tokens, output_tokens)
+    usage = batch_usage(batch) or tally.usage
+    cost = cost_of(profile, usage)
     return WritebackSummary(
         batch_id=record.batch_id,
         status=batch.status,
@@ -77,13 +78,28 @@ def write_results(
         unknown_custom_ids=tally.unknown,
         duplicate_lines=tally.duplicates,
         unreadable_lines=len(problems),
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cost_batch_usd=round(cost.batch_usd, 6),
-        cost_realtime_usd=round(cost.realtime_usd, 6),
-        saving_usd=round(cost.saving_usd, 6),
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cached_tokens,
+        output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cost_batch_usd=round(cost.batch_usd, 6) if cost else None,
+        cost_realtime_usd=round(cost.realtime_usd, 6) if cost else None,
+        saving_usd=round(cost.saving_usd, 6) if cost else None,
         tags_written=dict(tally.tags.most_common()),
         sample=tuple(tally.sample),
+    )
+
+
+def batch_usage(batch: Batch) -> TokenUsage | None:
+    """The usage the API reports for the whole batch (batches made since September 2025), if any."""
+    usage = batch.usage
+    if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
+        return None
+    return TokenUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.input_tokens_details.cached_tokens if usage.input_tokens_details else 0,
+        reasoning_tokens=usage.output_tokens_details.reasoning_tokens if usage.output_tokens_details else 0,
     )
 
 
@@ -128,8 +144,11 @@ def _payload(
         submitted_at,
         updated_at,
         entry.attempts + 1,
-        input_tokens=outcome.input_tokens,
-        output_tokens=outcome.output_tokens,
+        input_tokens=outcome.usage.input_tokens,
+        cached_tokens=outcome.usage.cached_tokens,
+        output_tokens=outcome.usage.output_tokens,
+        reasoning_tokens=outcome.usage.reasoning_tokens,
+        model_snapshot=outcome.model_snapshot,
         error=outcome.error,
         retryable=outcome.retryable,
     )
@@ -154,6 +173,9 @@ def _state(
         status=status,
         batch_id=record.batch_id,
         model=record.model,
+        backend=record.backend,
+        base_url=record.base_url,
+        endpoint=record.endpoint,
         prompt_version=record.prompt_version,
         content_hash=entry.content_hash,
         attempts=attempts,
@@ -172,14 +194,12 @@ class _Tally:
         self.failed: Counter[str] = Counter()
         self.unknown = 0
         self.duplicates = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
+        self.usage = TokenUsage()
         self.tags: Counter[str] = Counter()
         self.sample: list[TagSample] = []
 
     def add(self, outcome: Outcome) -> None:
-        self.input_tokens += outcome.input_tokens
-        self.output_tokens += outcome.output_tokens
+        self.usage += outcome.usage
         if outcome.output is None:
             self.failed[(outcome.error or "unknown").split(":", 1)[0]] += 1
             return

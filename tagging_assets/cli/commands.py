@@ -18,7 +18,6 @@ from tagging_assets.cli.backend import batch_client
 from tagging_assets.cli.gateway import gateway
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import BatchStatus, SelectionReport
-from tagging_assets.core.cost import EXPECTED_OUTPUT_TOKENS
 from tagging_assets.core.errors import reported
 from tagging_assets.core.report import tag_frequencies, videos_with_tag
 from tagging_assets.core.selection import parse_where
@@ -138,7 +137,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
             bar.update(report.scanned - bar.pos)
         requests = sum(shard.requests for shard in shards)
         tokens = sum(shard.input_tokens for shard in shards)
-        cost = processor.prices.expected_cost(settings.model, tokens, requests)
+        cost = processor.expected_cost(tokens, requests)
+        options = processor.request_options
     largest = max((shard.largest_request_tokens for shard in shards), default=0)
     if as_json:
         _print_json(
@@ -149,8 +149,11 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
                 "input_tokens": tokens,
                 "token_count": processor.counter.method,
                 "largest_request_tokens": largest,
-                "expected_cost_batch_usd": round(cost.batch_usd, 6),
-                "expected_cost_realtime_usd": round(cost.realtime_usd, 6),
+                "request_options": asdict(options),
+                "endpoint": settings.endpoint,
+                "expected_cost_batch_usd": round(cost.batch_usd, 6) if cost else None,
+                "expected_cost_realtime_usd": round(cost.realtime_usd, 6) if cost else None,
+                **({} if cost else {"price": processor.unknown_price}),
             }
         )
         return
@@ -162,11 +165,20 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     for shard in shards:
         click.echo(f"Wrote {shard.requests} requests to {shard.path} ({shard.bytes / 1e6:.2f} MB)")
     if requests:
-        click.echo(f"{tokens:,} input tokens, {processor.counter.method}; the largest request {largest:,}.")
+        effort = f", reasoning effort {options.reasoning_effort}" if options.reasoning_effort else ""
         click.echo(
-            f"Expected cost: {_usd(cost.batch_usd)} with the Batch API ({_usd(cost.realtime_usd)} realtime), "
-            f"counting ~{EXPECTED_OUTPUT_TOKENS} output tokens a reply."
+            f"Requests for {options.model} at {settings.endpoint}{effort}, "
+            f"up to {options.max_output_tokens:,} output tokens each."
         )
+        click.echo(f"{tokens:,} input tokens, {processor.counter.method}; the largest request {largest:,}.")
+        expected = processor.expected_output_tokens(1)
+        if cost is None:
+            click.echo(f"Expected cost: unknown: {processor.unknown_price}.")
+        else:
+            click.echo(
+                f"Expected cost: {_usd(cost.batch_usd)} with the Batch API ({_usd(cost.realtime_usd)} realtime), "
+                f"counting ~{expected} output tokens a reply."
+            )
 
 
 @main.command()
@@ -240,11 +252,17 @@ def process(batch_id: str, as_json: bool) -> None:
     click.echo(f"Batch {batch_id} ({summary.status}): {summary.tagged} tagged, {summary.failed} failed.")
     for reason, count in summary.failed_by_reason.items():
         click.echo(f"  failed {count}: {reason}")
-    click.echo(
-        f"{summary.input_tokens:,} input + {summary.output_tokens:,} output tokens: "
-        f"{_usd(summary.cost_batch_usd)} with the Batch API, {_usd(summary.cost_realtime_usd)} realtime "
-        f"(saved {_usd(summary.saving_usd)})."
+    tokens = (
+        f"{summary.input_tokens:,} input ({summary.cached_input_tokens:,} cached) + {summary.output_tokens:,} output "
+        f"({summary.reasoning_tokens:,} reasoning) tokens"
     )
+    if summary.cost_batch_usd is None or summary.cost_realtime_usd is None or summary.saving_usd is None:
+        click.echo(f"{tokens}: cost unknown: {processor.unknown_price}.")
+    else:
+        click.echo(
+            f"{tokens}: {_usd(summary.cost_batch_usd)} with the Batch API, {_usd(summary.cost_realtime_usd)} "
+            f"realtime (saved {_usd(summary.saving_usd)})."
+        )
     for row in summary.sample:
         click.echo(f"  {row.custom_id}: {', '.join(row.tags)}")
 

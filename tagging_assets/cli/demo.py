@@ -140,12 +140,21 @@ def print_report(report: DemoReport, say: Callable[[str], None], usd: Callable[[
         state = video.tagging
         status = state.status if state else "not tagged: no transcript"
         say(f"{video.video_id:36} ({status}) {(state.error if state else None) or ''}")
-    batch_usd = sum(batch.cost_batch_usd for batch in report.batches)
-    realtime_usd = sum(batch.cost_realtime_usd for batch in report.batches)
-    tokens = sum(batch.input_tokens + batch.output_tokens for batch in report.batches)
+    batches = report.batches
+    tokens = sum(batch.input_tokens + batch.output_tokens for batch in batches)
+    cached = sum(batch.cached_input_tokens for batch in batches)
+    reasoning = sum(batch.reasoning_tokens for batch in batches)
+    batch_costs = [batch.cost_batch_usd for batch in batches]
+    realtime_costs = [batch.cost_realtime_usd for batch in batches]
+    if any(cost is None for cost in batch_costs + realtime_costs):
+        cost = "at an unknown price (the model has none in the model table)"
+    else:
+        batch_usd = sum(cost or 0.0 for cost in batch_costs)
+        realtime_usd = sum(cost or 0.0 for cost in realtime_costs)
+        cost = f"{usd(batch_usd)} at batch prices ({usd(realtime_usd)} realtime)"
     say(
-        f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {len(report.batches)} batch(es), "
-        f"{tokens:,} tokens, {usd(batch_usd)} at batch prices ({usd(realtime_usd)} realtime)."
+        f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {len(batches)} batch(es), "
+        f"{tokens:,} tokens ({cached:,} cached input, {reasoning:,} reasoning), {cost}."
     )
 
 

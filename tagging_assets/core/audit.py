@@ -16,7 +16,7 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry, PointId
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
-from tagging_assets.core.wire import WIRE
+from tagging_assets.core.wire import read_request
 
 _TAG = re.compile(TAG_PATTERN)
 _MAX_LISTED = 20
@@ -39,7 +39,8 @@ class InputAudit:
 def audit_input_files(
     paths: Iterable[Path], max_requests: int = MAX_REQUESTS_PER_FILE, max_bytes: int = MAX_BYTES_PER_FILE
 ) -> InputAudit:
-    """Every line is a valid request, custom_ids are unique across files, one model a file, files within limits."""
+    """Every line is a valid request, custom_ids are unique across files, one model and one endpoint a file,
+    files within limits."""
     audit = InputAudit()
     seen: set[str] = set()
     for path in paths:
@@ -49,6 +50,7 @@ def audit_input_files(
         if size > max_bytes:
             audit.problem(f"{path.name}: {size:,} bytes, over the {max_bytes:,} byte limit")
         models_in_file: set[str] = set()
+        endpoints_in_file: set[str] = set()
         count = 0
         with path.open("rb") as lines:
             for number, line in enumerate(lines, start=1):
@@ -56,7 +58,7 @@ def audit_input_files(
                     continue
                 count += 1
                 try:
-                    request = WIRE.read_request(line)
+                    request = read_request(line)
                 except ValidationError as error:
                     first = error.errors()[0]
                     where = ".".join(map(str, first["loc"])) or "line"
@@ -66,6 +68,7 @@ def audit_input_files(
                     audit.problem(f"{path.name}:{number}: duplicate custom_id {request.custom_id!r}")
                 seen.add(request.custom_id)
                 models_in_file.add(request.model)
+                endpoints_in_file.add(request.endpoint)
         audit.requests += count
         if count == 0:
             audit.problem(f"{path.name}: no requests")
@@ -73,6 +76,8 @@ def audit_input_files(
             audit.problem(f"{path.name}: {count:,} requests, over the {max_requests:,} limit")
         if len(models_in_file) > 1:
             audit.problem(f"{path.name}: several models in one file: {sorted(models_in_file)}")
+        if len(endpoints_in_file) > 1:
+            audit.problem(f"{path.name}: several endpoints in one file: {sorted(endpoints_in_file)}")
     return audit
 
 

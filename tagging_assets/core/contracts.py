@@ -28,6 +28,8 @@ GENERIC_TAGS = frozenset(
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
 PointId = int | str
+Backend = Literal["offline-tagger", "api"]
+"""Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""
 
 
 class TaggingOutput(BaseModel):
@@ -53,10 +55,19 @@ class TaggingState(BaseModel):
     status: Literal["pending", "tagged", "failed"]
     batch_id: str | None = None
     model: str | None = None
+    model_snapshot: str | None = None
+    """The dated snapshot the reply named (``gpt-5-mini-2025-08-07``)."""
+    backend: Backend | None = None
+    """Who wrote the tags: the project's offline tagger (the local gateway), or a Batch API."""
+    base_url: str | None = None
+    """The Batch API's base URL; None for OpenAI's own."""
+    endpoint: str | None = None
     prompt_version: str | None = None
     content_hash: str | None = None
     input_tokens: int = 0
+    cached_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     error: str | None = None
     retryable: bool = True
     attempts: int = 0
@@ -104,6 +115,7 @@ class Shard(_Readable):
     largest_request_tokens: int
     model: str
     prompt_version: str
+    endpoint: str = "/v1/chat/completions"
 
 
 class BatchProblem(_Readable):
@@ -175,10 +187,13 @@ class WritebackSummary(_Readable):
     duplicate_lines: int
     unreadable_lines: int
     input_tokens: int
+    cached_input_tokens: int = 0
     output_tokens: int
-    cost_batch_usd: float
-    cost_realtime_usd: float
-    saving_usd: float
+    reasoning_tokens: int = 0
+    cost_batch_usd: float | None
+    """None when the model has no price in the model table."""
+    cost_realtime_usd: float | None
+    saving_usd: float | None
     tags_written: dict[str, int]
     sample: tuple[TagSample, ...] = ()
 

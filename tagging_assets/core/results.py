@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tagging_assets.core.contracts import TaggingOutput
-from tagging_assets.core.wire import WIRE, ResultLine
+from tagging_assets.core.cost import NO_USAGE, TokenUsage
+from tagging_assets.core.wire import ResultLine, read_result
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +25,9 @@ class Outcome:
     custom_id: str
     output: TaggingOutput | None
     error: str | None
-    input_tokens: int = 0
-    output_tokens: int = 0
+    usage: TokenUsage = NO_USAGE
     retryable: bool = True
+    model_snapshot: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -39,8 +40,10 @@ def outcome_of(line: ResultLine) -> Outcome:
         message = f": {line.error_message}" if line.error_message else ""
         return Outcome(line.custom_id, None, f"{line.error_code or 'no_response'}{message}")
 
+    snapshot = line.reply.model if line.reply else None
+
     def failed(error: str, *, retryable: bool = True) -> Outcome:
-        return Outcome(line.custom_id, None, error, line.input_tokens, line.output_tokens, retryable)
+        return Outcome(line.custom_id, None, error, line.usage, retryable, snapshot)
 
     if line.status_code != 200 or line.reply is None:
         permanent = 400 <= line.status_code < 500 and line.status_code not in (408, 409, 429)
@@ -51,9 +54,10 @@ def outcome_of(line: ResultLine) -> Outcome:
     if reply.refusal:
         return failed(f"refusal: {reply.refusal}")
     if reply.finish_reason == "length":
-        return failed("truncated: the reply hit max_tokens")
+        spent = f", {line.usage.reasoning_tokens:,} of them reasoning" if line.usage.reasoning_tokens else ""
+        return failed(f"truncated: the reply hit its output token limit ({line.usage.output_tokens:,} tokens{spent})")
     if reply.content is None:
-        return failed("empty_reply: the reply has no content")
+        return failed(f"empty_reply: the reply has no content (finish_reason {reply.finish_reason})")
     try:
         output = TaggingOutput.model_validate_json(reply.content)
     except ValidationError as error:
@@ -61,7 +65,7 @@ def outcome_of(line: ResultLine) -> Outcome:
             return failed("invalid_json: the reply is not JSON")
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors())
         return failed(f"schema_violation: {problems}")
-    return Outcome(line.custom_id, output, None, line.input_tokens, line.output_tokens)
+    return Outcome(line.custom_id, output, None, line.usage, True, snapshot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,7 @@ def read_outcomes(path: Path, problems: list[ParseProblem]) -> Iterator[Outcome]
             if not line.strip():
                 continue
             try:
-                result = WIRE.read_result(line)
+                result = read_result(line)
             except ValidationError as error:
                 problems.append(ParseProblem(path, number, str(error.errors()[0]["msg"])))
                 continue

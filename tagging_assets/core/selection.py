@@ -19,7 +19,7 @@ import xxhash
 from qdrant_client import models
 
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import PointId, SelectionReport
+from tagging_assets.core.contracts import Backend, PointId, SelectionReport
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.tokens import TokenCounter
 
@@ -111,8 +111,13 @@ def sendable(text: str) -> str:
     return text
 
 
-def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_attempts: int) -> tuple[bool, str, int]:
-    """Whether a point needs tagging now, why (or why not), and its attempts so far."""
+def why_tag(
+    tagging: Any, item_hash: str, model: str, prompt_version: str, max_attempts: int, backend: Backend = "api"
+) -> tuple[bool, str, int]:
+    """Whether a point needs tagging now, why (or why not), and its attempts so far.
+
+    Tags the offline tagger wrote (the demo's) stand in for a model's until a real API is in use
+    (``backend`` "api"); then they are tagged again, counted as ``offline-tags``."""
     if not isinstance(tagging, dict):
         return True, "new", 0
     attempts = tagging["attempts"] if isinstance(tagging.get("attempts"), int) else 0
@@ -122,6 +127,8 @@ def why_tag(tagging: Any, item_hash: str, model: str, prompt_version: str, max_a
         return True, "content-changed", 0
     if tagging.get("prompt_version") != prompt_version:
         return True, "prompt-changed", 0
+    if tagging.get("status") == "tagged" and tagging.get("backend") == "offline-tagger" and backend == "api":
+        return True, "offline-tags", 0
     if tagging.get("model") != model:
         return True, "model-changed", 0
     if tagging.get("status") == "failed":
@@ -139,6 +146,7 @@ def select_items(
     prompt_version: str,
     max_attempts: int,
     counter: TokenCounter,
+    backend: Backend = "api",
     max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
     only: Filters = None,
     progress: Callable[[int], None] | None = None,
@@ -176,7 +184,9 @@ def select_items(
                 continue
             title = title if isinstance(title, str) else ""
             item_hash = content_hash(title, transcript)
-            chosen, reason, attempts = why_tag(payload.get("tagging"), item_hash, model, prompt_version, max_attempts)
+            chosen, reason, attempts = why_tag(
+                payload.get("tagging"), item_hash, model, prompt_version, max_attempts, backend
+            )
             if not chosen:
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue

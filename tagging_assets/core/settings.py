@@ -13,14 +13,20 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.wire import CHAT_COMPLETIONS, Endpoint
 
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
 """The key the SDK sends to the local gateway, which needs one only when started with ``--api-key``."""
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+"""The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
 
 _CRON_FIELD = re.compile(r"[0-9*,/\-A-Za-z?]+")
 
@@ -34,6 +40,9 @@ ENVIRONMENT = {
     "qdrant_path": "QDRANT_PATH",
     "collection": "TAGGING_COLLECTION",
     "model": "TAGGING_MODEL",
+    "endpoint": "TAGGING_ENDPOINT",
+    "reasoning_effort": "TAGGING_REASONING_EFFORT",
+    "file_ttl_days": "TAGGING_FILE_TTL_DAYS",
     "work_dir": "TAGGING_WORK_DIR",
     "max_attempts": "TAGGING_MAX_ATTEMPTS",
     "max_transcript_tokens": "TAGGING_MAX_TRANSCRIPT_TOKENS",
@@ -67,6 +76,10 @@ class TaggingSettings(BaseModel):
     qdrant_path: Path = Path(".qdrant")
     collection: str = "nate_content"
     model: str = Field("gpt-4o-mini", min_length=1)
+    endpoint: Endpoint = CHAT_COMPLETIONS
+    reasoning_effort: ReasoningEffort | None = None
+    file_ttl_days: float = Field(30, ge=1 / 24, le=30)
+    """How long uploads and batch output live at the API (OpenAI's bounds: one hour to 30 days)."""
     work_dir: Path = Path(".tagging")
     max_attempts: int = Field(3, ge=1)
     max_transcript_tokens: int = Field(32_000, ge=100)
@@ -105,9 +118,18 @@ class TaggingSettings(BaseModel):
             raise ConfigError(f"invalid configuration: {ENVIRONMENT.get(field, field)}: {first['msg']}") from None
 
     @property
+    def file_ttl_seconds(self) -> int:
+        return round(self.file_ttl_days * 86_400)
+
+    @property
     def uses_local_gateway(self) -> bool:
         """No key and no base URL: the project's own gateway is the batch backend."""
         return self.openai_api_key is None and self.openai_base_url is None
+
+    @property
+    def backend(self) -> Backend:
+        """Who will tag: the local gateway's offline tagger, or a Batch API."""
+        return "offline-tagger" if self.uses_local_gateway else "api"
 
     @property
     def batch_api_url(self) -> str | None:

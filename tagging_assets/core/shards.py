@@ -20,10 +20,11 @@ import orjson
 
 from tagging_assets.core.contracts import IndexEntry, Shard
 from tagging_assets.core.errors import InputError
+from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.prompt import prompt_version_for, user_message
 from tagging_assets.core.selection import CacheItem
 from tagging_assets.core.tokens import TokenCounter
-from tagging_assets.core.wire import WIRE
+from tagging_assets.core.wire import encoder as request_encoder
 
 MAX_REQUESTS_PER_FILE = 50_000
 MAX_BYTES_PER_FILE = 200 * 1024 * 1024
@@ -57,7 +58,8 @@ def write_shards(
     items: Iterable[CacheItem],
     output: Path,
     *,
-    model: str,
+    options: RequestOptions,
+    endpoint: str,
     system_prompt: str,
     counter: TokenCounter,
     limits: Limits | None = None,
@@ -67,7 +69,7 @@ def write_shards(
     Items are counted a few hundred at a time, so exact counts run on every core.
     """
     limits = limits or Limits()
-    encoder = WIRE.encoder(model, system_prompt)
+    encoder = request_encoder(endpoint, options, system_prompt)
     framing = counter.request_tokens([system_prompt, ""])
     prompt_version = prompt_version_for(system_prompt)
     shards: list[Shard] = []
@@ -82,7 +84,7 @@ def write_shards(
                     shards.append(writer.close())
                     writer = None
                 if writer is None:
-                    writer = _ShardWriter(shard_path(output, len(shards) + 1), model, prompt_version)
+                    writer = _ShardWriter(shard_path(output, len(shards) + 1), options.model, endpoint, prompt_version)
                 writer.add(line, _index_line(item, tokens), tokens)
     finally:
         if writer is not None:
@@ -118,10 +120,11 @@ def _index_line(item: CacheItem, tokens: int) -> bytes:
 class _ShardWriter:
     """Writes one shard, its index and, once closed, its manifest."""
 
-    def __init__(self, path: Path, model: str, prompt_version: str) -> None:
+    def __init__(self, path: Path, model: str, endpoint: str, prompt_version: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.model = model
+        self.endpoint = endpoint
         self.prompt_version = prompt_version
         self._requests: IO[bytes] = path.open("wb", buffering=1024 * 1024)
         self._index: IO[bytes] = index_path_for(path).open("wb", buffering=1024 * 1024)
@@ -156,6 +159,7 @@ class _ShardWriter:
             largest_request_tokens=self.largest,
             model=self.model,
             prompt_version=self.prompt_version,
+            endpoint=self.endpoint,
         )
         manifest_path_for(self.path).write_text(shard.model_dump_json(indent=2), encoding="utf-8")
         return shard

@@ -1,26 +1,32 @@
 """The one seam that knows what goes over the wire: a Batch API input line and a result line.
 
-Everything else in the package speaks in ``RequestLine``, ``ResultLine`` and ``Reply``:
-selection, sharding, write-back, the checks and the Dagster layer never look inside
-a request body or a reply. Today that is ``/v1/chat/completions`` on the OpenAI
-Batch API; another endpoint or provider is another class with the same methods here.
+Everything else in the package speaks in ``RequestOptions``, ``RequestLine``, ``ResultLine``
+and ``Reply``: selection, sharding, write-back, the checks and the Dagster layer never look
+inside a request body or a reply. Two endpoints of the OpenAI Batch API are spoken here,
+``/v1/chat/completions`` and ``/v1/responses``; another endpoint or provider is another
+builder here and a reader beside ``_chat_reply``. What a model accepts comes from its
+profile (``core/models.py``), as ``RequestOptions``; this module only spells them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, TAG_PATTERN
+from tagging_assets.core.cost import NO_USAGE, TokenUsage
+from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.models import RequestOptions
 
-ENDPOINT: Final = "/v1/chat/completions"
-MAX_TOKENS = 300
-"""The reply's token cap: a tags-and-summary reply runs to about 80."""
-TEMPERATURE = 0.2
+CHAT_COMPLETIONS: Final = "/v1/chat/completions"
+RESPONSES: Final = "/v1/responses"
+Endpoint = Literal["/v1/chat/completions", "/v1/responses"]
+ENDPOINTS: tuple[Endpoint, ...] = (CHAT_COMPLETIONS, RESPONSES)
+SCHEMA_NAME = "video_tags"
 
 
 def tagging_json_schema() -> dict[str, Any]:
@@ -47,30 +53,64 @@ def tagging_json_schema() -> dict[str, Any]:
 
 
 def tagging_response_format() -> dict[str, Any]:
-    """The ``response_format`` of a chat completion request that asks for tags."""
+    """Chat Completions' ``response_format``: the schema nested under ``json_schema``."""
     return {
         "type": "json_schema",
-        "json_schema": {"name": "video_tags", "schema": tagging_json_schema(), "strict": True},
+        "json_schema": {"name": SCHEMA_NAME, "schema": tagging_json_schema(), "strict": True},
     }
 
 
-class BatchRequestBody(BaseModel):
-    """The chat completion a batch line asks for."""
+def tagging_text_format() -> dict[str, Any]:
+    """The Responses API's ``text.format``: the same schema, flat."""
+    return {"type": "json_schema", "name": SCHEMA_NAME, "schema": tagging_json_schema(), "strict": True}
 
-    model: str = Field("gpt-4o-mini", min_length=1)
+
+class ChatCompletionBody(BaseModel):
+    """The chat completion a batch line asks for. ``max_tokens`` is never sent: it is deprecated, and the
+    reasoning models refuse it."""
+
+    model: str = Field(min_length=1)
     messages: list[dict[str, str]] = Field(min_length=1)
-    temperature: float = TEMPERATURE
-    max_tokens: int = MAX_TOKENS
+    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = None
+    reasoning_effort: str | None = None
     response_format: dict[str, Any] = Field(default_factory=tagging_response_format)
 
 
-class BatchRequest(BaseModel):
-    """One line of a Batch API input file."""
+class ChatCompletionRequest(BaseModel):
+    """One line of a Batch API input file for ``/v1/chat/completions``."""
 
     custom_id: str = Field(min_length=1, max_length=512)
     method: Literal["POST"] = "POST"
-    url: Literal["/v1/chat/completions"] = ENDPOINT
-    body: BatchRequestBody
+    url: Literal["/v1/chat/completions"] = CHAT_COMPLETIONS
+    body: ChatCompletionBody
+
+
+class ResponsesBody(BaseModel):
+    """The response a batch line asks for: the system prompt as ``instructions``, the effort under ``reasoning``,
+    the schema under ``text.format``."""
+
+    model: str = Field(min_length=1)
+    instructions: str | None = None
+    input: list[dict[str, str]] | str = Field(min_length=1)
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = None
+    reasoning: dict[str, str] | None = None
+    text: dict[str, Any] = Field(default_factory=lambda: {"format": tagging_text_format()})
+
+
+class ResponsesRequest(BaseModel):
+    """One line of a Batch API input file for ``/v1/responses``."""
+
+    custom_id: str = Field(min_length=1, max_length=512)
+    method: Literal["POST"] = "POST"
+    url: Literal["/v1/responses"] = RESPONSES
+    body: ResponsesBody
+
+
+_ANY_REQUEST: TypeAdapter[ChatCompletionRequest | ResponsesRequest] = TypeAdapter(
+    Annotated[ChatCompletionRequest | ResponsesRequest, Field(discriminator="url")]
+)
 
 
 class BatchResponse(BaseModel):
@@ -103,6 +143,7 @@ class RequestLine:
 
     custom_id: str
     model: str
+    endpoint: Endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +153,11 @@ class Reply:
     content: str | None
     refusal: str | None
     finish_reason: str | None
+    """``stop``; ``length`` when the output limit cut it short (reasoning included); or the API's other reason."""
     problem: str | None = None
     """Why the body holds no reply at all (``no_choices: ...``), else None."""
+    model: str | None = None
+    """The model snapshot that answered, as the reply names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,42 +169,89 @@ class ResultLine:
     reply: Reply | None
     error_code: str | None
     error_message: str | None
-    input_tokens: int = 0
-    output_tokens: int = 0
+    usage: TokenUsage = NO_USAGE
+
+
+class RequestBuilder(Protocol):
+    """What each endpoint's seam offers the rest of the pipeline."""
+
+    endpoint: Endpoint
+
+    def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel: ...
 
 
 class ChatCompletions:
-    """Requests and replies of ``/v1/chat/completions`` in Batch API files."""
+    """Requests of ``/v1/chat/completions`` in Batch API files."""
 
-    endpoint: Final = ENDPOINT
+    endpoint: Endpoint = CHAT_COMPLETIONS
 
-    def request(self, custom_id: str, model: str, system_prompt: str, user: str) -> BatchRequest:
+    def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel:
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
-        return BatchRequest(custom_id=custom_id, body=BatchRequestBody(model=model, messages=messages))
+        body = ChatCompletionBody(
+            model=options.model,
+            messages=messages,
+            max_completion_tokens=options.max_output_tokens,
+            temperature=options.temperature,
+            reasoning_effort=options.reasoning_effort,
+        )
+        return ChatCompletionRequest(custom_id=custom_id, body=body)
 
-    def encoder(self, model: str, system_prompt: str) -> RequestEncoder:
-        return RequestEncoder(self.request("\x00id", model, system_prompt, "\x00user").model_dump_json())
 
-    def read_request(self, line: bytes) -> RequestLine:
-        """Validate one input line; a ``ValidationError`` names what is wrong with it."""
-        request = BatchRequest.model_validate_json(line)
-        return RequestLine(request.custom_id, request.body.model)
+class Responses:
+    """Requests of ``/v1/responses`` in Batch API files."""
 
-    def read_result(self, line: bytes | str) -> ResultLine:
-        """Parse one result line; a ``ValidationError`` means it is not a result line at all."""
-        result = BatchResult.model_validate_json(line)
-        if result.response is None:
-            error = result.error
-            return ResultLine(
-                result.custom_id, None, None, error.code if error else None, error.message if error else None
-            )
-        body = result.response.body
-        usage = _object(body.get("usage"))
-        tokens = (_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
-        if result.response.status_code != 200:
-            message = _object(body.get("error")).get("message")
-            return ResultLine(result.custom_id, result.response.status_code, None, None, message, *tokens)
-        return ResultLine(result.custom_id, 200, _reply(body), None, None, *tokens)
+    endpoint: Endpoint = RESPONSES
+
+    def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel:
+        body = ResponsesBody(
+            model=options.model,
+            instructions=system_prompt,
+            input=[{"role": "user", "content": user}],
+            max_output_tokens=options.max_output_tokens,
+            temperature=options.temperature,
+            reasoning={"effort": options.reasoning_effort} if options.reasoning_effort else None,
+        )
+        return ResponsesRequest(custom_id=custom_id, body=body)
+
+
+BUILDERS: dict[str, RequestBuilder] = {CHAT_COMPLETIONS: ChatCompletions(), RESPONSES: Responses()}
+
+
+def builder_for(endpoint: str) -> RequestBuilder:
+    """The seam for one endpoint; TAGGING_ENDPOINT names it."""
+    try:
+        return BUILDERS[endpoint]
+    except KeyError:
+        raise ConfigError(
+            f"invalid configuration: TAGGING_ENDPOINT={endpoint}: expected one of {', '.join(BUILDERS)}"
+        ) from None
+
+
+def encoder(endpoint: str, options: RequestOptions, system_prompt: str) -> RequestEncoder:
+    """A fast encoder of request lines for one endpoint and one set of options."""
+    template = builder_for(endpoint).request("\x00id", options, system_prompt, "\x00user")
+    return RequestEncoder(template.model_dump_json(exclude_none=True))
+
+
+def read_request(line: bytes) -> RequestLine:
+    """Validate one input line of either endpoint; a ``ValidationError`` names what is wrong with it."""
+    request = _ANY_REQUEST.validate_json(line)
+    return RequestLine(request.custom_id, request.body.model, request.url)
+
+
+def read_result(line: bytes | str) -> ResultLine:
+    """Parse one result line of either endpoint; a ``ValidationError`` means it is not a result line at all."""
+    result = BatchResult.model_validate_json(line)
+    if result.response is None:
+        error = result.error
+        return ResultLine(result.custom_id, None, None, error.code if error else None, error.message if error else None)
+    body = result.response.body
+    usage = _usage(_object(body.get("usage")))
+    if result.response.status_code != 200:
+        message = _object(body.get("error")).get("message")
+        return ResultLine(result.custom_id, result.response.status_code, None, None, message, usage)
+    reply = _response_reply(body) if body.get("object") == "response" else _chat_reply(body)
+    return ResultLine(result.custom_id, 200, reply, None, None, usage)
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -168,22 +259,69 @@ def _object(value: Any) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def _reply(body: dict[str, Any]) -> Reply:
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _usage(usage: dict[str, Any]) -> TokenUsage:
+    """Either endpoint's usage: Chat Completions' prompt/completion tokens, or Responses' input/output tokens."""
+    if "input_tokens" in usage or "output_tokens" in usage:
+        input_details, output_details = usage.get("input_tokens_details"), usage.get("output_tokens_details")
+        input_tokens, output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
+    else:
+        input_details, output_details = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
+        input_tokens, output_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    return TokenUsage(
+        input_tokens=_int(input_tokens),
+        output_tokens=_int(output_tokens),
+        cached_tokens=_int(_object(input_details).get("cached_tokens")),
+        reasoning_tokens=_int(_object(output_details).get("reasoning_tokens")),
+    )
+
+
+def _chat_reply(body: dict[str, Any]) -> Reply:
+    model = _text(body.get("model"))
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return Reply(None, None, None, "no_choices: the reply has no choices")
+        return Reply(None, None, None, "no_choices: the reply has no choices", model)
     choice = choices[0]
     message = _object(choice.get("message"))
-    content = message.get("content")
     refusal = message.get("refusal")
-    return Reply(
-        content if isinstance(content, str) else None,
-        str(refusal) if refusal else None,
-        choice.get("finish_reason") if isinstance(choice.get("finish_reason"), str) else None,
-    )
+    finish_reason = _text(choice.get("finish_reason"))
+    return Reply(_text(message.get("content")), str(refusal) if refusal else None, finish_reason, None, model)
+
+
+def _response_reply(body: dict[str, Any]) -> Reply:
+    """A response's reply: the text of its ``message`` items (a reasoning model puts a ``reasoning`` item
+    first), a refusal, and why it is ``incomplete`` when it is."""
+    model = _text(body.get("model"))
+    status = body.get("status")
+    if status == "failed":
+        error = _object(body.get("error"))
+        return Reply(None, None, None, f"response_failed: {error.get('message') or error.get('code') or status}", model)
+    texts: list[str] = []
+    refusal = None
+    items = body.get("output")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("type") != "message":
+            continue
+        parts = item.get("content")
+        for part in parts if isinstance(parts, list) else []:
+            part = _object(part)
+            if part.get("type") == "output_text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif part.get("type") == "refusal" and part.get("refusal"):
+                refusal = str(part["refusal"])
+    finish_reason = _text(status)
+    if status == "completed":
+        finish_reason = "stop"
+    elif status == "incomplete":
+        reason = _object(body.get("incomplete_details")).get("reason")
+        finish_reason = "length" if reason == "max_output_tokens" else _text(reason) or "incomplete"
+    return Reply("".join(texts) if texts else None, refusal, finish_reason, None, model)
 
 
 class RequestEncoder:
@@ -192,7 +330,7 @@ class RequestEncoder:
     Everything but the custom_id and the user message is the same on every line,
     so it is encoded once, and the two strings are escaped by orjson, several times
     faster than the standard library on transcript-sized text (prepare's largest
-    cost after the scan). The output equals ``ChatCompletions().request(...).model_dump_json()``
+    cost after the scan). The output equals the builder's ``request(...).model_dump_json(exclude_none=True)``
     (a test holds it to that).
     """
 
@@ -203,7 +341,3 @@ class RequestEncoder:
 
     def encode(self, custom_id: str, user: str) -> bytes:
         return b"".join((self._head, orjson.dumps(custom_id), self._middle, orjson.dumps(user), self._tail))
-
-
-WIRE = ChatCompletions()
-"""The wire format in use."""

@@ -1,9 +1,12 @@
 """The five assets, from the cache to tags written back. Each calls the library and reports what it did as
 metadata; they hand each other small typed manifests, never transcripts."""
 
+from dataclasses import asdict
+
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from tagging_assets.batches.status import status_of
+from tagging_assets.batches.writeback import batch_usage
 from tagging_assets.core.contracts import (
     BatchInput,
     DownloadedFiles,
@@ -13,13 +16,12 @@ from tagging_assets.core.contracts import (
     SubmittedBatch,
     WritebackSummary,
 )
-from tagging_assets.core.cost import EXPECTED_OUTPUT_TOKENS, enforce_cap
 from tagging_assets.core.errors import TokenBudgetError
 from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.report import tag_frequencies
 from tagging_assets.core.selection import collector_paused, read_snapshot, write_snapshot
 from tagging_assets.core.shards import Limits, write_shards
-from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
+from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table, summary_cost
 from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 
@@ -76,7 +78,8 @@ def batch_input_jsonl(
     shards = write_shards(
         read_snapshot(cached_transcripts.snapshot),
         output,
-        model=settings.model,
+        options=processor.request_options,
+        endpoint=settings.endpoint,
         system_prompt=SYSTEM_PROMPT,
         counter=processor.counter,
         limits=Limits(requests=settings.max_requests_per_file, tokens=settings.enqueued_token_limit),
@@ -91,8 +94,10 @@ def batch_input_jsonl(
             "input_tokens": input_tokens,
             "token_count": processor.counter.method,
             "largest_request_tokens": max((shard.largest_request_tokens for shard in shards), default=0),
-            "estimated_output_tokens": requests * EXPECTED_OUTPUT_TOKENS,
-            **cost_metadata("estimated", processor.prices.expected_cost(settings.model, input_tokens, requests)),
+            "estimated_output_tokens": processor.expected_output_tokens(requests),
+            "endpoint": settings.endpoint,
+            "request_options": MetadataValue.json(asdict(processor.request_options)),
+            **cost_metadata("estimated", processor.expected_cost(input_tokens, requests), processor.unknown_price),
             "files": markdown_table(
                 [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],
                 ["file", "requests", "bytes"],
@@ -124,8 +129,8 @@ def openai_batch_job(
     deferred = []
     with failing_clearly(), qdrant.open() as cache:
         processor = tagging.processor(cache=cache, client=batch_api.get_client())
-        estimate = processor.prices.expected_cost(processor.model, input_tokens, requests)
-        enforce_cap(estimate, processor.settings.max_cost_usd, f"this submission ({requests:,} requests)")
+        estimate = processor.expected_cost(input_tokens, requests)
+        processor.enforce_cap(estimate, f"this submission ({requests:,} requests)")
         for shard in shards:
             try:
                 record = processor.submit_shard(shard, submission_id=batch_input_jsonl.submission_id)
@@ -142,7 +147,7 @@ def openai_batch_job(
             "deferred_shards": len(deferred),
             "deferred_requests": sum(shard.requests for shard in deferred),
             "batch_ids": MetadataValue.json([batch.batch_id for batch in submitted]),
-            **cost_metadata("estimated", estimate),
+            **cost_metadata("estimated", estimate, processor.unknown_price),
             "submitted": markdown_table(
                 [batch.to_json() for batch in submitted], ["batch_id", "requests", "input_file"]
             ),
@@ -169,7 +174,7 @@ def batch_results_raw(
     processor = tagging.processor(cache=None, client=batch_api.get_client())
     target = processor.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
-        batch = processor.client.batches.retrieve(batch_id)
+        batch = processor.retrieve(batch_id)
         files = processor.download_results(batch_id, target, batch)
     status = status_of(batch)
     metadata: dict[str, object] = {
@@ -181,11 +186,14 @@ def batch_results_raw(
         "output_bytes": files.output_bytes,
         "error_bytes": files.errors_bytes,
     }
-    if batch.usage:
-        usage = batch.usage
-        cost = processor.prices.cost_of(batch.model or processor.model, usage.input_tokens, usage.output_tokens)
-        metadata |= {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
-        metadata |= cost_metadata("actual", cost)
+    if usage := batch_usage(batch):
+        metadata |= {
+            "input_tokens": usage.input_tokens,
+            "cached_input_tokens": usage.cached_tokens,
+            "output_tokens": usage.output_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+        }
+        metadata |= cost_metadata("actual", processor.cost_of(usage, batch.model), processor.unknown_price)
     if files.output:
         metadata["output_file"] = MetadataValue.path(str(files.output))
     if files.errors:
@@ -227,10 +235,10 @@ def tagged_points(
             "items_failed": summary.failed,
             "failure_rate": MetadataValue.float(round(summary.failed / (summary.submitted or 1), 4)),
             "input_tokens": summary.input_tokens,
+            "cached_input_tokens": summary.cached_input_tokens,
             "output_tokens": summary.output_tokens,
-            "cost_batch_usd": MetadataValue.float(summary.cost_batch_usd),
-            "cost_realtime_usd": MetadataValue.float(summary.cost_realtime_usd),
-            "saving_usd": MetadataValue.float(summary.saving_usd),
+            "reasoning_tokens": summary.reasoning_tokens,
+            **summary_cost(summary, processor.unknown_price),
             "failures_by_reason": markdown_table(
                 [{"reason": r, "count": c} for r, c in summary.failed_by_reason.items()], ["reason", "count"]
             ),

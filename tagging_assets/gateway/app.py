@@ -1,5 +1,5 @@
-"""The HTTP face of the gateway: OpenAI's Files, Batches and Chat Completions
-endpoints under ``/v1``, with OpenAI's objects, errors and status codes, so that
+"""The HTTP face of the gateway: OpenAI's Files, Batches, Models, Chat Completions
+and Responses endpoints under ``/v1``, with OpenAI's objects, errors and status codes, so that
 the official ``openai`` SDK talks to it as it talks to the real API.
 """
 
@@ -24,18 +24,20 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tagging_assets.gateway.completions import error_body, request_id
+from tagging_assets.gateway.completions import CHAT_COMPLETIONS, RESPONSES, request_id
+from tagging_assets.gateway.models import SNAPSHOTS, error_body
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import ACTIVE_STATUSES, GatewayStore
 from tagging_assets.gateway.worker import BatchWorker
 
-SUPPORTED_ENDPOINTS = ("/v1/chat/completions",)
+SUPPORTED_ENDPOINTS = (CHAT_COMPLETIONS, RESPONSES)
 _ID = re.compile(r"/(?:batch_|file-)[A-Za-z0-9]+")
 COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
-MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1-nano")
+MIN_EXPIRY_SECONDS, MAX_EXPIRY_SECONDS = 3600, 30 * 86_400
+"""OpenAI's bounds for ``expires_after`` and ``output_expires_after``: one hour to 30 days."""
 
 
 class ApiError(Exception):
@@ -60,6 +62,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/health", api.health, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", api.retrieve_model, methods=["GET"]),
         Route("/v1/files", api.create_file, methods=["POST"]),
         Route("/v1/files", api.list_files, methods=["GET"]),
         Route("/v1/files/{file_id}", api.retrieve_file, methods=["GET"]),
@@ -70,6 +73,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/v1/batches/{batch_id}", api.retrieve_batch, methods=["GET"]),
         Route("/v1/batches/{batch_id}/cancel", api.cancel_batch, methods=["POST"]),
         Route("/v1/chat/completions", api.chat_completion, methods=["POST"]),
+        Route("/v1/responses", api.response, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,
@@ -155,8 +159,25 @@ class _Gateway:
         return _json({"requests": dict(self._served)})
 
     async def list_models(self, _request: Request) -> Response:
-        data = [{"id": model, "object": "model", "created": 0, "owned_by": "tagging-assets"} for model in MODELS]
-        return _json({"object": "list", "data": data})
+        """Every served model and snapshot; a model with a shutdown date set carries it, as OpenAI lists them."""
+        names = [name for pair in SNAPSHOTS.items() for name in pair]
+        return _json({"object": "list", "data": [self._model(name) for name in names]})
+
+    async def retrieve_model(self, request: Request) -> Response:
+        model = request.path_params["model"]
+        if model not in SNAPSHOTS and model not in SNAPSHOTS.values():
+            raise ApiError(404, f"The model '{model}' does not exist", "model", "model_not_found")
+        return _json(self._model(model))
+
+    def _model(self, name: str) -> dict[str, Any]:
+        shutdown = self.faults.shutdown_date(name)
+        return {
+            "id": name,
+            "object": "model",
+            "created": 0,
+            "owned_by": "system",
+            "shutdown_date": shutdown.isoformat() if shutdown else None,
+        }
 
     # files
 
@@ -224,6 +245,11 @@ class _Gateway:
                 "invalid_value",
             )
         metadata = _metadata(params.get("metadata"))
+        output_expires_after = params.get("output_expires_after")
+        output_ttl = None
+        if output_expires_after is not None:
+            expiry = output_expires_after if isinstance(output_expires_after, dict) else {}
+            output_ttl = _expires_after(expiry.get("anchor"), expiry.get("seconds"), "output_expires_after")
         input_file = self.store.get_file(params["input_file_id"])
         if input_file is None:
             raise _no_file(params["input_file_id"], "input_file_id")
@@ -261,7 +287,7 @@ class _Gateway:
             },
             "metadata": metadata,
         }
-        self.store.add_batch(batch, deadline=created + window)
+        self.store.add_batch(batch, deadline=created + window, output_ttl=output_ttl)
         return _json(batch)
 
     async def list_batches(self, request: Request) -> Response:
@@ -291,9 +317,15 @@ class _Gateway:
     # realtime
 
     async def chat_completion(self, request: Request) -> Response:
+        return await self._realtime(CHAT_COMPLETIONS, request)
+
+    async def response(self, request: Request) -> Response:
+        return await self._realtime(RESPONSES, request)
+
+    async def _realtime(self, endpoint: str, request: Request) -> Response:
         body = await _json_body(request)
         key = request_id(f"realtime:{time.time_ns()}")
-        status, reply = await self.pool.run((body, key, self.settings.tagger, self.faults))
+        status, reply = await self.pool.run((endpoint, body, key, self.settings.tagger, self.faults))
         return _json(reply, status)
 
 
@@ -360,13 +392,22 @@ def _metadata(raw: Any) -> dict[str, str] | None:
     return raw
 
 
-def _expires_after(anchor: Any, seconds: Any) -> int | None:
-    """Seconds after ``created_at`` at which an upload expires, as OpenAI's ``expires_after`` says."""
+def _expires_after(anchor: Any, seconds: Any, param: str = "expires_after") -> int | None:
+    """Seconds after ``created_at`` at which a file expires, as OpenAI's ``expires_after`` and
+    ``output_expires_after`` say, within OpenAI's bounds."""
     if anchor is None and seconds is None:
         return None
     if anchor != "created_at":
-        raise ApiError(400, "Invalid value for 'expires_after[anchor]': must be 'created_at'.", "expires_after")
+        raise ApiError(400, f"Invalid value for '{param}.anchor': must be 'created_at'.", param, "invalid_value")
     try:
-        return int(str(seconds))
+        value = int(str(seconds))
     except ValueError:
-        raise ApiError(400, "Invalid value for 'expires_after[seconds]'.", "expires_after") from None
+        raise ApiError(400, f"Invalid value for '{param}.seconds'.", param, "invalid_value") from None
+    if not MIN_EXPIRY_SECONDS <= value <= MAX_EXPIRY_SECONDS:
+        raise ApiError(
+            400,
+            f"Invalid value for '{param}.seconds': must be between {MIN_EXPIRY_SECONDS} and {MAX_EXPIRY_SECONDS}.",
+            param,
+            "invalid_value",
+        )
+    return value

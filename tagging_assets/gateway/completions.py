@@ -1,5 +1,5 @@
-"""One chat completion, answered by the offline tagger: the work behind both the
-realtime endpoint and every line of a batch.
+"""One chat completion or response, answered by the offline tagger: the work behind
+the realtime endpoints and every line of a batch.
 
 It runs in worker processes, so it takes and returns plain data.
 """
@@ -11,9 +11,18 @@ import json
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS
+from tagging_assets.gateway.models import (
+    error_body,
+    missing_parameter,
+    model_not_found,
+    reasoning_problem,
+    reasoning_tokens,
+    snapshot_of,
+)
 from tagging_assets.gateway.settings import FaultSettings
 from tagging_assets.gateway.tagger import Tagging, tag_text
 
@@ -24,6 +33,8 @@ The gateway needs no tokenizer download that way; the counts are estimates."""
 
 TOKENS_PER_MESSAGE = 4
 TOKENS_PER_REPLY = 3
+CACHE_MINIMUM, CACHE_STEP = 1024, 128
+CHAT_COMPLETIONS, RESPONSES = "/v1/chat/completions", "/v1/responses"
 logger = logging.getLogger(__name__)
 REFUSAL = "I'm sorry, but I can't help with that request."
 
@@ -34,11 +45,15 @@ def estimate_tokens(text: str) -> int:
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
-    """Estimated input tokens of a chat completion request body."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return 0
-    return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + estimate_tokens(_message_text(m)) for m in messages)
+    """Estimated input tokens of a chat completion or a response request body."""
+    return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + estimate_tokens(text) for _, text in _turns(body))
+
+
+def cached_tokens(body: dict[str, Any]) -> int:
+    """The prompt prefix OpenAI's cache would serve: the instructions, in steps of 128 tokens, once they reach
+    1,024 (shorter prefixes are never cached). The gateway treats the cache as warm."""
+    system = sum(TOKENS_PER_MESSAGE + estimate_tokens(text) for role, text in _turns(body) if role != "user")
+    return (system // CACHE_STEP) * CACHE_STEP if system >= CACHE_MINIMUM else 0
 
 
 def request_id(key: str) -> str:
@@ -46,16 +61,25 @@ def request_id(key: str) -> str:
     return "req_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def error_body(message: str, error_type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    """An error in OpenAI's shape."""
-    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+@dataclass(frozen=True)
+class TaggingRequest:
+    """What a valid request of either endpoint asks for."""
+
+    model: str
+    snapshot: str
+    user_text: str
+    schema: dict[str, Any] | None
+    limit: int | None
+    effort: str | None
 
 
-def answer(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings) -> tuple[int, dict[str, Any]]:
+def answer(
+    endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings
+) -> tuple[int, dict[str, Any]]:
     """``complete``, with an unexpected failure answered as OpenAI's 500 for that one
     request, so one strange request never stops the batch it is in."""
     try:
-        return complete(body, key, tagger, faults)
+        return complete(endpoint, body, key, tagger, faults)
     except Exception:
         logger.exception("request %s failed inside the gateway", key)
         return 500, error_body(
@@ -63,25 +87,25 @@ def answer(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings) -
         )
 
 
-def complete(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings) -> tuple[int, dict[str, Any]]:
-    """Answer one ``/v1/chat/completions`` body: ``(http_status, response_body)``.
+def complete(
+    endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings
+) -> tuple[int, dict[str, Any]]:
+    """Answer one ``/v1/chat/completions`` or ``/v1/responses`` body: ``(http_status, response_body)``.
 
     ``key`` identifies the request (the custom_id in a batch) and decides which
     injected faults hit it.
     """
     if faults.seconds_per_line:
         time.sleep(faults.seconds_per_line)
-    problem = _invalid_request(body)
-    if problem is not None:
-        return 400, problem
+    request = read_responses(body, faults) if endpoint == RESPONSES else read_chat(body, faults)
+    if not isinstance(request, TaggingRequest):
+        return request
     if faults.picks("line_error", key, faults.line_error_rate):
         return faults.line_error_status, _injected_error(faults.line_error_status)
-    schema = _json_schema(body.get("response_format"))
-    text = "\n\n".join(_message_text(m) for m in body["messages"] if m.get("role") in ("user", None))
-    max_tags = _max_tags(schema)
-    tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=max_tags)
+    text = request.user_text
+    tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=_max_tags(request.schema))
     refusal = None
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    limit = request.limit
     if faults.picks("refusal", key, faults.refusal_rate):
         content, refusal = None, REFUSAL
     elif faults.picks("invalid_json", key, faults.invalid_json_rate):
@@ -92,13 +116,135 @@ def complete(body: dict[str, Any], key: str, tagger: str, faults: FaultSettings)
         content = json.dumps(_contract(tagging))
         limit = TOKENS_PER_REPLY + estimate_tokens(content) // 2
     else:
+        schema = request.schema
         content = json.dumps(_fill(schema, tagging, "reply") if schema else _contract(tagging), ensure_ascii=False)
-    completion_tokens = TOKENS_PER_REPLY + estimate_tokens(content or refusal or "")
-    finish_reason = "stop"
-    if content is not None and isinstance(limit, int) and completion_tokens > limit:
-        content = content[: max(0, (limit - TOKENS_PER_REPLY) * CHARS_PER_TOKEN)]
-        completion_tokens, finish_reason = limit, "length"
-    return 200, _chat_completion(body, key, content, refusal, finish_reason, prompt_tokens(body), completion_tokens)
+    reasoning = reasoning_tokens(request.model, request.effort)
+    visible = TOKENS_PER_REPLY + estimate_tokens(content or refusal or "")
+    finished = True
+    if isinstance(limit, int) and reasoning >= limit:
+        reasoning, visible, content, refusal, finished = limit, 0, "", None, False
+    elif content is not None and isinstance(limit, int) and reasoning + visible > limit:
+        visible = limit - reasoning
+        content = content[: max(0, (visible - TOKENS_PER_REPLY) * CHARS_PER_TOKEN)]
+        finished = False
+    usage = Usage(prompt_tokens(body), cached_tokens(body), reasoning + visible, reasoning)
+    reply = Reply(content, refusal, finished, usage)
+    if endpoint == RESPONSES:
+        return 200, _response(body, request, key, reply)
+    return 200, _chat_completion(request, key, reply)
+
+
+def read_chat(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int, dict[str, Any]]:
+    """A chat completion request, or the error OpenAI answers it with."""
+    if not isinstance(body, dict):
+        return 400, error_body("The request body must be a JSON object.", "invalid_request_error")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return 400, error_body("you must provide a model parameter", "invalid_request_error", "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return 400, missing_parameter("messages")
+    if not all(isinstance(message, dict) and "role" in message for message in messages):
+        return 400, error_body("Each message must be an object with a 'role'.", "invalid_request_error", "messages")
+    response_format = body.get("response_format")
+    if response_format is not None and (
+        not isinstance(response_format, dict)
+        or response_format.get("type") not in ("text", "json_object", "json_schema")
+    ):
+        return 400, error_body(
+            "Invalid value for 'response_format.type'.", "invalid_request_error", "response_format.type"
+        )
+    schema = None
+    if response_format and response_format["type"] == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, dict):
+            return 400, missing_parameter("response_format.json_schema.schema")
+    snapshot = snapshot_of(model)
+    if snapshot is None or faults.retired(model):
+        return 404, model_not_found(model)
+    effort = body.get("reasoning_effort")
+    problem = reasoning_problem(model, effort, "reasoning_effort", body.get("temperature"), body.get("max_tokens"))
+    if problem is not None:
+        return 400, problem
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    text = "\n\n".join(_message_text(m) for m in messages if m.get("role") in ("user", None))
+    return TaggingRequest(model, snapshot, text, schema, limit if isinstance(limit, int) else None, effort)
+
+
+_MOVED_IN_RESPONSES = {
+    "reasoning_effort": "reasoning.effort",
+    "response_format": "text.format",
+    "max_tokens": "max_output_tokens",
+    "max_completion_tokens": "max_output_tokens",
+}
+"""Chat Completions parameters the Responses API refuses, and where each lives there."""
+MIN_OUTPUT_TOKENS = 16
+
+
+def read_responses(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int, dict[str, Any]]:
+    """A response request, or the error OpenAI answers it with."""
+    if not isinstance(body, dict):
+        return 400, error_body("The request body must be a JSON object.", "invalid_request_error")
+    for param, moved in _MOVED_IN_RESPONSES.items():
+        if param in body:
+            return 400, error_body(
+                f"Unsupported parameter: '{param}'. In the Responses API, this parameter has moved to '{moved}'. "
+                "Try again with the new parameter. See the API documentation for more information: "
+                "https://platform.openai.com/docs/api-reference/responses/create.",
+                "invalid_request_error",
+                None,
+                "unsupported_parameter",
+            )
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return 400, missing_parameter("model")
+    items = body.get("input")
+    if not (isinstance(items, str) and items) and not (
+        isinstance(items, list) and items and all(isinstance(item, dict) for item in items)
+    ):
+        return 400, missing_parameter("input")
+    text_format = _object(_object(body.get("text")).get("format"))
+    schema = None
+    if text_format.get("type") == "json_schema":
+        for field in ("name", "schema"):
+            if not text_format.get(field):
+                return 400, missing_parameter(f"text.format.{field}")
+        schema = text_format["schema"]
+    limit = body.get("max_output_tokens")
+    if limit is not None and (not isinstance(limit, int) or limit < MIN_OUTPUT_TOKENS):
+        return 400, error_body(
+            f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= {MIN_OUTPUT_TOKENS}, "
+            f"but got {limit} instead.",
+            "invalid_request_error",
+            "max_output_tokens",
+            "integer_below_min_value",
+        )
+    snapshot = snapshot_of(model)
+    if snapshot is None or faults.retired(model):
+        return 404, model_not_found(model)
+    effort = _object(body.get("reasoning")).get("effort")
+    problem = reasoning_problem(model, effort, "reasoning.effort", body.get("temperature"), None)
+    if problem is not None:
+        return 400, problem
+    text = "\n\n".join(text for role, text in _turns(body) if role == "user")
+    return TaggingRequest(model, snapshot, text, schema, limit, effort)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _turns(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, text) of every turn of either endpoint's body; the Responses API's instructions are a system turn."""
+    turns: list[tuple[str, str]] = []
+    if isinstance(body.get("instructions"), str):
+        turns.append(("system", body["instructions"]))
+    messages = body.get("messages", body.get("input"))
+    if isinstance(messages, str):
+        turns.append(("user", messages))
+    elif isinstance(messages, list):
+        turns.extend((str(m.get("role", "user")), _message_text(m)) for m in messages if isinstance(m, dict))
+    return turns
 
 
 def _message_text(message: Any) -> str:
@@ -112,48 +258,12 @@ def _message_text(message: Any) -> str:
     return ""
 
 
-def _invalid_request(body: Any) -> dict[str, Any] | None:
-    if not isinstance(body, dict):
-        return error_body("The request body must be a JSON object.", "invalid_request_error")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        return error_body("you must provide a model parameter", "invalid_request_error", "model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return error_body(
-            "Missing required parameter: 'messages'.", "invalid_request_error", "messages", "missing_required_parameter"
-        )
-    if not all(isinstance(message, dict) and "role" in message for message in messages):
-        return error_body("Each message must be an object with a 'role'.", "invalid_request_error", "messages")
-    response_format = body.get("response_format")
-    if response_format is not None and (
-        not isinstance(response_format, dict)
-        or response_format.get("type") not in ("text", "json_object", "json_schema")
-    ):
-        return error_body("Invalid value for 'response_format.type'.", "invalid_request_error", "response_format.type")
-    if response_format and response_format["type"] == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema")
-        if not isinstance(schema, dict):
-            return error_body(
-                "Missing required parameter: 'response_format.json_schema.schema'.",
-                "invalid_request_error",
-                "response_format.json_schema.schema",
-                "missing_required_parameter",
-            )
-    return None
-
-
 def _injected_error(status: int) -> dict[str, Any]:
     if status >= 500:
         return error_body("The server had an error while processing your request. Sorry about that!", "server_error")
     if status == 429:
         return error_body("Rate limit reached for requests.", "requests", None, "rate_limit_exceeded")
     return error_body("The request was rejected (injected fault).", "invalid_request_error")
-
-
-def _json_schema(response_format: Any) -> dict[str, Any] | None:
-    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-        return response_format["json_schema"]["schema"]
-    return None
 
 
 def _max_tags(schema: dict[str, Any] | None) -> int:
@@ -200,35 +310,50 @@ def _echo(text: str) -> Tagging:
     return Tagging(tags=words[:MIN_TAGS], summary=" ".join(words[:20]))
 
 
-def _chat_completion(
-    body: dict[str, Any],
-    key: str,
-    content: str | None,
-    refusal: str | None,
-    finish_reason: str,
-    input_tokens: int,
-    output_tokens: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: str | None
+    refusal: str | None
+    finished: bool
+    """False when the output limit cut the reply short, reasoning included."""
+    usage: Usage
+
+
+def _chat_completion(request: TaggingRequest, key: str, reply: Reply) -> dict[str, Any]:
+    usage = reply.usage
     return {
         "id": "chatcmpl-" + hashlib.sha256(f"completion:{key}".encode()).hexdigest()[:29],
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": body["model"],
+        "model": request.snapshot,
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": refusal, "annotations": []},
+                "message": {
+                    "role": "assistant",
+                    "content": reply.content,
+                    "refusal": reply.refusal,
+                    "annotations": [],
+                },
                 "logprobs": None,
-                "finish_reason": finish_reason,
+                "finish_reason": "stop" if reply.finished else "length",
             }
         ],
         "usage": {
-            "prompt_tokens": input_tokens,
-            "completion_tokens": output_tokens,
-            "total_tokens": input_tokens + output_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": usage.reasoning_tokens,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -236,4 +361,50 @@ def _chat_completion(
         },
         "service_tier": "default",
         "system_fingerprint": "fp_tagging_assets_gateway",
+    }
+
+
+def _response(body: dict[str, Any], request: TaggingRequest, key: str, reply: Reply) -> dict[str, Any]:
+    """A Responses API object: a reasoning item first when the model reasoned, then the message, which is
+    missing when reasoning spent the whole output limit (``status: incomplete``)."""
+    digest = hashlib.sha256(f"response:{key}".encode()).hexdigest()
+    usage = reply.usage
+    output: list[dict[str, Any]] = []
+    if usage.reasoning_tokens:
+        output.append({"id": f"rs_{digest[:32]}", "type": "reasoning", "summary": []})
+    if reply.content or reply.refusal:
+        part: dict[str, Any] = (
+            {"type": "refusal", "refusal": reply.refusal}
+            if reply.refusal
+            else {"type": "output_text", "text": reply.content, "annotations": [], "logprobs": []}
+        )
+        output.append(
+            {
+                "id": f"msg_{digest[32:64]}",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed" if reply.finished else "incomplete",
+                "content": [part],
+            }
+        )
+    return {
+        "id": f"resp_{digest[:48]}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "completed" if reply.finished else "incomplete",
+        "incomplete_details": None if reply.finished else {"reason": "max_output_tokens"},
+        "error": None,
+        "model": request.snapshot,
+        "output": output,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": request.limit,
+        "reasoning": {"effort": request.effort, "summary": None},
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "usage": {
+            "input_tokens": usage.input_tokens,
+            "input_tokens_details": {"cached_tokens": usage.cached_tokens},
+            "output_tokens": usage.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+        },
     }

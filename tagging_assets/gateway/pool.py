@@ -15,8 +15,8 @@ from tagging_assets.gateway.settings import FaultSettings
 
 logger = logging.getLogger(__name__)
 
-Job = tuple[dict[str, Any], str, str, FaultSettings]
-"""One request: its body, its key (the custom_id), the tagger's name and the faults."""
+Job = tuple[str, dict[str, Any], str, str, FaultSettings]
+"""One request: its endpoint, its body, its key (the custom_id), the tagger's name and the faults."""
 
 
 def _answer(job: Job) -> tuple[int, dict[str, Any]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +47,22 @@ class FaultSettings(BaseModel):
     validating_stall_seconds: float = Field(0.0, ge=0, description="How long a batch sits in validating.")
     finalizing_stall_seconds: float = Field(0.0, ge=0, description="How long a batch sits in finalizing.")
     seed: str = Field("0", description="Changes which lines the per-line faults pick.")
+    shutdown_dates: str = Field(
+        "",
+        pattern=r"^([\w.\-]+=\d{4}-\d{2}-\d{2})?(,[\w.\-]+=\d{4}-\d{2}-\d{2})*$",
+        description="MODEL=YYYY-MM-DD,...: /v1/models lists these shutdown dates, and from its date on a model's "
+        "requests fail with model_not_found.",
+    )
+
+    def shutdown_date(self, model: str) -> date | None:
+        """The day ``model`` (or the family name of a dated snapshot) stops answering, if one is set."""
+        dates = dict(pair.split("=", 1) for pair in self.shutdown_dates.split(",") if pair)
+        found = dates.get(model) or dates.get(re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model))
+        return date.fromisoformat(found) if found else None
+
+    def retired(self, model: str) -> bool:
+        shutdown = self.shutdown_date(model)
+        return shutdown is not None and datetime.now(UTC).date() >= shutdown
 
     def picks(self, fault: str, custom_id: str, rate: float) -> bool:
         """Whether ``fault`` hits the line ``custom_id``, deterministically."""

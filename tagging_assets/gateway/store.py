@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS batches (
     status_since REAL NOT NULL,
     next_line INTEGER NOT NULL DEFAULT 0,
     next_offset INTEGER NOT NULL DEFAULT 0,
-    enqueued_tokens INTEGER NOT NULL DEFAULT 0
+    enqueued_tokens INTEGER NOT NULL DEFAULT 0,
+    output_ttl INTEGER
 );
 CREATE INDEX IF NOT EXISTS batches_by_status ON batches (status);
 CREATE TABLE IF NOT EXISTS results (
@@ -62,6 +63,8 @@ class BatchRow:
     next_line: int
     next_offset: int
     enqueued_tokens: int
+    output_ttl: int | None = None
+    """Seconds after it is written that the output and error files expire (``output_expires_after``)."""
 
     @property
     def id(self) -> str:
@@ -94,6 +97,9 @@ class GatewayStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
+        if "output_ttl" not in columns:
+            self._db.execute("ALTER TABLE batches ADD COLUMN output_ttl INTEGER")
 
     def close(self) -> None:
         with self._lock:
@@ -129,7 +135,9 @@ class GatewayStore:
         partial.rename(self.content_path(file_id))
         return self._record_file(file_id, filename, purpose, expires_after_seconds)
 
-    def add_generated_file(self, file_id: str, filename: str, lines: Iterator[str]) -> dict[str, Any]:
+    def add_generated_file(
+        self, file_id: str, filename: str, lines: Iterator[str], expires_after_seconds: int | None
+    ) -> dict[str, Any]:
         """Write a batch's output or error file under a fixed id, so finalizing twice writes it once."""
         partial = self.files_dir / f".{file_id}.partial"
         with partial.open("w", encoding="utf-8") as target:
@@ -139,7 +147,7 @@ class GatewayStore:
             target.flush()
             os.fsync(target.fileno())
         partial.replace(self.content_path(file_id))
-        return self._record_file(file_id, filename, "batch_output", None)
+        return self._record_file(file_id, filename, "batch_output", expires_after_seconds)
 
     def _record_file(
         self, file_id: str, filename: str, purpose: str, expires_after_seconds: int | None
@@ -164,9 +172,11 @@ class GatewayStore:
         return file_object
 
     def get_file(self, file_id: str) -> dict[str, Any] | None:
+        """The file, unless it does not exist or has expired (an expired file is gone, as at OpenAI)."""
         with self._lock:
             row = self._db.execute("SELECT object FROM files WHERE id = ?", (file_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        file_object = json.loads(row[0]) if row else None
+        return None if file_object is None or _expired(file_object) else file_object
 
     def list_files(self, purpose: str | None, after: str | None, limit: int, ascending: bool) -> list[dict[str, Any]]:
         """Up to ``limit`` files after the cursor ``after``, in the requested order."""
@@ -181,7 +191,7 @@ class GatewayStore:
         query = f"SELECT object FROM files {where} ORDER BY seq {'ASC' if ascending else 'DESC'} LIMIT ?"
         with self._lock:
             rows = self._db.execute(query, (*params, limit)).fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [file_object for row in rows if not _expired(file_object := json.loads(row[0]))]
 
     def delete_file(self, file_id: str) -> bool:
         """Forget a file. Its content stays on disk while an active batch still reads it."""
@@ -198,11 +208,12 @@ class GatewayStore:
 
     # batches
 
-    def add_batch(self, batch: dict[str, Any], deadline: float) -> None:
+    def add_batch(self, batch: dict[str, Any], deadline: float, output_ttl: int | None) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO batches (id, status, object, deadline, status_since) VALUES (?, ?, ?, ?, ?)",
-                (batch["id"], batch["status"], json.dumps(batch), deadline, time.time()),
+                "INSERT INTO batches (id, status, object, deadline, status_since, output_ttl) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (batch["id"], batch["status"], json.dumps(batch), deadline, time.time(), output_ttl),
             )
 
     def get_batch(self, batch_id: str) -> BatchRow | None:
@@ -296,7 +307,8 @@ class GatewayStore:
 
     def _row(self, db: sqlite3.Connection, batch_id: str) -> BatchRow | None:
         row = db.execute(
-            "SELECT object, deadline, status_since, next_line, next_offset, enqueued_tokens FROM batches WHERE id = ?",
+            "SELECT object, deadline, status_since, next_line, next_offset, enqueued_tokens, output_ttl "
+            "FROM batches WHERE id = ?",
             (batch_id,),
         ).fetchone()
         return BatchRow(json.loads(row[0]), *row[1:]) if row else None
@@ -323,17 +335,27 @@ class GatewayStore:
         return self._row(db, batch_id)
 
 
+def _expired(file_object: dict[str, Any]) -> bool:
+    expires_at = file_object.get("expires_at")
+    return expires_at is not None and time.time() >= expires_at
+
+
 def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    input_tokens = usage["input_tokens"]
-    output_tokens = usage["output_tokens"]
+    """The batch's usage with the lines' added: either endpoint's line usage, in the batch's own shape."""
+    input_tokens, output_tokens = usage["input_tokens"], usage["output_tokens"]
+    cached = usage["input_tokens_details"]["cached_tokens"]
+    reasoning = usage["output_tokens_details"]["reasoning_tokens"]
     for record in records:
-        body_usage = record["response"]["body"]["usage"]
-        input_tokens += body_usage["prompt_tokens"]
-        output_tokens += body_usage["completion_tokens"]
+        line = record["response"]["body"]["usage"]
+        chat = "prompt_tokens" in line
+        input_tokens += line["prompt_tokens" if chat else "input_tokens"]
+        output_tokens += line["completion_tokens" if chat else "output_tokens"]
+        cached += line["prompt_tokens_details" if chat else "input_tokens_details"]["cached_tokens"]
+        reasoning += line["completion_tokens_details" if chat else "output_tokens_details"]["reasoning_tokens"]
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached},
         "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": input_tokens + output_tokens,
     }

@@ -232,7 +232,8 @@ class BatchWorker:
             self._store.update_batch(batch_id, "in_progress", status="finalizing", finalizing_at=int(time.time()))
             return True
         tagger = self._settings.tagger
-        answers = self._pool.map([(body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
+        endpoint = row.object["endpoint"]
+        answers = self._pool.map([(endpoint, body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
         results = [
             LineResult(number, custom_id, status == 200, _result_record(batch_id, custom_id, status, body))
             for (number, custom_id, _), (status, body) in zip(jobs, answers, strict=True)
@@ -252,6 +253,7 @@ class BatchWorker:
                 output_file_id,
                 f"{batch_id}_output.jsonl",
                 (json.dumps(result.record) for result in self._store.results(batch_id, ok=True)),
+                row.output_ttl,
             )
         if counts["failed"] or expired:
             error_file_id = _generated_file_id(batch_id, "error")
@@ -260,6 +262,7 @@ class BatchWorker:
                 error_file_id,
                 f"{batch_id}_error.jsonl",
                 itertools.chain(recorded, (json.dumps(record) for record in expired)),
+                row.output_ttl,
             )
         counts["failed"] += len(expired)
         logger.info("batch %s %s: %s", batch_id, final_status, counts)

@@ -14,7 +14,7 @@ from tagging_assets.batches.records import BatchRecord
 from tagging_assets.batches.writeback import write_results
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import IndexEntry
-from tagging_assets.core.cost import PriceTable
+from tagging_assets.core.models import ModelTable
 
 BATCH_ID = "batch_property"
 KINDS = ("ok", "http_500", "http_400", "expired", "not_json", "bad_tags", "refusal", "truncated")
@@ -96,7 +96,7 @@ def test_every_submitted_custom_id_ends_tagged_or_failed_once(
             path = Path(folder) / f"{name}.jsonl"
             path.write_bytes(b"".join(line + b"\n" for line in lines))
             paths.append(path)
-        summary = write_results(cache, record, batch, index, paths, PriceTable())
+        summary = write_results(cache, record, batch, index, paths, ModelTable().profile("gpt-4o-mini"))
         points = cache.retrieve(list(range(1, 31)), ["tags", "summary", "tagging"])
 
     assert summary.tagged + summary.failed == submitted

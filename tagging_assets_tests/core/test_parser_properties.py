@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.contracts import IndexEntry
 from tagging_assets.core.errors import InputError
+from tagging_assets.core.models import ModelTable
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import read_index
 from tagging_assets.core.tokens import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST, TokenCounter
-from tagging_assets.core.wire import WIRE
+from tagging_assets.core.wire import BUILDERS, read_request
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -63,11 +64,59 @@ REPLY = st.fixed_dictionaries(
         ),
     }
 )
+CONTENT = st.builds(
+    lambda tags, summary: json.dumps({"tags": tags, "summary": summary}),
+    _maybe(st.lists(st.from_regex(r"[a-z0-9-]{1,12}", fullmatch=True))),
+    _maybe(st.text(max_size=40)),
+)
+RESPONSE = st.fixed_dictionaries(
+    {
+        "object": st.just("response"),
+        "status": _maybe(st.sampled_from(["completed", "incomplete", "failed"])),
+        "incomplete_details": _maybe(st.fixed_dictionaries({"reason": _maybe(st.just("max_output_tokens"))})),
+        "model": _maybe(st.just("gpt-5-mini-2025-08-07")),
+        "output": _maybe(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "type": _maybe(st.sampled_from(["message", "reasoning"])),
+                        "content": _maybe(
+                            st.lists(
+                                st.fixed_dictionaries(
+                                    {
+                                        "type": _maybe(st.sampled_from(["output_text", "refusal"])),
+                                        "text": _maybe(CONTENT),
+                                        "refusal": _maybe(st.text(max_size=10)),
+                                    }
+                                ),
+                                max_size=2,
+                            )
+                        ),
+                    }
+                ),
+                max_size=3,
+            )
+        ),
+        "usage": _maybe(
+            st.fixed_dictionaries(
+                {
+                    "input_tokens": _maybe(st.integers(0, 10**6)),
+                    "input_tokens_details": _maybe(st.fixed_dictionaries({"cached_tokens": JSON})),
+                    "output_tokens": JSON,
+                    "output_tokens_details": _maybe(st.fixed_dictionaries({"reasoning_tokens": JSON})),
+                }
+            )
+        ),
+    }
+)
+"""A Responses API body near the real shape: reasoning and message items, refusals, incomplete replies."""
 RESULT_LINE = st.fixed_dictionaries(
     {
         "custom_id": _maybe(st.text(min_size=1, max_size=12)),
         "response": _maybe(
-            st.fixed_dictionaries({"status_code": _maybe(st.sampled_from([200, 400, 429, 500])), "body": _maybe(REPLY)})
+            st.fixed_dictionaries(
+                {"status_code": _maybe(st.sampled_from([200, 400, 429, 500])), "body": _maybe(REPLY | RESPONSE)}
+            )
         ),
         "error": _maybe(st.fixed_dictionaries({"code": _maybe(st.text(max_size=12)), "message": JSON})),
     }
@@ -91,7 +140,8 @@ def test_every_line_of_a_result_file_is_an_outcome_or_a_named_problem(lines: lis
     for outcome in outcomes:
         assert isinstance(outcome, Outcome)
         assert outcome.ok != (outcome.error is not None)
-        assert outcome.input_tokens >= 0 and outcome.output_tokens >= 0
+        usage = outcome.usage
+        assert min(usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.reasoning_tokens) >= 0
     assert all(problem.problem for problem in problems)
 
 
@@ -111,7 +161,7 @@ def test_a_well_formed_reply_is_a_success_with_exactly_its_tags(tags: list[str],
     if outcome.output is None:
         assert outcome.error is not None and outcome.error.startswith("schema_violation"), outcome.error
         return
-    assert outcome.output.tags == tags and (outcome.input_tokens, outcome.output_tokens) == (7, 3)
+    assert outcome.output.tags == tags and (outcome.usage.input_tokens, outcome.usage.output_tokens) == (7, 3)
 
 
 INDEX_LINE = st.fixed_dictionaries(
@@ -165,12 +215,18 @@ def test_an_index_reads_back_what_was_written(entries: list[IndexEntry]) -> None
 
 
 REQUEST_LINE = st.builds(
-    lambda custom_id, model, text: WIRE.request(custom_id, model, "Tag this.", text).model_dump_json().encode(),
+    lambda custom_id, model, endpoint, text: (
+        BUILDERS[endpoint]
+        .request(custom_id, ModelTable().profile(model).request_options(), "Tag this.", text)
+        .model_dump_json(exclude_none=True)
+        .encode()
+    ),
     st.sampled_from(["a", "b", "c", "d"]),
-    st.sampled_from(["gpt-4o-mini", "gpt-4o-mini", "gpt-4o"]),
+    st.sampled_from(["gpt-4o-mini", "gpt-4o-mini", "gpt-5-mini"]),
+    st.sampled_from(["/v1/chat/completions", "/v1/chat/completions", "/v1/responses"]),
     st.text(max_size=30),
 )
-"""A valid request line, drawn so that custom_ids sometimes repeat and models sometimes differ."""
+"""A valid request line, drawn so that custom_ids sometimes repeat and models and endpoints sometimes differ."""
 
 
 @settings(max_examples=200)
@@ -183,7 +239,7 @@ def test_the_input_audit_counts_every_line_and_passes_only_a_clean_file(lines: l
     valid = []
     for line in counted:
         try:
-            valid.append(WIRE.read_request(line))
+            valid.append(read_request(line))
         except ValueError:
             continue
     clean = (
@@ -191,6 +247,7 @@ def test_the_input_audit_counts_every_line_and_passes_only_a_clean_file(lines: l
         and len(valid) == len(counted)
         and len({request.custom_id for request in valid}) == len(valid)
         and len({request.model for request in valid}) == 1
+        and len({request.endpoint for request in valid}) == 1
     )
     assert (not audit.problems) == bool(clean), audit.problems
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tagging_assets.core.results import outcome_of
-from tagging_assets.core.wire import WIRE
+from tagging_assets.core.wire import read_result
 
 GOOD = json.dumps({"tags": ["vector-search", "hnsw", "recall"], "summary": "How vector search finds neighbours."})
 
@@ -17,7 +17,7 @@ def _line(content=GOOD, status=200, finish_reason="stop", refusal=None, error=No
     }
     if status != 200:
         body = {"error": {"message": "bad things", "type": "server_error"}}
-    return WIRE.read_result(
+    return read_result(
         json.dumps(
             {
                 "custom_id": "youtube:x",
@@ -31,7 +31,7 @@ def _line(content=GOOD, status=200, finish_reason="stop", refusal=None, error=No
 def test_a_valid_reply_is_a_success_with_its_tokens():
     outcome = outcome_of(_line())
     assert outcome.ok and outcome.output.tags == ["vector-search", "hnsw", "recall"]
-    assert (outcome.input_tokens, outcome.output_tokens) == (100, 20)
+    assert (outcome.usage.input_tokens, outcome.usage.output_tokens) == (100, 20)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from qdrant_client import models
 
 from tagging_assets.core.audit import audit_input_files
@@ -11,8 +12,9 @@ from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_ver
 from tagging_assets.core.selection import CacheItem, content_hash, select_items, why_tag
 from tagging_assets.core.shards import Limits, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter
-from tagging_assets.core.wire import WIRE, BatchRequest
+from tagging_assets.core.wire import BUILDERS, ChatCompletionRequest, encoder
 from tagging_assets.seed.seeding import point_id_for, seed_cache
+from tagging_assets_tests.support import shard_options
 
 HASH = content_hash("title", "text")
 
@@ -24,7 +26,7 @@ def _select(cache, report=None):
 
 def _shards(items, output, system_prompt=SYSTEM_PROMPT, **limits):
     return write_shards(
-        items, output, model="gpt-4o-mini", system_prompt=system_prompt, counter=TokenCounter(), limits=Limits(**limits)
+        items, output, **shard_options(), system_prompt=system_prompt, counter=TokenCounter(), limits=Limits(**limits)
     )
 
 
@@ -107,7 +109,7 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
     audit = audit_input_files([shard.path for shard in by_count])
     assert audit.problems == [] and audit.requests == 30
     line = json.loads(by_count[0].path.read_text().splitlines()[0])
-    request = BatchRequest.model_validate(line)
+    request = ChatCompletionRequest.model_validate(line)
     assert request.custom_id.startswith("youtube:v")
     assert request.body.response_format["json_schema"]["strict"] is True
     assert request.body.messages[0]["content"] == SYSTEM_PROMPT
@@ -116,14 +118,18 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
     assert all(entry.attempts == 0 and entry.content_hash for entry in index.values())
 
 
-def test_the_fast_encoder_writes_exactly_what_the_model_would():
-    encoder = WIRE.encoder("gpt-4o-mini", "Tag it.")
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-5-mini", "gpt-5.1"])
+@pytest.mark.parametrize("endpoint", ["/v1/chat/completions", "/v1/responses"])
+def test_the_fast_encoder_writes_exactly_what_the_model_would(model, endpoint):
+    options = shard_options(model)["options"]
+    fast = encoder(endpoint, options, "Tag it.")
     odd = 'quotes " and \\ backslashes, \t tabs, \x00\x1f\x7f controls, </script>, 日本語'
     for text in ["plain", odd, "émoji 🤗, a line\nbreak and \u2028", ""]:
         user = user_message('Tïtle "x"', text)
-        expected = WIRE.request('youtube:v"7', "gpt-4o-mini", "Tag it.", user)
-        assert encoder.encode('youtube:v"7', user).decode() == expected.model_dump_json() + "\n"
-        assert expected.body.messages[1]["content"] == user
+        expected = BUILDERS[endpoint].request('youtube:v"7', options, "Tag it.", user)
+        assert fast.encode('youtube:v"7', user).decode() == expected.model_dump_json(exclude_none=True) + "\n"
+        body = expected.model_dump()["body"]
+        assert (body.get("messages") or body["input"])[-1]["content"] == user
 
 
 def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp_path, cache_path):

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ class Gateway(GatewayProcess):
 
     def client(self, **options: Any) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=self.api_key or "sk-local", **options)
+
+    def served(self) -> dict[str, int]:
+        """API requests served since start, by method and route (the gateway's /stats)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats") as response:
+            return json.load(response)["requests"]
 
 
 def shard_options(model: str = "gpt-4o-mini", endpoint: str = "/v1/chat/completions") -> dict[str, Any]:

@@ -15,6 +15,8 @@ what they share and keeps the lesson's names::
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -25,12 +27,19 @@ from openai.types import Batch
 
 from tagging_assets.batches.download import download_results
 from tagging_assets.batches.records import BatchRecord, RecordStore
-from tagging_assets.batches.status import TERMINAL_STATUSES, status_of
+from tagging_assets.batches.status import TERMINAL_STATUSES, model_lifecycle, status_of
 from tagging_assets.batches.submit import Submitter, base_url_of
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import BatchStatus, DownloadedFiles, SelectionReport, Shard, WritebackSummary
+from tagging_assets.core.contracts import (
+    Backend,
+    BatchStatus,
+    DownloadedFiles,
+    SelectionReport,
+    Shard,
+    WritebackSummary,
+)
 from tagging_assets.core.cost import Cost, TokenUsage, cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
@@ -40,6 +49,8 @@ from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.shards import Limits, index_path_for, load_shard, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter, counter_for
 
+logger = logging.getLogger(__name__)
+
 
 class BatchProcessor:
     """Tags the cache's transcripts through the Batch API.
@@ -47,8 +58,11 @@ class BatchProcessor:
     ``settings`` (by default the environment's) says which model, limits and work
     directory to use; ``work_dir`` overrides its work directory. The client is
     ``client`` if given, else one made for ``api_key`` (and ``OPENAI_BASE_URL``),
-    else the configured backend's. ``cache`` may be None for the steps that only
-    talk to the API (status, download), since opening an embedded store loads all of it.
+    else the configured backend's. ``backend`` says who answers (the local gateway's
+    offline tagger, or a Batch API), by default as the settings say; ``warn`` hears
+    what a user should know but need not stop for (a stale record set aside), by
+    default the module's logger. ``cache`` may be None for the steps that only talk
+    to the API (status, download), since opening an embedded store loads all of it.
     """
 
     def __init__(
@@ -59,11 +73,15 @@ class BatchProcessor:
         api_key: str | None = None,
         settings: TaggingSettings | None = None,
         work_dir: Path | str | None = None,
+        backend: Backend | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         settings = settings or TaggingSettings.from_env()
         if work_dir is not None:
             settings = settings.model_copy(update={"work_dir": Path(work_dir)})
         self.settings = settings
+        self.backend: Backend = backend or settings.backend
+        self.warn = warn or logger.warning
         self.model = settings.model
         self.work_dir = settings.work_dir
         self.records = RecordStore(settings.work_dir)
@@ -108,6 +126,11 @@ class BatchProcessor:
     def unknown_price(self) -> str:
         return unknown_price(self.profile, self.models)
 
+    def model_warning(self) -> str | None:
+        """What the API announces of the configured model: a warning when it is going away; a ``ConfigError``
+        when it goes within a batch's 24-hour window."""
+        return model_lifecycle(self.client, self.model, now=time.time())
+
     @property
     def base_url(self) -> str:
         return base_url_of(self.client)
@@ -132,9 +155,10 @@ class BatchProcessor:
             self.client,
             self.records,
             collection=self.cache.collection,
-            backend=self.settings.backend,
+            backend=self.backend,
             enqueued_token_limit=self.settings.enqueued_token_limit,
             file_ttl_seconds=self.settings.file_ttl_seconds,
+            warn=self.warn,
         )
 
     # prepare
@@ -155,7 +179,7 @@ class BatchProcessor:
             prompt_version=prompt_version_for(system_prompt),
             max_attempts=self.settings.max_attempts,
             counter=self.counter,
-            backend=self.settings.backend,
+            backend=self.backend,
             max_transcript_tokens=self.settings.max_transcript_tokens,
             only=filters,
             progress=progress,

@@ -58,8 +58,14 @@ class RecordStore:
         return record
 
     def find(self, batch_id: str) -> BatchRecord | None:
-        path = self.work_dir / "batches" / f"{batch_id}.json"
-        return BatchRecord(**json.loads(path.read_text())) if path.is_file() else None
+        """The batch's record, or the one set aside for it: enough to say which API made the batch."""
+        for path in (
+            self.work_dir / "batches" / f"{batch_id}.json",
+            self.work_dir / "stale" / f"batches-{batch_id}.json",
+        ):
+            if path.is_file():
+                return BatchRecord(**json.loads(path.read_text()))
+        return None
 
     def set_aside(self, batch_id: str, submission_key: str) -> Path:
         """Move a batch's records into ``stale/``, where nothing looks them up: the API in use does not know the

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from openai.types import Batch
+from datetime import UTC, datetime
+
+import openai
+from openai import OpenAI
+from openai.types import Batch, Model
 
 from tagging_assets.core.contracts import BatchProblem, BatchStatus
+from tagging_assets.core.errors import ConfigError
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+COMPLETION_WINDOW_SECONDS = 24 * 3600
+EXPIRY_WARNING_SECONDS = 24 * 3600
+"""A finished batch whose output expires sooner than this, still unprocessed, is warned about."""
 
 
 def status_of(batch: Batch) -> BatchStatus:
@@ -41,3 +49,47 @@ def missing_reason(batch: Batch) -> str:
         codes = ", ".join(sorted({e.code or "unknown" for e in (batch.errors.data or [])})) if batch.errors else ""
         return f"batch_failed: the batch failed validation ({codes or 'no reason given'})"
     return f"missing_from_results: in neither the output nor the error file of a {batch.status} batch"
+
+
+def model_lifecycle(client: OpenAI, model: str, *, now: float) -> str | None:
+    """A warning when the API lists ``model`` with a shutdown (or deprecation) date; a ``ConfigError`` when the
+    date falls inside the 24 hours a batch submitted now may run. None when nothing is announced, or when the
+    API cannot say (it lists no models, or cannot be reached: submitting will tell)."""
+    try:
+        listed = client.models.retrieve(model)
+    except openai.NotFoundError:
+        return f"the Batch API at {str(client.base_url).rstrip('/')} does not list the model {model} (TAGGING_MODEL)"
+    except openai.OpenAIError:
+        return None
+    shutdown = _date_of(listed, "shutdown_date") or _date_of(listed, "deprecation_date")
+    if shutdown is None:
+        return None
+    left = shutdown.timestamp() - now
+    when = shutdown.date().isoformat()
+    if left <= COMPLETION_WINDOW_SECONDS:
+        raise ConfigError(
+            f"{model} shuts down on {when}, inside the 24-hour window of a batch submitted now; "
+            "choose a current model (TAGGING_MODEL)"
+        )
+    return f"{model} shuts down on {when} (in {left / 86_400:.0f} days); plan a move to a current model"
+
+
+def _date_of(model: Model, field: str) -> datetime | None:
+    value = getattr(model, field, None) or (model.model_extra or {}).get(field)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def output_expires_in(client: OpenAI, batch: Batch, *, now: float) -> float | None:
+    """Seconds until a finished batch's output file expires at the API, if it has one that expires."""
+    if not batch.output_file_id:
+        return None
+    expires_at = client.files.retrieve(batch.output_file_id).expires_at
+    return None if expires_at is None else expires_at - now

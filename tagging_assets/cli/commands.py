@@ -91,6 +91,10 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _warning(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 @main.command("seed-cache")
 @click.option("--source", type=click.Path(path_type=Path), help="A JSONL file of {video_id, title, transcript, ...}.")
 @click.option("--collection", help="The collection to fill [default: TAGGING_COLLECTION].")
@@ -128,10 +132,16 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     """
     settings = _settings()
     report = SelectionReport()
-    with _clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
+    with (
+        _clear_errors(),
+        batch_client(settings, _note) as client,
+        QdrantCache.from_settings(settings, collection) as cache,
+    ):
         filters = parse_where(where)
         cache.require()
-        processor = BatchProcessor(cache, settings=settings)
+        processor = BatchProcessor(cache, client, settings=settings)
+        if warning := processor.model_warning():
+            _warning(warning)
         with _bar(cache.count(), "Scanning the cache") as bar:
             shards = processor.prepare_files(output, filters or None, report=report, progress=bar.update)
             bar.update(report.scanned - bar.pos)
@@ -194,7 +204,7 @@ def submit(input_file: Path, as_json: bool) -> None:
     """
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
-        processor = BatchProcessor(cache, client, settings=settings)
+        processor = BatchProcessor(cache, client, settings=settings, warn=_warning)
         batch_id = processor.submit_batch(input_file)
         status = processor.check_status(batch_id)
     if as_json:

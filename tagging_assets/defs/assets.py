@@ -37,13 +37,13 @@ OWNERS = ["team:ai-data"]
     "another prompt or model, or failed within their retry budget. A snapshot on disk, not in memory.",
 )
 def cached_transcripts(
-    context: AssetExecutionContext, qdrant: QdrantCacheResource, tagging: TaggingResource
+    context: AssetExecutionContext, qdrant: QdrantCacheResource, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> SelectedItems:
     report = SelectionReport()
     settings = tagging.settings()
     snapshot = settings.work_dir.resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
     with failing_clearly(), qdrant.open() as cache, collector_paused():
-        processor = tagging.processor(cache=cache, client=None)
+        processor = tagging.processor(cache=cache, client=None, backend=batch_api.backend)
         count = write_snapshot(processor.select(report), snapshot)
     context.add_output_metadata(
         {
@@ -66,14 +66,22 @@ def cached_transcripts(
     owners=OWNERS,
     description="Batch API input: one JSONL request per selected transcript, asking for tags and a summary "
     "with Structured Outputs, sharded to the API's limits (50,000 requests, 200 MB a file), each shard with "
-    "an index for write-back. Carries the input tokens (exact with tiktoken when its encoding is on the machine) "
-    "and the expected cost at batch and realtime prices.",
+    "an index for write-back. The request options (max_completion_tokens, temperature, reasoning effort) come "
+    "from the model's profile; a model the API says shuts down within a batch's 24 hours is refused. Carries the "
+    "input tokens (exact with tiktoken when its encoding is on the machine) and the expected cost at batch and "
+    "realtime prices.",
 )
 def batch_input_jsonl(
-    context: AssetExecutionContext, tagging: TaggingResource, cached_transcripts: SelectedItems
+    context: AssetExecutionContext,
+    batch_api: BatchApiResource,
+    tagging: TaggingResource,
+    cached_transcripts: SelectedItems,
 ) -> BatchInput:
-    processor = tagging.processor(cache=None, client=None)
+    processor = tagging.processor(cache=None, client=batch_api.get_client(), backend=batch_api.backend)
     settings = processor.settings
+    with failing_clearly():
+        if warning := processor.model_warning():
+            context.log.warning(warning)
     output = settings.work_dir.resolve() / "submissions" / context.run.run_id / "requests.jsonl"
     shards = write_shards(
         read_snapshot(cached_transcripts.snapshot),
@@ -128,7 +136,9 @@ def openai_batch_job(
     submitted: list[SubmittedBatch] = []
     deferred = []
     with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(cache=cache, client=batch_api.get_client())
+        processor = tagging.processor(
+            cache=cache, client=batch_api.get_client(), backend=batch_api.backend, warn=context.log.warning
+        )
         estimate = processor.expected_cost(input_tokens, requests)
         processor.enforce_cap(estimate, f"this submission ({requests:,} requests)")
         for shard in shards:
@@ -171,7 +181,7 @@ def batch_results_raw(
     context: AssetExecutionContext, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> DownloadedFiles:
     batch_id = context.partition_key
-    processor = tagging.processor(cache=None, client=batch_api.get_client())
+    processor = tagging.processor(cache=None, client=batch_api.get_client(), backend=batch_api.backend)
     target = processor.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
         batch = processor.retrieve(batch_id)
@@ -222,7 +232,7 @@ def tagged_points(
     batch_results_raw: DownloadedFiles,
 ) -> WritebackSummary:
     with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(cache=cache, client=batch_api.get_client())
+        processor = tagging.processor(cache=cache, client=batch_api.get_client(), backend=batch_api.backend)
         summary = processor.process_results(
             batch_results_raw.batch_id, batch_results_raw.output, batch_results_raw.errors
         )

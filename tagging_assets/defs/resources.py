@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource, EnvVar
@@ -10,7 +10,9 @@ from openai import OpenAI
 
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import Backend
 from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.core.wire import CHAT_COMPLETIONS
 
 
 class QdrantCacheResource(ConfigurableResource):
@@ -31,10 +33,18 @@ class QdrantCacheResource(ConfigurableResource):
 
 
 class BatchApiResource(ConfigurableResource):
-    """The OpenAI Batch API or any compatible endpoint; with no key and no base URL, the local gateway."""
+    """The OpenAI Batch API or any compatible endpoint; with no key and no base URL, the local gateway, whose
+    offline tagger's tags are recorded as such (``backend``) so that a real API tags those items again."""
 
     base_url: str | None = None
     api_key: str
+    offline_tagger: bool = False
+    """The local gateway, whose tags a real API replaces (Dagster config takes no ``Literal``, so a flag)."""
+
+    @property
+    def backend(self) -> Backend:
+        return "offline-tagger" if self.offline_tagger else "api"
+
     max_retries: int = 5
     timeout_seconds: float = 120.0
 
@@ -57,6 +67,9 @@ class TaggingResource(ConfigurableResource):
     """What the batches ask for and where their files live: the workflow's part of ``TaggingSettings``."""
 
     model: str = "gpt-4o-mini"
+    endpoint: str = CHAT_COMPLETIONS
+    reasoning_effort: str | None = None
+    file_ttl_days: float = 30
     work_dir: str = ".tagging"
     max_attempts: int = 3
     max_requests_per_file: int = 50_000
@@ -73,8 +86,15 @@ class TaggingResource(ConfigurableResource):
     def settings(self) -> TaggingSettings:
         return TaggingSettings.model_validate({name: getattr(self, name) for name in type(self).model_fields})
 
-    def processor(self, *, cache: QdrantCache | None, client: OpenAI | None) -> BatchProcessor:
-        return BatchProcessor(cache, client, settings=self.settings())
+    def processor(
+        self,
+        *,
+        cache: QdrantCache | None,
+        client: OpenAI | None,
+        backend: Backend = "api",
+        warn: Callable[[str], None] | None = None,
+    ) -> BatchProcessor:
+        return BatchProcessor(cache, client, settings=self.settings(), backend=backend, warn=warn)
 
 
 def resources_from_settings(settings: TaggingSettings) -> dict[str, ConfigurableResource]:
@@ -89,6 +109,7 @@ def resources_from_settings(settings: TaggingSettings) -> dict[str, Configurable
         "batch_api": BatchApiResource(
             base_url=settings.batch_api_url,
             api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY,
+            offline_tagger=settings.backend == "offline-tagger",
         ),
         "tagging": TaggingResource.from_settings(settings.model_copy(update={"work_dir": settings.work_dir.resolve()})),
     }

@@ -224,8 +224,6 @@ def test_the_definitions_load_and_validate(tmp_path):
 
 
 def test_a_sensor_tick_makes_one_status_call_per_batch_in_flight_and_nothing_else(instance, start_gateway):
-    import json
-    import urllib.request
 
     from tagging_assets_tests.support import jsonl, request_line, submit
 
@@ -233,10 +231,7 @@ def test_a_sensor_tick_makes_one_status_call_per_batch_in_flight_and_nothing_els
     batch_ids = [submit(gateway.client(), jsonl([request_line(f"n{n}", "Text.")])).id for n in range(10)]
     instance.add_dynamic_partitions(batch_partitions.name, batch_ids)
 
-    def served() -> dict[str, int]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/stats") as response:
-            return json.load(response)["requests"]
-
+    served = gateway.served
     before = served()
     result = sensor_tick(instance, gateway.base_url)
     after = served()

@@ -75,11 +75,9 @@ def jsonl(lines: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
 
-def submit(client: OpenAI, content: bytes, **options: Any) -> Batch:
+def submit(client: OpenAI, content: bytes, endpoint: Any = "/v1/chat/completions", **options: Any) -> Batch:
     uploaded = client.files.create(file=("input.jsonl", content), purpose="batch")
-    return client.batches.create(
-        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h", **options
-    )
+    return client.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h", **options)
 
 
 def wait_for(

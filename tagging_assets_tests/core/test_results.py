@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tagging_assets.core.cost import TokenUsage
 from tagging_assets.core.results import outcome_of
 from tagging_assets.core.wire import read_result
 
@@ -55,3 +56,70 @@ def test_every_kind_of_failure_is_one_failed_outcome_with_its_reason(line, reaso
     assert not outcome.ok
     assert outcome.error.split(":")[0] == reason
     assert outcome.retryable is retryable
+
+
+def _response_line(body: dict) -> object:
+    return read_result(json.dumps({"custom_id": "youtube:r", "response": {"status_code": 200, "body": body}}))
+
+
+USAGE = {
+    "input_tokens": 1_200,
+    "input_tokens_details": {"cached_tokens": 1_024},
+    "output_tokens": 90,
+    "output_tokens_details": {"reasoning_tokens": 40},
+}
+
+
+def test_a_response_is_read_from_its_message_item_after_the_reasoning():
+    body = {
+        "object": "response",
+        "status": "completed",
+        "model": "gpt-5-mini-2025-08-07",
+        "output": [
+            {"type": "reasoning", "summary": []},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": GOOD}]},
+        ],
+        "usage": USAGE,
+    }
+    outcome = outcome_of(_response_line(body))
+    assert outcome.ok and outcome.model_snapshot == "gpt-5-mini-2025-08-07"
+    usage = outcome.usage
+    assert (usage.input_tokens, usage.cached_tokens, usage.output_tokens, usage.reasoning_tokens) == (
+        1200,
+        1024,
+        90,
+        40,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            {
+                "status": "completed",
+                "output": [{"type": "message", "content": [{"type": "refusal", "refusal": "I can't"}]}],
+            },
+            "refusal",
+        ),
+        (
+            {
+                "status": "incomplete",
+                "incomplete_details": {"reason": "max_output_tokens"},
+                "output": [{"type": "reasoning"}],
+            },
+            "truncated",
+        ),
+        ({"status": "incomplete", "incomplete_details": {"reason": "content_filter"}, "output": []}, "empty_reply"),
+        ({"status": "failed", "error": {"code": "server_error", "message": "oops"}}, "response_failed"),
+    ],
+)
+def test_a_response_that_is_not_a_reply_fails_with_its_reason(body, reason):
+    outcome = outcome_of(_response_line({"object": "response", "usage": USAGE, **body}))
+    assert not outcome.ok and outcome.error.split(":")[0] == reason
+
+
+def test_a_truncated_reply_says_how_much_went_to_reasoning():
+    body = {"object": "response", "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}
+    outcome = outcome_of(_response_line({**body, "output": [], "usage": {**USAGE, "output_tokens": 40}}))
+    assert outcome.error == "truncated: the reply hit its output token limit (40 tokens, 40 of them reasoning)"

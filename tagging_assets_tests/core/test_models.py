@@ -1,0 +1,68 @@
+"""Model profiles: families, not names, decide what a request carries; a dated snapshot is its family."""
+
+import json
+
+import pytest
+
+from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.models import ModelTable, RequestOptions
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, RESPONSES
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "expected"),
+    [
+        ("gpt-4o-mini", None, RequestOptions("gpt-4o-mini", 300, 0.2, None)),
+        ("gpt-4.1-nano-2025-04-14", None, RequestOptions("gpt-4.1-nano-2025-04-14", 300, 0.2, None)),
+        ("gpt-5-mini", None, RequestOptions("gpt-5-mini", 1_300, None, "minimal")),
+        ("gpt-5-mini-2025-08-07", "medium", RequestOptions("gpt-5-mini-2025-08-07", 12_300, None, "medium")),
+        ("gpt-5.1", None, RequestOptions("gpt-5.1", 300, 0.2, "none")),
+        ("gpt-5.1", "low", RequestOptions("gpt-5.1", 4_300, None, "low")),
+        ("gpt-5.4-mini", None, RequestOptions("gpt-5.4-mini", 300, 0.2, "none")),
+        ("o4-mini", None, RequestOptions("o4-mini", 4_300, None, "low")),
+        ("gpt-5-pro", None, RequestOptions("gpt-5-pro", 25_300, None, "high")),
+        ("some-new-model", None, RequestOptions("some-new-model", 4_300, None, None)),
+    ],
+)
+def test_the_family_decides_what_a_request_carries(model, effort, expected):
+    assert ModelTable().profile(model).request_options(effort) == expected
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "problem"),
+    [
+        ("gpt-5-mini", "none", "gpt-5-mini accepts minimal, low, medium, high"),
+        ("o3", "minimal", "o3 accepts low, medium, high"),
+        ("gpt-4o-mini", "low", "gpt-4o-mini is not a reasoning model"),
+    ],
+)
+def test_an_effort_the_family_refuses_is_a_config_error_naming_the_variable(model, effort, problem):
+    settings = TaggingSettings.from_env({"TAGGING_MODEL": model, "TAGGING_REASONING_EFFORT": effort})
+    with pytest.raises(ConfigError) as refused:
+        ModelTable().profile(settings.model).request_options(settings.reasoning_effort)
+    assert f"TAGGING_REASONING_EFFORT={effort}" in str(refused.value) and problem in str(refused.value)
+
+
+def test_prices_come_with_their_source_and_an_unpriced_model_gets_none():
+    table = ModelTable()
+    for model in ("gpt-4o-mini", "gpt-4.1", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "o3", "o4-mini"):
+        profile = table.profile(model)
+        assert profile.prices is not None and profile.prices.cached_input is not None
+        assert profile.source and "LiteLLM" in profile.source
+    assert table.profile("o3-mini").prices is None, "o3-mini is not priced as o3"
+    assert table.profile("gpt-5-mini-2025-08-07").prices == table.profile("gpt-5-mini").prices
+
+
+def test_each_endpoint_spells_the_options_its_own_way():
+    options = ModelTable().profile("gpt-5-mini").request_options()
+    chat = BUILDERS[CHAT_COMPLETIONS].request("c", options, "Tag it.", "text").model_dump(exclude_none=True)["body"]
+    assert chat["max_completion_tokens"] == 1_300 and chat["reasoning_effort"] == "minimal"
+    assert "temperature" not in chat and "max_tokens" not in chat
+    assert chat["response_format"]["json_schema"]["strict"] is True
+    responses = BUILDERS[RESPONSES].request("c", options, "Tag it.", "text").model_dump(exclude_none=True)["body"]
+    assert responses["max_output_tokens"] == 1_300 and responses["reasoning"] == {"effort": "minimal"}
+    assert responses["instructions"] == "Tag it." and responses["input"] == [{"role": "user", "content": "text"}]
+    text_format = responses["text"]["format"]
+    assert (text_format["type"], text_format["name"], text_format["strict"]) == ("json_schema", "video_tags", True)
+    assert json.dumps(text_format["schema"]) == json.dumps(chat["response_format"]["json_schema"]["schema"])

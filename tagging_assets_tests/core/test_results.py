@@ -83,13 +83,7 @@ def test_a_response_is_read_from_its_message_item_after_the_reasoning():
     }
     outcome = outcome_of(_response_line(body))
     assert outcome.ok and outcome.model_snapshot == "gpt-5-mini-2025-08-07"
-    usage = outcome.usage
-    assert (usage.input_tokens, usage.cached_tokens, usage.output_tokens, usage.reasoning_tokens) == (
-        1200,
-        1024,
-        90,
-        40,
-    )
+    assert outcome.usage == TokenUsage(input_tokens=1200, output_tokens=90, cached_tokens=1024, reasoning_tokens=40)
 
 
 @pytest.mark.parametrize(

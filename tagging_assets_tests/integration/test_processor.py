@@ -5,7 +5,9 @@ import pytest
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import TaggingOutput, TaggingState
+from tagging_assets.core.cost import TokenUsage
 from tagging_assets.core.errors import BatchError, InputError
+from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.seed.seeding import point_id_for
 from tagging_assets_tests.support import wait_for
 
@@ -88,3 +90,27 @@ def test_submitting_nothing_or_a_missing_file_is_a_clear_error(shared_gateway, s
         (tmp_path / "empty.index.jsonl").write_text("")
         with pytest.raises(InputError, match="holds no requests"):
             processor.submit_batch(tmp_path / "empty.jsonl")
+
+
+def test_cached_input_and_reasoning_are_read_from_usage_and_priced_as_billed(shared_gateway, seeded_cache, tmp_path):
+    """A system prompt past 1,024 tokens is a prefix OpenAI caches; on gpt-5-mini the cached part is billed at a
+    tenth of the input rate and the reasoning as output."""
+    long_prompt = "You tag video transcripts for a searchable content library. " * 80
+    settings = TaggingSettings(model="gpt-5-mini", work_dir=tmp_path / "work")
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        processor = BatchProcessor(cache, shared_gateway.client(), settings=settings)
+        processor.prepare_batch_input(system_prompt=long_prompt, output_file=tmp_path / "input.jsonl")
+        batch_id = processor.submit_batch(tmp_path / "input.jsonl")
+        wait_for(shared_gateway.client(), batch_id)
+        summary = processor.process_results(batch_id)
+        states = [TaggingState.model_validate(payload["tagging"]) for _, payload in cache.scroll(["tagging"])]
+    assert summary.tagged == 40 and summary.cached_input_tokens > 0 and summary.reasoning_tokens > 0
+    usage = TokenUsage(
+        summary.input_tokens, summary.output_tokens, summary.cached_input_tokens, summary.reasoning_tokens
+    )
+    uncached = usage.input_tokens - usage.cached_tokens
+    expected = (uncached * 0.25 + usage.cached_tokens * 0.025 + usage.output_tokens * 2.00) / 1_000_000
+    assert summary.cost_realtime_usd == pytest.approx(expected, abs=1e-6)
+    assert summary.cost_batch_usd == pytest.approx(expected / 2, abs=1e-6)
+    assert sum(state.cached_tokens for state in states) == summary.cached_input_tokens
+    assert sum(state.reasoning_tokens for state in states) == summary.reasoning_tokens

@@ -394,3 +394,15 @@ def test_reliability_table_in_the_readme_names_tests_that_exist():
     source = "\n".join(path.read_text() for path in Path(__file__).parents[1].rglob("test_*.py"))
     defined = set(re.findall(r"def (test_\w+)", source))
     assert named and named <= defined, sorted(named - defined)
+
+
+def test_a_finished_batch_whose_results_expire_soon_unprocessed_is_warned_of(instance, shared_gateway, capfd):
+    client = shared_gateway.client()
+    hour = {"anchor": "created_at", "seconds": 3_600}
+    batch = wait_for(client, submit(client, jsonl([request_line("x", "Vector search.")]), output_expires_after=hour).id)
+    instance.add_dynamic_partitions("openai_batches", [batch.id])
+    result = sensor_tick(instance, shared_gateway.base_url)
+    [request] = result.run_requests
+    assert request.partition_key == batch.id, "it still asks for the run that downloads the results"
+    [warning] = [line for line in capfd.readouterr().err.splitlines() if "WARNING" in line and "expire" in line]
+    assert f"batch {batch.id} finished but is not processed" in warning and "expire at the API in 1.0 h" in warning

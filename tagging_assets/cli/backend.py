@@ -54,3 +54,13 @@ def batch_client(settings: TaggingSettings, say: Callable[[str], None] = print) 
             yield OpenAI(base_url=settings.gateway_url, api_key=LOCAL_GATEWAY_KEY)
         return
     yield OpenAI(base_url=settings.openai_base_url, api_key=settings.batch_api_key)
+
+
+def client_if_answering(settings: TaggingSettings) -> OpenAI | None:
+    """A client for the configured API, or for the local gateway only if one answers now: for a question that
+    is not worth starting a gateway for (what the API announces of the model)."""
+    if settings.uses_local_gateway:
+        if not _answers(settings.gateway_url):
+            return None
+        return OpenAI(base_url=settings.gateway_url, api_key=LOCAL_GATEWAY_KEY, max_retries=1, timeout=10)
+    return OpenAI(base_url=settings.openai_base_url, api_key=settings.batch_api_key, max_retries=1, timeout=10)

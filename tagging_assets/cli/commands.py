@@ -14,7 +14,7 @@ import click
 
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.batches.status import TERMINAL_STATUSES
-from tagging_assets.cli.backend import batch_client
+from tagging_assets.cli.backend import batch_client, client_if_answering
 from tagging_assets.cli.gateway import gateway
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import BatchStatus, SelectionReport
@@ -123,24 +123,25 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     """Write Batch API requests for every transcript that needs tags.
 
     Selected: items never tagged, changed since (content hash), tagged with another
-    prompt version or model (TAGGING_MODEL), or failed within TAGGING_MAX_ATTEMPTS;
+    prompt version or model (TAGGING_MODEL), tagged offline by the local gateway
+    when a real API is configured, or failed within TAGGING_MAX_ATTEMPTS;
     --where (repeatable) keeps only points whose payload field has that value.
     Past 50,000 requests or 200 MB, or TAGGING_ENQUEUED_TOKEN_LIMIT, the rest goes
     to OUTPUT.part2.jsonl and on. Transcripts over TAGGING_MAX_TRANSCRIPT_TOKENS are
-    trimmed. Prints the input tokens (exact when tiktoken's encoding is in
+    trimmed. Prints the request options the model's family takes (TAGGING_ENDPOINT,
+    TAGGING_REASONING_EFFORT), the input tokens (exact when tiktoken's encoding is in
     TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices).
+    Warns when the API lists the model with a shutdown date; refuses when that date
+    falls inside a batch's 24 hours.
     """
     settings = _settings()
     report = SelectionReport()
-    with (
-        _clear_errors(),
-        batch_client(settings, _note) as client,
-        QdrantCache.from_settings(settings, collection) as cache,
-    ):
+    with _clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
         filters = parse_where(where)
         cache.require()
+        client = client_if_answering(settings)
         processor = BatchProcessor(cache, client, settings=settings)
-        if warning := processor.model_warning():
+        if client is not None and (warning := processor.model_warning()):
             _warning(warning)
         with _bar(cache.count(), "Scanning the cache") as bar:
             shards = processor.prepare_files(output, filters or None, report=report, progress=bar.update)

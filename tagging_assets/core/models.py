@@ -27,7 +27,6 @@ Temperature = Literal["any", "default-only", "without-reasoning"]
 """Which temperatures a family accepts: any; only the default (1), so none is sent; or any, but only with
 ``reasoning_effort: none`` (gpt-5.1 and later)."""
 
-PRICES_AS_OF = "2026-07"
 PRICES_SOURCE = (
     "LiteLLM model_prices_and_context_window.json (about July 2026), cross-checked against OpenAI's model "
     "pages; USD per million tokens at realtime (standard) rates"

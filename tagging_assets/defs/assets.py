@@ -77,21 +77,23 @@ def batch_input_jsonl(
     tagging: TaggingResource,
     cached_transcripts: SelectedItems,
 ) -> BatchInput:
-    processor = tagging.processor(cache=None, client=batch_api.get_client(), backend=batch_api.backend)
+    quick = batch_api.get_client(max_retries=1, timeout_seconds=10)
+    processor = tagging.processor(cache=None, client=quick, backend=batch_api.backend)
     settings = processor.settings
+    output = settings.work_dir.resolve() / "submissions" / context.run.run_id / "requests.jsonl"
     with failing_clearly():
+        options = processor.request_options
         if warning := processor.model_warning():
             context.log.warning(warning)
-    output = settings.work_dir.resolve() / "submissions" / context.run.run_id / "requests.jsonl"
-    shards = write_shards(
-        read_snapshot(cached_transcripts.snapshot),
-        output,
-        options=processor.request_options,
-        endpoint=settings.endpoint,
-        system_prompt=SYSTEM_PROMPT,
-        counter=processor.counter,
-        limits=Limits(requests=settings.max_requests_per_file, tokens=settings.enqueued_token_limit),
-    )
+        shards = write_shards(
+            read_snapshot(cached_transcripts.snapshot),
+            output,
+            options=options,
+            endpoint=settings.endpoint,
+            system_prompt=SYSTEM_PROMPT,
+            counter=processor.counter,
+            limits=Limits(requests=settings.max_requests_per_file, tokens=settings.enqueued_token_limit),
+        )
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.input_tokens for shard in shards)
     context.add_output_metadata(
@@ -104,7 +106,7 @@ def batch_input_jsonl(
             "largest_request_tokens": max((shard.largest_request_tokens for shard in shards), default=0),
             "estimated_output_tokens": processor.expected_output_tokens(requests),
             "endpoint": settings.endpoint,
-            "request_options": MetadataValue.json(asdict(processor.request_options)),
+            "request_options": MetadataValue.json(asdict(options)),
             **cost_metadata("estimated", processor.expected_cost(input_tokens, requests), processor.unknown_price),
             "files": markdown_table(
                 [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],

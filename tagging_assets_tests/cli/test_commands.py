@@ -48,6 +48,9 @@ def seeded(env: dict[str, str], tmp_path: Path, real_transcripts: list[dict[str,
         ("TAGGING_MAX_ATTEMPTS", "three", "TAGGING_MAX_ATTEMPTS"),
         ("TAGGING_MAX_COST_USD", "-1", "TAGGING_MAX_COST_USD"),
         ("TAGGING_SUBMIT_CRON", "every hour", "TAGGING_SUBMIT_CRON"),
+        ("TAGGING_ENDPOINT", "/v1/completions", "TAGGING_ENDPOINT"),
+        ("TAGGING_REASONING_EFFORT", "extreme", "TAGGING_REASONING_EFFORT"),
+        ("TAGGING_FILE_TTL_DAYS", "90", "TAGGING_FILE_TTL_DAYS: Input should be less than or equal to 30"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_its_variable(
@@ -93,3 +96,14 @@ def test_an_untagged_cache_says_how_to_get_tags(seeded: dict[str, str]) -> None:
     assert result.exit_code == 0
     assert "No video has tags yet" in result.stdout
     assert json.loads(invoke(seeded, "tags", "--json").stdout) == {"tagged_videos": 0, "tags": []}
+
+
+def test_an_effort_the_model_does_not_take_is_one_line_and_writes_nothing(seeded: dict[str, str], tmp_path: Path):
+    env = {**seeded, "TAGGING_MODEL": "gpt-5-mini", "TAGGING_REASONING_EFFORT": "none"}
+    result = invoke(env, "prepare", "--output", str(tmp_path / "requests.jsonl"))
+    assert result.exit_code != 0
+    [line] = error_lines(result)
+    assert line == (
+        "error: invalid configuration: TAGGING_REASONING_EFFORT=none: gpt-5-mini accepts minimal, low, medium, high"
+    )
+    assert not (tmp_path / "requests.jsonl").exists()

@@ -156,8 +156,8 @@ def test_an_unknown_model_with_a_cap_is_refused_before_anything_is_uploaded(tmp_
 def test_a_model_going_away_is_warned_of_and_refused_inside_the_batch_window(tmp_path, start_gateway):
     today = datetime.now(UTC).date()
     soon, tomorrow = today + timedelta(days=5), today + timedelta(days=1)
-    gateway = start_gateway(shutdown_dates=f"gpt-5-mini={soon},gpt-5-nano={tomorrow}")
-    env = user_env(tmp_path, gateway)
+    gateway = start_gateway(api_key=API_KEY, shutdown_dates=f"gpt-5-mini={soon},gpt-5-nano={tomorrow}")
+    env = user_env(tmp_path, gateway, OPENAI_BASE_URL=gateway.base_url, OPENAI_API_KEY=API_KEY)
     cli(env, "seed-cache")
     warned = cli({**env, "TAGGING_MODEL": "gpt-5-mini"}, "prepare", "--output", str(tmp_path / "a.jsonl"))
     assert warned.exit_code == 0 and f"warning: gpt-5-mini shuts down on {soon}" in warned.stderr

@@ -34,7 +34,8 @@ OWNERS = ["team:ai-data"]
     kinds={"qdrant"},
     owners=OWNERS,
     description="The transcripts in the cache that need tags now: never tagged, changed since, tagged with "
-    "another prompt or model, or failed within their retry budget. A snapshot on disk, not in memory.",
+    "another prompt or model, tagged by the local gateway's offline tagger while a real API is configured, or "
+    "failed within their retry budget. A snapshot on disk, not in memory.",
 )
 def cached_transcripts(
     context: AssetExecutionContext, qdrant: QdrantCacheResource, batch_api: BatchApiResource, tagging: TaggingResource

@@ -56,6 +56,16 @@ def test_why_tag_covers_every_reason():
     assert decide(_state(status="failed", attempts=1, retryable=False)) == (False, "given-up")
 
 
+def test_offline_tags_are_tagged_again_by_a_real_api_and_only_by_one():
+    offline = _state(backend="offline-tagger")
+    assert why_tag(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (True, "offline-tags")
+    assert why_tag(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "offline-tagger")[:2] == (False, "up-to-date")
+    by_api = _state(backend="api")
+    assert why_tag(by_api, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "offline-tagger")[:2] == (False, "up-to-date")
+    failed_offline = _state(backend="offline-tagger", status="failed", attempts=3)
+    assert why_tag(failed_offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (False, "given-up")
+
+
 def test_a_custom_prompt_gets_its_own_version():
     assert prompt_version_for(SYSTEM_PROMPT) == PROMPT_VERSION
     assert prompt_version_for("Tag this.") != prompt_version_for("Tag that.")

@@ -20,7 +20,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 import openai
 from openai import OpenAI
@@ -32,7 +31,6 @@ from tagging_assets.batches.retries import write_once
 from tagging_assets.batches.status import TERMINAL_STATUSES
 from tagging_assets.core.contracts import Backend, Shard
 from tagging_assets.core.errors import TokenBudgetError
-from tagging_assets.core.wire import CHAT_COMPLETIONS, RESPONSES
 
 _LISTED_BATCHES_TO_SEARCH = 1000
 _LISTED_FILES_TO_SEARCH = 10_000
@@ -52,11 +50,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: source.read(1024 * 1024), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def shard_endpoint(shard: Shard) -> Literal["/v1/chat/completions", "/v1/responses"]:
-    """The endpoint a shard's lines ask for, as the SDK types it."""
-    return RESPONSES if shard.endpoint == RESPONSES else CHAT_COMPLETIONS
 
 
 def submission_key(shard: Shard) -> str:
@@ -207,7 +200,7 @@ class Submitter:
             "requests": str(shard.requests),
             "input_tokens": str(shard.input_tokens),
         }
-        endpoint = shard_endpoint(shard)
+        endpoint = shard.endpoint
 
         def create() -> Batch:
             return self._once.batches.create(

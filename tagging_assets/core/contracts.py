@@ -28,6 +28,8 @@ GENERIC_TAGS = frozenset(
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
 PointId = int | str
+Endpoint = Literal["/v1/chat/completions", "/v1/responses"]
+"""The Batch API endpoints the pipeline speaks (``core/wire.py`` knows their formats)."""
 Backend = Literal["offline-tagger", "api"]
 """Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""
 
@@ -115,7 +117,7 @@ class Shard(_Readable):
     largest_request_tokens: int
     model: str
     prompt_version: str
-    endpoint: str = "/v1/chat/completions"
+    endpoint: Endpoint = "/v1/chat/completions"
 
 
 class BatchProblem(_Readable):

@@ -238,9 +238,12 @@ def _table(path: str | None) -> ModelTable:
     entries: list[tuple[str, ModelEntry]] = []
     for name, entry in raw.items():
         try:
-            entries.append((str(name), ModelEntry.model_validate(entry)))
+            parsed = ModelEntry.model_validate(entry)
         except ValidationError as error:
             problem = error.errors()[0]
             where = ".".join(map(str, (name, *problem["loc"])))
             raise ConfigError(f"{example}: {where}: {problem['msg']}") from None
+        if parsed.source is None and parsed.input is not None:
+            parsed = parsed.model_copy(update={"source": f"TAGGING_PRICING_FILE={path}"})
+        entries.append((str(name), parsed))
     return ModelTable((*entries, *BUILT_IN), Path(path))

@@ -18,7 +18,7 @@ from typing import IO
 
 import orjson
 
-from tagging_assets.core.contracts import IndexEntry, Shard
+from tagging_assets.core.contracts import Endpoint, IndexEntry, Shard
 from tagging_assets.core.errors import InputError
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.prompt import prompt_version_for, user_message
@@ -59,7 +59,7 @@ def write_shards(
     output: Path,
     *,
     options: RequestOptions,
-    endpoint: str,
+    endpoint: Endpoint,
     system_prompt: str,
     counter: TokenCounter,
     limits: Limits | None = None,
@@ -120,7 +120,7 @@ def _index_line(item: CacheItem, tokens: int) -> bytes:
 class _ShardWriter:
     """Writes one shard, its index and, once closed, its manifest."""
 
-    def __init__(self, path: Path, model: str, endpoint: str, prompt_version: str) -> None:
+    def __init__(self, path: Path, model: str, endpoint: Endpoint, prompt_version: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.model = model

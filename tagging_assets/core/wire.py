@@ -17,15 +17,13 @@ from typing import Annotated, Any, Final, Literal, Protocol
 import orjson
 from pydantic import BaseModel, Field, TypeAdapter
 
-from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, TAG_PATTERN
+from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, TAG_PATTERN, Endpoint
 from tagging_assets.core.cost import NO_USAGE, TokenUsage
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import RequestOptions
 
 CHAT_COMPLETIONS: Final = "/v1/chat/completions"
 RESPONSES: Final = "/v1/responses"
-Endpoint = Literal["/v1/chat/completions", "/v1/responses"]
-ENDPOINTS: tuple[Endpoint, ...] = (CHAT_COMPLETIONS, RESPONSES)
 SCHEMA_NAME = "video_tags"
 
 
@@ -175,15 +173,11 @@ class ResultLine:
 class RequestBuilder(Protocol):
     """What each endpoint's seam offers the rest of the pipeline."""
 
-    endpoint: Endpoint
-
     def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel: ...
 
 
 class ChatCompletions:
     """Requests of ``/v1/chat/completions`` in Batch API files."""
-
-    endpoint: Endpoint = CHAT_COMPLETIONS
 
     def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel:
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
@@ -199,8 +193,6 @@ class ChatCompletions:
 
 class Responses:
     """Requests of ``/v1/responses`` in Batch API files."""
-
-    endpoint: Endpoint = RESPONSES
 
     def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel:
         body = ResponsesBody(

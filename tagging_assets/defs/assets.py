@@ -108,6 +108,7 @@ def batch_input_jsonl(
             "estimated_output_tokens": processor.expected_output_tokens(requests),
             "endpoint": settings.endpoint,
             "request_options": MetadataValue.json(asdict(options)),
+            "prices": processor.profile.source or processor.unknown_price,
             **cost_metadata("estimated", processor.expected_cost(input_tokens, requests), processor.unknown_price),
             "files": markdown_table(
                 [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],

@@ -77,7 +77,10 @@ def test_the_cli_workflow_tags_every_bundled_transcript_on_todays_models(model, 
     assert {payload["tagging"]["endpoint"] for payload in tagged} == {endpoint}
 
 
-@pytest.mark.parametrize(("model", "endpoint"), [("gpt-5-mini", "/v1/chat/completions"), ("gpt-5.1", "/v1/responses")])
+@pytest.mark.parametrize(
+    ("model", "endpoint"),
+    [("gpt-5-mini", "/v1/chat/completions"), ("gpt-5.1", "/v1/chat/completions"), ("gpt-5-mini", "/v1/responses")],
+)
 def test_the_demo_tags_every_bundled_transcript_on_todays_models(model, endpoint, tmp_path, shared_gateway):
     env = user_env(tmp_path, shared_gateway, TAGGING_MODEL=model, TAGGING_ENDPOINT=endpoint)
     demo = cli(env, "demo")

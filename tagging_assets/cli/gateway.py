@@ -51,9 +51,20 @@ def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help=f"Require this bearer token (better set as {ENV_PREFIX}API_KEY, which `ps` does not show).",
 )
 @click.option("--allow-remote", is_flag=True, help="Allow binding to an address other machines can reach.")
+@click.option(
+    "--allow-remote-without-key",
+    is_flag=True,
+    help="With --allow-remote and no --api-key, let anyone on the network use the gateway.",
+)
 @_settings_options
 def gateway(
-    host: str, port: int, state_dir: Path | None, api_key: str | None, allow_remote: bool, **flags: Any
+    host: str,
+    port: int,
+    state_dir: Path | None,
+    api_key: str | None,
+    allow_remote: bool,
+    allow_remote_without_key: bool,
+    **flags: Any,
 ) -> None:
     """Serve the local OpenAI-compatible Files + Batch API with the offline tagger.
 
@@ -65,8 +76,14 @@ def gateway(
 
     try:
         settings = settings_from_env({"state_dir": state_dir, "api_key": api_key, **flags})
-        click.echo(f"gateway: serving http://{host}:{port}/v1 (state in {settings.state_dir})", err=True)
-        serve(settings, host=host, port=port, allow_remote=allow_remote)
+        serve(
+            settings,
+            host=host,
+            port=port,
+            allow_remote=allow_remote,
+            allow_remote_without_key=allow_remote_without_key,
+            say=lambda line: click.echo(line, err=True),
+        )
     except GatewayConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -16,6 +18,7 @@ from openai.types.chat import ChatCompletion
 
 from tagging_assets.core.contracts import TaggingOutput
 from tagging_assets.core.wire import tagging_response_format
+from tagging_assets.gateway.process import free_port
 from tagging_assets_tests.support import jsonl, one_per_lesson, read_lines, request_line, submit, wait_for
 
 
@@ -33,18 +36,51 @@ def test_a_wrong_or_missing_key_gets_openais_401(start_gateway):
     assert json.load(anonymous.value)["error"]["message"].startswith("You didn't provide an API key.")
 
 
-@pytest.mark.subprocess
-def test_it_refuses_a_non_loopback_bind_unless_told():
-    result = subprocess.run(
-        [sys.executable, "-m", "tagging_assets", "gateway", "--host", "0.0.0.0", "--port", "1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
+def gateway_command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tagging_assets", "gateway", *args], capture_output=True, text=True, timeout=60, env=env
     )
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "0.0.0.0"], "refusing to bind the gateway to 0.0.0.0: it would be reachable from other machines"),
+        (["--host", "0.0.0.0", "--allow-remote"], "refusing to serve 0.0.0.0 without an API key"),
+    ],
+)
+def test_a_bind_beyond_loopback_needs_allow_remote_and_a_key(tmp_path, args, message):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAGGING_GATEWAY_")}
+    result = gateway_command(*args, "--port", str(free_port()), "--state-dir", str(tmp_path), env=environ)
     assert result.returncode == 2
-    assert "refusing to bind the gateway to 0.0.0.0" in result.stderr
-    assert "--allow-remote" in result.stderr
-    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {message}"), "the refusal is the only line: nothing claimed to be serving first"
+
+
+@pytest.mark.subprocess
+def test_a_port_in_use_is_one_line_and_nothing_claims_to_serve(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = gateway_command("--port", str(port), "--state-dir", str(tmp_path))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.subprocess
+def test_serving_the_network_without_a_key_takes_a_loud_flag_and_says_so(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "tagging_assets", "gateway", "--host", "0.0.0.0", "--port", str(port)]
+    command += ["--allow-remote", "--allow-remote-without-key", "--state-dir", str(tmp_path)]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TAGGING_GATEWAY_")}
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environ) as served:
+        try:
+            banner = [served.stderr.readline(), served.stderr.readline()]
+        finally:
+            served.terminate()
+    assert banner[0].startswith(f"gateway: serving http://0.0.0.0:{port}/v1")
+    assert banner[1].startswith(f"gateway: WARNING: no API key: anyone who can reach 0.0.0.0:{port}")
 
 
 @pytest.mark.subprocess

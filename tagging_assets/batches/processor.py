@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import openai
 from openai import OpenAI
 from openai.types import Batch
 
+from tagging_assets.batches.clients import batch_api_client
 from tagging_assets.batches.download import download_results
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.status import TERMINAL_STATUSES, model_lifecycle, status_of
@@ -105,8 +107,14 @@ class BatchProcessor:
 
     @cached_property
     def request_options(self) -> RequestOptions:
-        """What each request carries for the configured model and effort; a wrong effort is a ``ConfigError``."""
-        return self.profile.request_options(self.settings.reasoning_effort)
+        """What each request carries for the configured model and effort, naming the Azure deployment where
+        there is one; a wrong effort is a ``ConfigError``."""
+        options = self.profile.request_options(self.settings.reasoning_effort)
+        return replace(options, model=self.settings.deployment)
+
+    def profile_of(self, requested: str) -> ModelProfile:
+        """The profile of a model that requests named: the configured model's for its deployment too."""
+        return self.profile if requested in (self.model, self.settings.deployment) else self.models.profile(requested)
 
     def expected_cost(self, input_tokens: int, requests: int) -> Cost | None:
         """What requests of the configured model are expected to cost; None without a price."""
@@ -116,7 +124,7 @@ class BatchProcessor:
         return requests * self.profile.expected_output_tokens(self.settings.reasoning_effort)
 
     def cost_of(self, usage: TokenUsage, model: str | None = None) -> Cost | None:
-        return cost_of(self.models.profile(model or self.model), usage)
+        return cost_of(self.profile_of(model or self.model), usage)
 
     def enforce_cap(self, cost: Cost | None, what: str) -> None:
         """Refuse what would cost more than TAGGING_MAX_COST_USD, or what has no price while a cap is set."""
@@ -128,7 +136,10 @@ class BatchProcessor:
 
     def model_warning(self) -> str | None:
         """What the API announces of the configured model: a warning when it is going away; a ``ConfigError``
-        when it goes within a batch's 24-hour window."""
+        when it goes within a batch's 24-hour window. Azure retires models per deployment, which its models
+        list does not tell, so there it says nothing."""
+        if self.settings.batch_provider == "azure":
+            return None
         return model_lifecycle(self.client, self.model, now=time.time())
 
     @property
@@ -141,7 +152,7 @@ class BatchProcessor:
             return self._client
         if self._api_key is not None:
             return OpenAI(api_key=self._api_key, base_url=self.settings.openai_base_url)
-        return OpenAI(api_key=self.settings.batch_api_key, base_url=self.settings.batch_api_url)
+        return batch_api_client(self.settings)
 
     @property
     def cache(self) -> QdrantCache:
@@ -156,6 +167,7 @@ class BatchProcessor:
             self.records,
             collection=self.cache.collection,
             backend=self.backend,
+            provider=self.settings.batch_provider,
             enqueued_token_limit=self.settings.enqueued_token_limit,
             file_ttl_seconds=self.settings.file_ttl_seconds,
             warn=self.warn,
@@ -175,7 +187,7 @@ class BatchProcessor:
         return select_items(
             self.cache,
             report,
-            model=self.model,
+            model=self.settings.deployment,
             prompt_version=prompt_version_for(system_prompt),
             max_attempts=self.settings.max_attempts,
             counter=self.counter,
@@ -246,8 +258,8 @@ class BatchProcessor:
         return record
 
     def _within_cost_cap(self, shard: Shard) -> None:
-        profile = self.models.profile(shard.model)
-        effort = self.settings.reasoning_effort if shard.model == self.model else None
+        profile = self.profile_of(shard.model)
+        effort = self.settings.reasoning_effort if profile is self.profile else None
         expected = expected_cost(profile, shard.input_tokens, shard.requests, effort)
         enforce_cap(expected, self.settings.max_cost_usd, shard.path.name, profile, self.models)
 
@@ -317,4 +329,4 @@ class BatchProcessor:
         """Stream result files already on disk into the cache."""
         files = [Path(path) for path in (output_file, errors_file) if path is not None]
         index = read_index(Path(record.index_file))
-        return write_results(self.cache, record, batch, index, files, self.models.profile(record.model), progress)
+        return write_results(self.cache, record, batch, index, files, self.profile_of(record.model), progress)

@@ -20,6 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import openai
 from openai import OpenAI
@@ -29,8 +30,9 @@ from openai.types.file_create_params import ExpiresAfter
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import write_once
 from tagging_assets.batches.status import TERMINAL_STATUSES
-from tagging_assets.core.contracts import Backend, Shard
+from tagging_assets.core.contracts import Backend, Endpoint, Shard
 from tagging_assets.core.errors import TokenBudgetError
+from tagging_assets.core.settings import Provider
 
 _LISTED_BATCHES_TO_SEARCH = 1000
 _LISTED_FILES_TO_SEARCH = 10_000
@@ -67,6 +69,7 @@ class Submitter:
         *,
         collection: str,
         backend: Backend,
+        provider: Provider = "openai",
         enqueued_token_limit: int | None = None,
         file_ttl_seconds: int = DEFAULT_FILE_TTL_SECONDS,
         warn: Callable[[str], None] = logger.warning,
@@ -75,6 +78,7 @@ class Submitter:
         self.records = records
         self.collection = collection
         self.backend = backend
+        self.provider = provider
         self.enqueued_token_limit = enqueued_token_limit
         self.file_ttl_seconds = file_ttl_seconds
         self.warn = warn
@@ -189,6 +193,13 @@ class Submitter:
 
         return find() or write_once(upload, find, what=f"uploading {path.name}")
 
+    def _batch_endpoint(self, shard: Shard) -> Endpoint:
+        """The ``endpoint`` a batch is created with. Azure's global-batch guide creates it as
+        ``/chat/completions`` (its service reads each line's ``url``); the SDK's type spells only OpenAI's."""
+        if self.provider == "azure":
+            return cast(Endpoint, shard.endpoint.removeprefix("/v1"))
+        return shard.endpoint
+
     def _create(self, input_file_id: str, sha256: str, key: str, submission_id: str | None, shard: Shard) -> Batch:
         metadata = {
             "input_sha256": sha256,
@@ -200,7 +211,7 @@ class Submitter:
             "requests": str(shard.requests),
             "input_tokens": str(shard.input_tokens),
         }
-        endpoint = shard.endpoint
+        endpoint = self._batch_endpoint(shard)
 
         def create() -> Batch:
             return self._once.batches.create(

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 from openai import OpenAI
 
+from tagging_assets.batches.clients import batch_api_client
 from tagging_assets.core.errors import BackendError
-from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.gateway.process import GatewayProcess, is_loopback
 
 
@@ -48,19 +49,17 @@ def local_gateway(settings: TaggingSettings, say: Callable[[str], None] = print)
 
 @contextmanager
 def batch_client(settings: TaggingSettings, say: Callable[[str], None] = print) -> Iterator[OpenAI]:
-    """An openai SDK client for the configured backend."""
+    """An SDK client for the configured backend."""
     if settings.uses_local_gateway:
         with local_gateway(settings, say):
-            yield OpenAI(base_url=settings.gateway_url, api_key=LOCAL_GATEWAY_KEY)
+            yield batch_api_client(settings)
         return
-    yield OpenAI(base_url=settings.openai_base_url, api_key=settings.batch_api_key)
+    yield batch_api_client(settings)
 
 
 def client_if_answering(settings: TaggingSettings) -> OpenAI | None:
     """A client for the configured API, or for the local gateway only if one answers now: for a question that
     is not worth starting a gateway for (what the API announces of the model)."""
-    if settings.uses_local_gateway:
-        if not _answers(settings.gateway_url):
-            return None
-        return OpenAI(base_url=settings.gateway_url, api_key=LOCAL_GATEWAY_KEY, max_retries=1, timeout=10)
-    return OpenAI(base_url=settings.openai_base_url, api_key=settings.batch_api_key, max_retries=1, timeout=10)
+    if settings.uses_local_gateway and not _answers(settings.gateway_url):
+        return None
+    return batch_api_client(settings, max_retries=1, timeout=10)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
@@ -25,14 +25,24 @@ LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
 """The key the SDK sends to the local gateway, which needs one only when started with ``--api-key``."""
 
+Provider = Literal["openai", "azure"]
+"""Whose Batch API runs the batches; each is driven through its own SDK client."""
+AZURE_API_VERSION = "2025-04-01-preview"
+"""The latest api-version Azure's global-batch guide names for the AzureOpenAI client."""
+
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
 
 _CRON_FIELD = re.compile(r"[0-9*,/\-A-Za-z?]+")
 
 ENVIRONMENT = {
+    "provider": "TAGGING_PROVIDER",
     "openai_api_key": "OPENAI_API_KEY",
     "openai_base_url": "OPENAI_BASE_URL",
+    "azure_endpoint": "AZURE_OPENAI_ENDPOINT",
+    "azure_api_key": "AZURE_OPENAI_API_KEY",
+    "azure_api_version": "OPENAI_API_VERSION",
+    "azure_deployment": "TAGGING_AZURE_DEPLOYMENT",
     "gateway_url": "TAGGING_GATEWAY_URL",
     "gateway_state_dir": "TAGGING_GATEWAY_STATE_DIR",
     "qdrant_url": "QDRANT_URL",
@@ -67,8 +77,15 @@ class TaggingSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    provider: Provider | None = None
+    """None: inferred from whose credentials are set, else OpenAI."""
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    azure_endpoint: str | None = None
+    azure_api_key: SecretStr | None = None
+    azure_api_version: str = AZURE_API_VERSION
+    azure_deployment: str | None = None
+    """The Azure deployment the requests name as their model; by default TAGGING_MODEL."""
     gateway_url: str = LOCAL_GATEWAY_URL
     gateway_state_dir: Path = Path(".gateway")
     qdrant_url: str | None = None
@@ -104,6 +121,33 @@ class TaggingSettings(BaseModel):
             )
         return cron
 
+    @model_validator(mode="after")
+    def _one_provider(self) -> TaggingSettings:
+        """Credentials for several providers and no TAGGING_PROVIDER would leave the choice to a guess."""
+        if self.provider is None and len(self._credentialed()) > 1:
+            raise ValueError(
+                f"credentials are set for {' and '.join(self._credentialed())}; choose one with TAGGING_PROVIDER"
+            )
+        if self.batch_provider == "azure" and self.azure_endpoint and self.azure_api_key is None:
+            raise ValueError("AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not")
+        return self
+
+    def _credentialed(self) -> list[Provider]:
+        found: list[Provider] = []
+        if self.openai_api_key is not None or self.openai_base_url is not None:
+            found.append("openai")
+        if self.azure_endpoint is not None and self.azure_api_key is not None:
+            found.append("azure")
+        return found
+
+    @property
+    def batch_provider(self) -> Provider:
+        """TAGGING_PROVIDER, else the one provider with credentials, else OpenAI."""
+        if self.provider is not None:
+            return self.provider
+        credentialed = self._credentialed()
+        return credentialed[0] if credentialed else "openai"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TaggingSettings:
         """The settings the environment gives; an invalid value is a ``ConfigError`` naming its variable."""
@@ -114,8 +158,9 @@ class TaggingSettings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             first = error.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else ""
-            raise ConfigError(f"invalid configuration: {ENVIRONMENT.get(field, field)}: {first['msg']}") from None
+            field = str(first["loc"][0]) if first["loc"] else "provider"
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"invalid configuration: {ENVIRONMENT.get(field, field)}: {message}") from None
 
     @property
     def file_ttl_seconds(self) -> int:
@@ -123,7 +168,9 @@ class TaggingSettings(BaseModel):
 
     @property
     def uses_local_gateway(self) -> bool:
-        """No key and no base URL: the project's own gateway is the batch backend."""
+        """No credentials for the chosen provider: the project's own gateway answers, speaking its protocol."""
+        if self.batch_provider == "azure":
+            return self.azure_endpoint is None
         return self.openai_api_key is None and self.openai_base_url is None
 
     @property
@@ -133,11 +180,18 @@ class TaggingSettings(BaseModel):
 
     @property
     def batch_api_url(self) -> str | None:
-        """The backend's base URL; None lets the SDK use OpenAI's own."""
-        return self.gateway_url if self.uses_local_gateway else self.openai_base_url
+        """The backend's base URL (for Azure, its endpoint); None lets the SDK use OpenAI's own."""
+        azure = self.batch_provider == "azure"
+        if self.uses_local_gateway:
+            return self.gateway_url.removesuffix("/").removesuffix("/v1") if azure else self.gateway_url
+        return self.azure_endpoint if azure else self.openai_base_url
 
     @property
     def batch_api_key(self) -> str:
-        if self.openai_api_key is not None:
-            return self.openai_api_key.get_secret_value()
-        return LOCAL_GATEWAY_KEY
+        key = self.azure_api_key if self.batch_provider == "azure" else self.openai_api_key
+        return key.get_secret_value() if key is not None else LOCAL_GATEWAY_KEY
+
+    @property
+    def deployment(self) -> str:
+        """What requests name as their model: the Azure deployment, or the model itself."""
+        return (self.azure_deployment or self.model) if self.batch_provider == "azure" else self.model

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource, EnvVar
-from openai import OpenAI
+from openai import AzureOpenAI, OpenAI
 
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
-from tagging_assets.core.settings import LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, TaggingSettings
 from tagging_assets.core.wire import CHAT_COMPLETIONS
 
 
@@ -33,11 +33,14 @@ class QdrantCacheResource(ConfigurableResource):
 
 
 class BatchApiResource(ConfigurableResource):
-    """The OpenAI Batch API or any compatible endpoint; with no key and no base URL, the local gateway, whose
-    offline tagger's tags are recorded as such (``backend``) so that a real API tags those items again."""
+    """The OpenAI Batch API, Azure OpenAI's (``provider`` "azure": ``base_url`` is the resource's endpoint) or
+    any compatible endpoint; with no credentials, the local gateway, whose offline tagger's tags are recorded as
+    such (``backend``) so that a real API tags those items again."""
 
     base_url: str | None = None
     api_key: str
+    provider: str = "openai"
+    api_version: str = AZURE_API_VERSION
     offline_tagger: bool = False
     """The local gateway, whose tags a real API replaces (Dagster config takes no ``Literal``, so a flag)."""
 
@@ -55,12 +58,17 @@ class BatchApiResource(ConfigurableResource):
         return f"https://platform.openai.com/batches/{batch_id}"
 
     def get_client(self, *, max_retries: int | None = None, timeout_seconds: float | None = None) -> OpenAI:
-        return OpenAI(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            max_retries=self.max_retries if max_retries is None else max_retries,
-            timeout=timeout_seconds or self.timeout_seconds,
-        )
+        retries = self.max_retries if max_retries is None else max_retries
+        timeout = timeout_seconds or self.timeout_seconds
+        if self.provider == "azure":
+            return AzureOpenAI(
+                azure_endpoint=self.base_url or "",
+                api_key=self.api_key,
+                api_version=self.api_version,
+                max_retries=retries,
+                timeout=timeout,
+            )
+        return OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=retries, timeout=timeout)
 
 
 class TaggingResource(ConfigurableResource):
@@ -97,6 +105,15 @@ class TaggingResource(ConfigurableResource):
         return BatchProcessor(cache, client, settings=self.settings(), backend=backend, warn=warn)
 
 
+def _api_key(settings: TaggingSettings) -> str:
+    """The provider's key as an ``EnvVar`` (never its value), or the local gateway's."""
+    if settings.uses_local_gateway:
+        return LOCAL_GATEWAY_KEY
+    if settings.batch_provider == "azure":
+        return EnvVar("AZURE_OPENAI_API_KEY")
+    return EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY
+
+
 def resources_from_settings(settings: TaggingSettings) -> dict[str, ConfigurableResource]:
     """The resources the settings describe; secrets stay ``EnvVar`` s, never values."""
     return {
@@ -108,7 +125,9 @@ def resources_from_settings(settings: TaggingSettings) -> dict[str, Configurable
         ),
         "batch_api": BatchApiResource(
             base_url=settings.batch_api_url,
-            api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY,
+            api_key=_api_key(settings),
+            provider=settings.batch_provider,
+            api_version=settings.azure_api_version,
             offline_tagger=settings.backend == "offline-tagger",
         ),
         "tagging": TaggingResource.from_settings(settings.model_copy(update={"work_dir": settings.work_dir.resolve()})),

@@ -32,6 +32,13 @@ from tagging_assets.gateway.store import ACTIVE_STATUSES, GatewayStore
 from tagging_assets.gateway.worker import BatchWorker
 
 SUPPORTED_ENDPOINTS = (CHAT_COMPLETIONS, RESPONSES)
+AZURE_ENDPOINTS = ("/chat/completions", "/responses", *SUPPORTED_ENDPOINTS)
+"""Azure's global-batch guide creates batches with ``/chat/completions``; its v1 paths take OpenAI's spelling."""
+OPENAI_PREFIX, AZURE_PREFIX = "/v1", "/openai"
+AZURE_UNAUTHORIZED = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
+    "active subscription and use a correct regional API endpoint for your resource."
+)
 _ID = re.compile(r"/(?:batch_|file-)[A-Za-z0-9]+")
 COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -61,19 +68,9 @@ def build_app(settings: GatewaySettings) -> Starlette:
     routes = [
         Route("/health", api.health, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
-        Route("/v1/models", api.list_models, methods=["GET"]),
-        Route("/v1/models/{model:path}", api.retrieve_model, methods=["GET"]),
-        Route("/v1/files", api.create_file, methods=["POST"]),
-        Route("/v1/files", api.list_files, methods=["GET"]),
-        Route("/v1/files/{file_id}", api.retrieve_file, methods=["GET"]),
-        Route("/v1/files/{file_id}", api.delete_file, methods=["DELETE"]),
-        Route("/v1/files/{file_id}/content", api.file_content, methods=["GET"]),
-        Route("/v1/batches", api.create_batch, methods=["POST"]),
-        Route("/v1/batches", api.list_batches, methods=["GET"]),
-        Route("/v1/batches/{batch_id}", api.retrieve_batch, methods=["GET"]),
-        Route("/v1/batches/{batch_id}/cancel", api.cancel_batch, methods=["POST"]),
-        Route("/v1/chat/completions", api.chat_completion, methods=["POST"]),
-        Route("/v1/responses", api.response, methods=["POST"]),
+        *_api_routes(OPENAI_PREFIX, api),
+        *_api_routes(AZURE_PREFIX, api),
+        Route(f"{AZURE_PREFIX}/deployments/{{deployment}}/chat/completions", api.chat_completion, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,
@@ -81,6 +78,26 @@ def build_app(settings: GatewaySettings) -> Starlette:
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=api.guard)],
         exception_handlers={ApiError: _api_error},
     )
+
+
+def _api_routes(prefix: str, api: _Gateway) -> list[Route]:
+    """OpenAI's routes under ``/v1``, and the same under Azure OpenAI's ``/openai`` (its data-plane paths for
+    files, batches and responses, which the ``AzureOpenAI`` client calls with ``?api-version=``)."""
+    return [
+        Route(f"{prefix}/models", api.list_models, methods=["GET"]),
+        Route(f"{prefix}/models/{{model:path}}", api.retrieve_model, methods=["GET"]),
+        Route(f"{prefix}/files", api.create_file, methods=["POST"]),
+        Route(f"{prefix}/files", api.list_files, methods=["GET"]),
+        Route(f"{prefix}/files/{{file_id}}", api.retrieve_file, methods=["GET"]),
+        Route(f"{prefix}/files/{{file_id}}", api.delete_file, methods=["DELETE"]),
+        Route(f"{prefix}/files/{{file_id}}/content", api.file_content, methods=["GET"]),
+        Route(f"{prefix}/batches", api.create_batch, methods=["POST"]),
+        Route(f"{prefix}/batches", api.list_batches, methods=["GET"]),
+        Route(f"{prefix}/batches/{{batch_id}}", api.retrieve_batch, methods=["GET"]),
+        Route(f"{prefix}/batches/{{batch_id}}/cancel", api.cancel_batch, methods=["POST"]),
+        Route(f"{prefix}/chat/completions", api.chat_completion, methods=["POST"]),
+        Route(f"{prefix}/responses", api.response, methods=["POST"]),
+    ]
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
@@ -111,10 +128,16 @@ class _Gateway:
             self.store.close()
 
     async def guard(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Authentication, injected API faults, and OpenAI-shaped errors for every ``/v1`` request."""
-        if not request.url.path.startswith("/v1/"):
+        """Authentication, injected API faults, and OpenAI-shaped errors for every ``/v1`` and ``/openai``
+        request; each protocol's credentials are checked as its API checks them."""
+        azure = request.url.path.startswith(f"{AZURE_PREFIX}/")
+        if not azure and not request.url.path.startswith(f"{OPENAI_PREFIX}/"):
             return await call_next(request)
-        if self.settings.api_key is not None:
+        if azure:
+            refused = self._azure_refusal(request)
+            if refused is not None:
+                return refused
+        elif self.settings.api_key is not None:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token:
                 return _json(
@@ -150,6 +173,25 @@ class _Gateway:
         if self.faults.disconnect_every and number % self.faults.disconnect_every == 0:
             return _CutOffResponse()
         return response
+
+    def _azure_refusal(self, request: Request) -> Response | None:
+        """Azure's answers to a request without ``api-version`` or with a wrong ``api-key``."""
+        if not request.query_params.get("api-version"):
+            return _json(
+                {
+                    "error": {
+                        "code": "MissingApiVersionParameter",
+                        "message": "The api-version query parameter (?api-version=) is required for all requests.",
+                    }
+                },
+                400,
+            )
+        expected = self.settings.api_key
+        if expected is not None and not hmac.compare_digest(
+            request.headers.get("api-key", "").encode(), expected.encode()
+        ):
+            return _json({"error": {"code": "401", "message": AZURE_UNAUTHORIZED}}, 401)
+        return None
 
     async def health(self, _request: Request) -> Response:
         return _json({"status": "ok"})
@@ -230,10 +272,11 @@ class _Gateway:
         for name in ("input_file_id", "endpoint", "completion_window"):
             if not isinstance(params.get(name), str):
                 raise ApiError(400, f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
-        if params["endpoint"] not in SUPPORTED_ENDPOINTS:
+        served = AZURE_ENDPOINTS if request.url.path.startswith(AZURE_PREFIX) else SUPPORTED_ENDPOINTS
+        if params["endpoint"] not in served:
             raise ApiError(
                 400,
-                f"Invalid value for 'endpoint': this gateway serves {', '.join(SUPPORTED_ENDPOINTS)}.",
+                f"Invalid value for 'endpoint': this API serves {', '.join(served)}.",
                 "endpoint",
                 "invalid_value",
             )

@@ -159,9 +159,10 @@ def read_chat(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int, d
         schema = (response_format.get("json_schema") or {}).get("schema")
         if not isinstance(schema, dict):
             return 400, missing_parameter("response_format.json_schema.schema")
+    model = faults.model_behind(requested := model)
     snapshot = snapshot_of(model)
     if snapshot is None or faults.retired(model):
-        return 404, model_not_found(model)
+        return 404, model_not_found(requested)
     effort = body.get("reasoning_effort")
     problem = reasoning_problem(model, effort, "reasoning_effort", body.get("temperature"), body.get("max_tokens"))
     if problem is not None:
@@ -219,9 +220,10 @@ def read_responses(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[i
             "max_output_tokens",
             "integer_below_min_value",
         )
+    model = faults.model_behind(requested := model)
     snapshot = snapshot_of(model)
     if snapshot is None or faults.retired(model):
-        return 404, model_not_found(model)
+        return 404, model_not_found(requested)
     effort = _object(body.get("reasoning")).get("effort")
     problem = reasoning_problem(model, effort, "reasoning.effort", body.get("temperature"), None)
     if problem is not None:

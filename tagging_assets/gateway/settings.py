@@ -54,6 +54,18 @@ class FaultSettings(BaseModel):
         "requests fail with model_not_found.",
     )
 
+    azure_deployments: str = Field(
+        "",
+        pattern=r"^([\w.\-]+=[\w.\-]+)?(,[\w.\-]+=[\w.\-]+)*$",
+        description="NAME=MODEL,...: Azure deployments and the model each serves; requests may name a deployment "
+        "as their model (a served model's own name always works).",
+    )
+
+    def model_behind(self, name: str) -> str:
+        """The model a request's ``model`` names: the one behind an Azure deployment, else the name itself."""
+        deployments = dict(pair.split("=", 1) for pair in self.azure_deployments.split(",") if pair)
+        return deployments.get(name, name)
+
     def shutdown_date(self, model: str) -> date | None:
         """The day ``model`` (or the family name of a dated snapshot) stops answering, if one is set."""
         dates = dict(pair.split("=", 1) for pair in self.shutdown_dates.split(",") if pair)

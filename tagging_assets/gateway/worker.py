@@ -98,7 +98,7 @@ def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: I
     seen.add(custom_id)
     if request.get("method") != "POST":
         check.fail("invalid_method", "The method of each request must be POST.", number, "method")
-    if url != endpoint:
+    if url not in line_urls(endpoint):
         check.fail(
             "url_mismatch",
             f"The provided URL '{url}' does not match the batch's endpoint '{endpoint}'.",
@@ -117,6 +117,16 @@ def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: I
             "body.model",
         )
     check.tokens += prompt_tokens(body)
+
+
+def line_urls(endpoint: str) -> set[str]:
+    """The ``url`` a line of a batch created with ``endpoint`` may carry: Azure's ``/chat/completions`` batches
+    take lines in either spelling, OpenAI's only their own."""
+    return {endpoint} if endpoint.startswith("/v1/") else {endpoint, f"/v1{endpoint}"}
+
+
+def canonical(endpoint: str) -> str:
+    return endpoint if endpoint.startswith("/v1/") else f"/v1{endpoint}"
 
 
 class BatchWorker:
@@ -232,7 +242,7 @@ class BatchWorker:
             self._store.update_batch(batch_id, "in_progress", status="finalizing", finalizing_at=int(time.time()))
             return True
         tagger = self._settings.tagger
-        endpoint = row.object["endpoint"]
+        endpoint = canonical(row.object["endpoint"])
         answers = self._pool.map([(endpoint, body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
         results = [
             LineResult(number, custom_id, status == 200, _result_record(batch_id, custom_id, status, body))

@@ -1,0 +1,125 @@
+"""Azure OpenAI end to end: the AzureOpenAI client against the gateway's Azure paths (``/openai/...``,
+``api-version``, the ``api-key`` header, a deployment named as the model), through the command line and the demo."""
+
+import json
+import re
+import urllib.error
+import urllib.request
+
+import openai
+import pytest
+from click.testing import CliRunner, Result
+
+from tagging_assets.cli.commands import main
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets_tests.support import user_env
+
+AZURE_KEY = "azure-test-key"
+DEPLOYMENT = "tagging-batch"
+
+
+def cli(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def azure(start_gateway):
+    return start_gateway(api_key=AZURE_KEY, azure_deployments=f"{DEPLOYMENT}=gpt-4o-mini")
+
+
+def azure_env(tmp_path, gateway) -> dict[str, str]:
+    return user_env(
+        tmp_path,
+        gateway,
+        AZURE_OPENAI_ENDPOINT=f"http://127.0.0.1:{gateway.port}",
+        AZURE_OPENAI_API_KEY=AZURE_KEY,
+        TAGGING_AZURE_DEPLOYMENT=DEPLOYMENT,
+    )
+
+
+def test_the_cli_workflow_tags_every_bundled_transcript_on_azure(tmp_path, azure):
+    env = azure_env(tmp_path, azure)
+    assert cli(env, "seed-cache").exit_code == 0
+    requests = tmp_path / "requests.jsonl"
+    prepared = cli(env, "prepare", "--output", str(requests))
+    assert "Requests for tagging-batch at /v1/chat/completions" in prepared.stdout, prepared.stdout
+    assert {json.loads(line)["body"]["model"] for line in requests.read_text().splitlines()} == {DEPLOYMENT}
+    submitted = cli(env, "submit", "--input", str(requests), "--json")
+    assert submitted.exit_code == 0, submitted.stderr
+    batch_id = json.loads(submitted.stdout)["batch_id"]
+    assert cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.1").exit_code == 0
+    processed = cli(env, "process", "--batch-id", batch_id)
+    assert "42 tagged, 0 failed." in processed.stdout, processed.stderr
+    assert re.search(r"\$[\d.]+ with the Batch API", processed.stdout), "priced as gpt-4o-mini, its deployment's model"
+    served = azure.served()
+    assert served["POST /openai/files"] == 1 and served["POST /openai/batches"] == 1
+    assert not [route for route in served if route.split()[1].startswith("/v1/")], served
+    batch = azure.client().batches.retrieve(batch_id)
+    assert batch.endpoint == "/chat/completions", "created as Azure's global-batch guide creates it"
+    with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
+        states = [payload["tagging"] for _, payload in cache.scroll(["tagging"]) if payload.get("tagging")]
+    assert {(state["model"], state["model_snapshot"]) for state in states} == {(DEPLOYMENT, "gpt-4o-mini-2024-07-18")}
+    assert {state["base_url"] for state in states} == {f"http://127.0.0.1:{azure.port}/openai"}
+
+
+def test_the_demo_runs_on_azures_protocol_through_the_local_gateway(tmp_path, shared_gateway):
+    env = user_env(tmp_path, shared_gateway, TAGGING_PROVIDER="azure")
+    demo = cli(env, "demo")
+    assert demo.exit_code == 0, demo.stderr
+    assert "42 of 43 videos tagged" in demo.stdout
+    assert any(route.startswith("POST /openai/batches") for route in shared_gateway.served())
+
+
+def test_azure_credentials_and_api_version_are_checked_as_azure_checks_them(azure):
+    endpoint = f"http://127.0.0.1:{azure.port}"
+    wrong = openai.AzureOpenAI(azure_endpoint=endpoint, api_key="wrong", api_version="2025-04-01-preview")
+    with pytest.raises(openai.AuthenticationError) as refused:
+        wrong.batches.list()
+    assert refused.value.body["message"].startswith("Access denied due to invalid subscription key")
+    request = urllib.request.Request(f"{endpoint}/openai/batches", headers={"api-key": AZURE_KEY})
+    with pytest.raises(urllib.error.HTTPError) as unversioned:
+        urllib.request.urlopen(request, timeout=10)
+    assert unversioned.value.code == 400
+    assert json.load(unversioned.value)["error"]["code"] == "MissingApiVersionParameter"
+    bearer = openai.OpenAI(base_url=f"{endpoint}/v1", api_key=AZURE_KEY)
+    assert bearer.batches.list().data == [], "the same key as a bearer token on OpenAI's paths"
+
+
+@pytest.mark.parametrize(
+    ("environ", "provider"),
+    [
+        ({}, "openai"),
+        ({"OPENAI_API_KEY": "sk-x"}, "openai"),
+        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"}, "azure"),
+        ({"TAGGING_PROVIDER": "azure"}, "azure"),
+        ({"OPENAI_API_KEY": "sk-x", "AZURE_OPENAI_API_KEY": "k", "TAGGING_PROVIDER": "openai"}, "openai"),
+    ],
+)
+def test_the_provider_is_the_one_named_or_the_one_with_credentials(environ, provider):
+    assert TaggingSettings.from_env(environ).batch_provider == provider
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {
+                "OPENAI_API_KEY": "sk-x",
+                "AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
+                "AZURE_OPENAI_API_KEY": "k",
+            },
+            "TAGGING_PROVIDER: credentials are set for openai and azure; choose one with TAGGING_PROVIDER",
+        ),
+        (
+            {"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "TAGGING_PROVIDER": "azure"},
+            "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not",
+        ),
+        ({"TAGGING_PROVIDER": "bedrock"}, "TAGGING_PROVIDER: Input should be 'openai' or 'azure'"),
+    ],
+)
+def test_an_unclear_provider_is_one_line_naming_what_to_set(environ, message):
+    with pytest.raises(ConfigError) as refused:
+        TaggingSettings.from_env(environ)
+    assert message in str(refused.value)

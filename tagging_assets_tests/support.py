@@ -117,10 +117,23 @@ def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[dict[str,
     ]
 
 
-def resources_for(gateway, cache_path, tmp_path, **tagging):
+PROVIDERS = ("openai", "azure")
+"""The providers whose protocol the gateway speaks; the reliability tests run for each."""
+
+
+def batch_api_for(gateway: GatewayProcess, provider: str = "openai", **options: Any) -> BatchApiResource:
+    """The Batch API resource for ``gateway`` in ``provider``'s protocol: OpenAI's ``/v1``, or Azure's
+    ``/openai`` through ``AzureOpenAI``."""
+    key = gateway.api_key or "sk-test"
+    if provider == "azure":
+        return BatchApiResource(base_url=f"http://127.0.0.1:{gateway.port}", api_key=key, provider="azure", **options)
+    return BatchApiResource(base_url=gateway.base_url, api_key=key, **options)
+
+
+def resources_for(gateway, cache_path, tmp_path, provider: str = "openai", **tagging):
     return {
         "qdrant": QdrantCacheResource(path=str(cache_path)),
-        "batch_api": BatchApiResource(base_url=gateway.base_url, api_key="sk-test"),
+        "batch_api": batch_api_for(gateway, provider),
         "tagging": TaggingResource(work_dir=str(tmp_path / "work"), **tagging),
     }
 
@@ -130,9 +143,10 @@ def run_sensor(instance: DagsterInstance, resources: dict):
     return batch_status_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
 
 
-def sensor_tick(instance: DagsterInstance, base_url: str, **tagging):
-    """One evaluation of the sensor against the API at ``base_url``."""
-    resources = {"batch_api": BatchApiResource(base_url=base_url, api_key="k"), "tagging": TaggingResource(**tagging)}
+def sensor_tick(instance: DagsterInstance, api: GatewayProcess | str, provider: str = "openai", **tagging):
+    """One evaluation of the sensor against a gateway, in ``provider``'s protocol, or an OpenAI base URL."""
+    batch_api = BatchApiResource(base_url=api, api_key="k") if isinstance(api, str) else batch_api_for(api, provider)
+    resources = {"batch_api": batch_api, "tagging": TaggingResource(**tagging)}
     return batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
 
 
@@ -165,13 +179,15 @@ def statuses(cache_path) -> dict[str, dict]:
         }
 
 
-def user_env(tmp_path: Path, gateway: GatewayProcess, **extra: str) -> dict[str, str]:
-    """A user's environment: no API key, the cache, work files and Dagster home in a temporary folder."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_"))}
+def user_env(tmp_path: Path, gateway: GatewayProcess, provider: str = "openai", **extra: str) -> dict[str, str]:
+    """A user's environment: no API key, the cache, work files and Dagster home in a temporary folder; the local
+    gateway answers in ``provider``'s protocol."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_", "AZURE_"))}
     return base | {
         "QDRANT_PATH": str(tmp_path / "qdrant"),
         "TAGGING_WORK_DIR": str(tmp_path / "work"),
         "TAGGING_GATEWAY_URL": gateway.base_url,
+        "TAGGING_PROVIDER": provider,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         **extra,
     }

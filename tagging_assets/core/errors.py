@@ -57,7 +57,7 @@ def describe(error: BaseException) -> str | None:
     if isinstance(error, TaggingError):
         return str(error)
     if isinstance(error, openai.AuthenticationError):
-        return "the Batch API rejected the API key (check OPENAI_API_KEY)"
+        return "the Batch API rejected the API key (check OPENAI_API_KEY, or AZURE_OPENAI_API_KEY on Azure)"
     if isinstance(error, openai.NotFoundError):
         return f"not found at the Batch API: {api_message(error)}"
     if isinstance(error, openai.APIStatusError):

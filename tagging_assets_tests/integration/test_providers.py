@@ -33,6 +33,7 @@ def azure_env(tmp_path, gateway) -> dict[str, str]:
     return user_env(
         tmp_path,
         gateway,
+        "azure",
         AZURE_OPENAI_ENDPOINT=f"http://127.0.0.1:{gateway.port}",
         AZURE_OPENAI_API_KEY=AZURE_KEY,
         TAGGING_AZURE_DEPLOYMENT=DEPLOYMENT,
@@ -65,7 +66,7 @@ def test_the_cli_workflow_tags_every_bundled_transcript_on_azure(tmp_path, azure
 
 
 def test_the_demo_runs_on_azures_protocol_through_the_local_gateway(tmp_path, shared_gateway):
-    env = user_env(tmp_path, shared_gateway, TAGGING_PROVIDER="azure")
+    env = user_env(tmp_path, shared_gateway, "azure")
     demo = cli(env, "demo")
     assert demo.exit_code == 0, demo.stderr
     assert "42 of 43 videos tagged" in demo.stdout

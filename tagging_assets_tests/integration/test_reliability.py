@@ -13,6 +13,8 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions
 from tagging_assets.seed.seeding import seed_cache
 from tagging_assets_tests.support import (
+    PROVIDERS,
+    batch_api_for,
     cache_items,
     failed_submit_message,
     jsonl,
@@ -38,6 +40,12 @@ from tagging_assets.cli.commands import main
 sys.argv = ["tagging-assets", "submit", "--input", {input!r}]
 main()
 """
+
+
+@pytest.fixture(params=PROVIDERS)
+def provider(request: pytest.FixtureRequest) -> str:
+    """Each fault is proven for every provider whose protocol the gateway speaks."""
+    return request.param
 
 
 def cli(env, *args):
@@ -70,10 +78,16 @@ def batches_and_uploads(gateway) -> tuple[list, list]:
     ],
 )
 def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
-    start_gateway, tmp_path, real_transcripts, module, crash_in, after
+    start_gateway,
+    tmp_path,
+    real_transcripts,
+    module,
+    crash_in,
+    after,
+    provider,
 ):
     gateway = start_gateway()
-    env = user_env(tmp_path, gateway)
+    env = user_env(tmp_path, gateway, provider)
     with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
         seed_cache(cache, cache_items(real_transcripts, 12))
     assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
@@ -101,9 +115,11 @@ def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
     assert {state.get("status") for state in statuses(tmp_path / "qdrant").values()} == {"pending"}
 
 
-def test_responses_lost_on_the_way_back_never_make_a_second_upload_or_batch(start_gateway, tmp_path, real_transcripts):
+def test_responses_lost_on_the_way_back_never_make_a_second_upload_or_batch(
+    start_gateway, tmp_path, real_transcripts, provider
+):
     gateway = start_gateway(disconnect_every=2)
-    env = user_env(tmp_path, gateway)
+    env = user_env(tmp_path, gateway, provider)
     batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 12))
     watched = cli(env, "status", "--batch-id", batch_id, "--watch")
     assert "completed 12/12" in watched.stdout, watched.stderr
@@ -114,10 +130,13 @@ def test_responses_lost_on_the_way_back_never_make_a_second_upload_or_batch(star
 
 
 def test_429s_500s_and_dropped_connections_are_retried_through_the_whole_workflow(
-    start_gateway, tmp_path, real_transcripts
+    start_gateway,
+    tmp_path,
+    real_transcripts,
+    provider,
 ):
     gateway = start_gateway(rate_limit_every=3, retry_after_seconds=0.1, server_error_every=5, disconnect_every=7)
-    env = user_env(tmp_path, gateway)
+    env = user_env(tmp_path, gateway, provider)
     batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 20))
     assert "completed 20/20" in cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2").stdout
     processed = cli(env, "process", "--batch-id", batch_id)
@@ -126,12 +145,13 @@ def test_429s_500s_and_dropped_connections_are_retried_through_the_whole_workflo
     assert {state["status"] for state in statuses(tmp_path / "qdrant").values()} == {"tagged"}
 
 
-def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, start_gateway, seeded_cache, tmp_path):
-    from tagging_assets.defs.resources import BatchApiResource
+def test_a_run_fails_with_one_clear_message_once_retries_are_spent(
+    instance, start_gateway, seeded_cache, tmp_path, provider
+):
 
     gateway = start_gateway(server_error_every=1)
-    resources = resources_for(gateway, seeded_cache, tmp_path)
-    resources["batch_api"] = BatchApiResource(base_url=gateway.base_url, api_key="k", max_retries=1)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
+    resources["batch_api"] = batch_api_for(gateway, provider, max_retries=1)
     assert "the Batch API answered 500" in failed_submit_message(instance, resources)
     assert not instance.get_dynamic_partitions("openai_batches")
     assert {state.get("status") for state in statuses(seeded_cache).values()} == {None}, "nothing marked pending"
@@ -146,10 +166,17 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(instance, sta
     ],
 )
 def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
-    instance, start_gateway, seeded_cache, tmp_path, monkeypatch, owner, crash_in
+    instance,
+    start_gateway,
+    seeded_cache,
+    tmp_path,
+    monkeypatch,
+    owner,
+    crash_in,
+    provider,
 ):
     gateway = start_gateway()
-    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     job = build_definitions(resources).resolve_job_def("submit_batches")
 
     def crash(*_args, **_kwargs):
@@ -172,9 +199,11 @@ def _reselected(instance, resources):
     return metadata["selected_by_reason"].value, metadata["skipped_by_reason"].value
 
 
-def test_expired_batches_keep_finished_items_and_retry_the_rest(instance, start_gateway, seeded_cache, tmp_path):
+def test_expired_batches_keep_finished_items_and_retry_the_rest(
+    instance, start_gateway, seeded_cache, tmp_path, provider
+):
     gateway = start_gateway(expire_after_seconds=1.5, seconds_per_line=0.1, workers=1)
-    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     _, [batch_id], result, runs = submit_and_process(instance, resources, gateway)
     assert [request.run_key for request in result.run_requests] == [f"{batch_id}:expired"]
     summary = runs[batch_id].output_for_node("tagged_points")
@@ -188,9 +217,11 @@ def test_expired_batches_keep_finished_items_and_retry_the_rest(instance, start_
     assert selected == {"retry": 40 - summary["tagged"]}
 
 
-def test_a_cancelled_batch_keeps_finished_items_and_releases_the_rest(instance, start_gateway, seeded_cache, tmp_path):
+def test_a_cancelled_batch_keeps_finished_items_and_releases_the_rest(
+    instance, start_gateway, seeded_cache, tmp_path, provider
+):
     gateway = start_gateway(seconds_per_line=0.1, workers=1)
-    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     submitted = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
     [batch] = submitted.output_for_node("openai_batch_job")["batches"]
     client = gateway.client()
@@ -198,7 +229,7 @@ def test_a_cancelled_batch_keeps_finished_items_and_releases_the_rest(instance, 
         time.sleep(0.05)
     client.batches.cancel(batch["batch_id"])
     wait_for(client, batch["batch_id"])
-    [request] = sensor_tick(instance, gateway.base_url).run_requests
+    [request] = sensor_tick(instance, gateway, provider).run_requests
     assert request.run_key == f"{batch['batch_id']}:cancelled"
     run = (
         build_definitions(resources)
@@ -218,10 +249,14 @@ def test_a_cancelled_batch_keeps_finished_items_and_releases_the_rest(instance, 
 
 
 def test_a_batch_that_fails_validation_reports_why_and_releases_its_items(
-    instance, start_gateway, seeded_cache, tmp_path
+    instance,
+    start_gateway,
+    seeded_cache,
+    tmp_path,
+    provider,
 ):
     gateway = start_gateway(max_lines_per_batch=10)
-    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     _, [batch_id], result, runs = submit_and_process(instance, resources, gateway)
     assert [request.run_key for request in result.run_requests] == [f"{batch_id}:failed"]
     raw = instance.get_latest_materialization_event(AssetKey("batch_results_raw")).asset_materialization.metadata
@@ -235,10 +270,14 @@ def test_a_batch_that_fails_validation_reports_why_and_releases_its_items(
 
 
 def test_a_completed_batch_with_no_output_file_fails_every_item_with_its_reason(
-    instance, start_gateway, seeded_cache, tmp_path
+    instance,
+    start_gateway,
+    seeded_cache,
+    tmp_path,
+    provider,
 ):
     gateway = start_gateway(line_error_rate=1.0, line_error_status=503)
-    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     _, [batch_id], _, runs = submit_and_process(instance, resources, gateway)
     assert gateway.client().batches.retrieve(batch_id).output_file_id is None
     summary = runs[batch_id].output_for_node("tagged_points")
@@ -248,10 +287,16 @@ def test_a_completed_batch_with_no_output_file_fails_every_item_with_its_reason(
 
 @pytest.mark.parametrize(("status", "attempts_to_give_up"), [(500, 3), (400, 1)])
 def test_failed_items_are_retried_up_to_the_budget_then_given_up(
-    instance, start_gateway, seeded_cache, tmp_path, status, attempts_to_give_up
+    instance,
+    start_gateway,
+    seeded_cache,
+    tmp_path,
+    status,
+    attempts_to_give_up,
+    provider,
 ):
     gateway = start_gateway(line_error_rate=1.0, line_error_status=status)
-    resources = resources_for(gateway, seeded_cache, tmp_path, max_attempts=3)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider, max_attempts=3)
     for _ in range(attempts_to_give_up):
         submit_and_process(instance, resources, gateway)
     selected, skipped = _reselected(instance, resources)
@@ -261,9 +306,9 @@ def test_failed_items_are_retried_up_to_the_budget_then_given_up(
     assert {state["attempts"] for state in statuses(seeded_cache).values()} == {attempts_to_give_up}
 
 
-def test_bad_replies_cost_one_item_each_never_the_batch(instance, start_gateway, seeded_cache, tmp_path):
+def test_bad_replies_cost_one_item_each_never_the_batch(instance, start_gateway, seeded_cache, tmp_path, provider):
     gateway = start_gateway(invalid_json_rate=0.1, schema_violation_rate=0.1, refusal_rate=0.1, length_rate=0.1)
-    resources = resources_for(gateway, seeded_cache, tmp_path)
+    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     _, [batch_id], _, runs = submit_and_process(instance, resources, gateway)
     summary = runs[batch_id].output_for_node("tagged_points")
     assert set(summary["failed_by_reason"]) == {"invalid_json", "schema_violation", "refusal", "truncated"}
@@ -312,13 +357,13 @@ def test_a_long_transcript_is_trimmed_to_the_budget_and_marked(
     assert statuses(cache_path)[real_transcripts[0]["video_id"]]["truncated"] is False
 
 
-def test_a_batch_stuck_in_finalizing_shows_in_the_sensor(instance, start_gateway):
+def test_a_batch_stuck_in_finalizing_shows_in_the_sensor(instance, start_gateway, provider):
     gateway = start_gateway(finalizing_stall_seconds=60)
     batch = submit(gateway.client(), jsonl([request_line("a", "Vector search. Vector search.")]))
     wait_for(gateway.client(), batch.id, ("finalizing",))
     instance.add_dynamic_partitions("openai_batches", [batch.id])
     time.sleep(1.2)
-    result = sensor_tick(instance, gateway.base_url, stuck_after_seconds=1)
+    result = sensor_tick(instance, gateway, provider, stuck_after_seconds=1)
     message = result.skip_reason.skip_message
     assert f"{batch.id} finalizing" in message and "(stuck: finalizing for" in message
     [observation] = result.asset_events
@@ -364,17 +409,22 @@ def test_a_malformed_or_empty_input_is_refused_before_upload(shared_gateway, tmp
     assert len(batches_and_uploads(shared_gateway)[1]) == uploads_before
 
 
-def test_the_api_key_never_lands_in_files_logs_or_metadata(start_gateway, tmp_path):
+def test_the_api_key_never_lands_in_files_logs_or_metadata(start_gateway, tmp_path, provider):
     secret = "sk-proj-very-secret-0123456789"
     gateway = start_gateway(api_key=secret)
-    env = user_env(tmp_path, gateway, OPENAI_API_KEY=secret, OPENAI_BASE_URL=gateway.base_url)
+    credentials = {
+        "openai": {"OPENAI_API_KEY": secret, "OPENAI_BASE_URL": gateway.base_url},
+        "azure": {"AZURE_OPENAI_API_KEY": secret, "AZURE_OPENAI_ENDPOINT": f"http://127.0.0.1:{gateway.port}"},
+    }[provider]
+    env = user_env(tmp_path, gateway, provider, **credentials)
     demo = cli(env, "demo")
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "42 of 43 videos tagged" in demo.stdout
     assert secret not in demo.stdout + demo.stderr
     leaks = [path for path in tmp_path.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
     assert leaks == []
-    wrong = cli(env | {"OPENAI_API_KEY": "sk-wrong-key"}, "status", "--batch-id", "batch_x")
+    key_variable = "AZURE_OPENAI_API_KEY" if provider == "azure" else "OPENAI_API_KEY"
+    wrong = cli(env | {key_variable: "sk-wrong-key"}, "status", "--batch-id", "batch_x")
     assert "rejected the API key" in wrong.stderr and "sk-wrong-key" not in wrong.stderr
 
 
@@ -386,12 +436,12 @@ def test_reliability_table_in_the_readme_names_tests_that_exist():
     assert named and named <= defined, sorted(named - defined)
 
 
-def test_a_finished_batch_whose_results_expire_soon_unprocessed_is_warned_of(instance, shared_gateway, capfd):
+def test_a_finished_batch_whose_results_expire_soon_unprocessed_is_warned_of(instance, shared_gateway, capfd, provider):
     client = shared_gateway.client()
     hour = {"anchor": "created_at", "seconds": 3_600}
     batch = wait_for(client, submit(client, jsonl([request_line("x", "Vector search.")]), output_expires_after=hour).id)
     instance.add_dynamic_partitions("openai_batches", [batch.id])
-    result = sensor_tick(instance, shared_gateway.base_url)
+    result = sensor_tick(instance, shared_gateway, provider)
     [request] = result.run_requests
     assert request.partition_key == batch.id, "it still asks for the run that downloads the results"
     [warning] = [line for line in capfd.readouterr().err.splitlines() if "WARNING" in line and "expire" in line]

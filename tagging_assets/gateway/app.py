@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import io
 import itertools
+import json
 import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,10 +23,19 @@ from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tagging_assets.gateway.completions import CHAT_COMPLETIONS, RESPONSES, request_id
+from tagging_assets.gateway.messages import (
+    CUSTOM_ID,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_REQUESTS,
+    MESSAGES,
+    anthropic_error,
+    error_kind,
+    message_batch,
+)
 from tagging_assets.gateway.models import SNAPSHOTS, error_body
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
@@ -58,6 +69,14 @@ class ApiError(Exception):
         self.body = error_body(message, kind or "invalid_request_error", param, code)
 
 
+class AnthropicApiError(ApiError):
+    """An error answered in Anthropic's shape."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.body = anthropic_error(error_kind(status), message)
+
+
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(payload, status_code=status, headers=headers)
 
@@ -71,6 +90,12 @@ def build_app(settings: GatewaySettings) -> Starlette:
         *_api_routes(OPENAI_PREFIX, api),
         *_api_routes(AZURE_PREFIX, api),
         Route(f"{AZURE_PREFIX}/deployments/{{deployment}}/chat/completions", api.chat_completion, methods=["POST"]),
+        Route(MESSAGES, api.message, methods=["POST"]),
+        Route(f"{MESSAGES}/batches", api.create_message_batch, methods=["POST"]),
+        Route(f"{MESSAGES}/batches", api.list_message_batches, methods=["GET"]),
+        Route(f"{MESSAGES}/batches/{{batch_id}}", api.retrieve_message_batch, methods=["GET"]),
+        Route(f"{MESSAGES}/batches/{{batch_id}}/cancel", api.cancel_message_batch, methods=["POST"]),
+        Route(f"{MESSAGES}/batches/{{batch_id}}/results", api.message_batch_results, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
@@ -131,13 +156,13 @@ class _Gateway:
         """Authentication, injected API faults, and OpenAI-shaped errors for every ``/v1`` and ``/openai``
         request; each protocol's credentials are checked as its API checks them."""
         azure = request.url.path.startswith(f"{AZURE_PREFIX}/")
+        anthropic = request.url.path.startswith(MESSAGES)
         if not azure and not request.url.path.startswith(f"{OPENAI_PREFIX}/"):
             return await call_next(request)
-        if azure:
-            refused = self._azure_refusal(request)
-            if refused is not None:
-                return refused
-        elif self.settings.api_key is not None:
+        refused = self._azure_refusal(request) if azure else self._anthropic_refusal(request) if anthropic else None
+        if refused is not None:
+            return refused
+        if not (azure or anthropic) and self.settings.api_key is not None:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token:
                 return _json(
@@ -157,18 +182,17 @@ class _Gateway:
         self._served[f"{request.method} {_ID.sub('/{id}', request.url.path)}"] += 1
         if self.faults.rate_limit_every and number % self.faults.rate_limit_every == 0:
             seconds = self.faults.retry_after_seconds
-            return _json(
-                error_body(
-                    "Rate limit reached for requests (injected fault).", "requests", None, "rate_limit_exceeded"
-                ),
-                429,
-                {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))},
+            message = "Rate limit reached for requests (injected fault)."
+            body = (
+                anthropic_error("rate_limit_error", message)
+                if anthropic
+                else error_body(message, "requests", None, "rate_limit_exceeded")
             )
+            return _json(body, 429, {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))})
         if self.faults.server_error_every and number % self.faults.server_error_every == 0:
-            return _json(
-                error_body("The server had an error while processing your request (injected fault).", "server_error"),
-                500,
-            )
+            message = "The server had an error while processing your request (injected fault)."
+            body = anthropic_error("api_error", message) if anthropic else error_body(message, "server_error")
+            return _json(body, 500)
         response = await call_next(request)
         if self.faults.disconnect_every and number % self.faults.disconnect_every == 0:
             return _CutOffResponse()
@@ -191,6 +215,20 @@ class _Gateway:
             request.headers.get("api-key", "").encode(), expected.encode()
         ):
             return _json({"error": {"code": "401", "message": AZURE_UNAUTHORIZED}}, 401)
+        return None
+
+    def _anthropic_refusal(self, request: Request) -> Response | None:
+        """Anthropic's answers to a request without ``anthropic-version`` or without the key, which it takes as
+        ``x-api-key`` or as a bearer token (as its SDK now sends it)."""
+        if not request.headers.get("anthropic-version"):
+            return _json(anthropic_error("invalid_request_error", "anthropic-version: header is required"), 400)
+        expected = self.settings.api_key
+        if expected is None:
+            return None
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        offered = request.headers.get("x-api-key") or (token if scheme.lower() == "bearer" else "")
+        if not hmac.compare_digest(offered.encode(), expected.encode()):
+            return _json(anthropic_error("authentication_error", "invalid x-api-key"), 401)
         return None
 
     async def health(self, _request: Request) -> Response:
@@ -298,15 +336,30 @@ class _Gateway:
             raise _no_file(params["input_file_id"], "input_file_id")
         if input_file["purpose"] != "batch":
             raise ApiError(400, "The input file must be uploaded with purpose 'batch'.", "input_file_id")
+        batch = self._new_batch(
+            "batch_" + secrets.token_hex(16), params["endpoint"], params["input_file_id"], metadata, output_ttl
+        )
+        return _json(batch)
+
+    def _new_batch(
+        self,
+        batch_id: str,
+        endpoint: str,
+        input_file_id: str,
+        metadata: dict[str, str] | None,
+        output_ttl: int | None,
+        total: int = 0,
+    ) -> dict[str, Any]:
+        """A batch in ``validating``, stored for the worker to move on."""
         created = time.time()
         window = self.faults.expire_after_seconds or COMPLETION_WINDOW_SECONDS
         batch = {
-            "id": "batch_" + secrets.token_hex(16),
+            "id": batch_id,
             "object": "batch",
-            "endpoint": params["endpoint"],
+            "endpoint": endpoint,
             "model": None,
             "errors": None,
-            "input_file_id": params["input_file_id"],
+            "input_file_id": input_file_id,
             "completion_window": "24h",
             "status": "validating",
             "output_file_id": None,
@@ -320,7 +373,7 @@ class _Gateway:
             "expired_at": None,
             "cancelling_at": None,
             "cancelled_at": None,
-            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "request_counts": {"total": total, "completed": 0, "failed": 0},
             "usage": {
                 "input_tokens": 0,
                 "input_tokens_details": {"cached_tokens": 0},
@@ -331,7 +384,7 @@ class _Gateway:
             "metadata": metadata,
         }
         self.store.add_batch(batch, deadline=created + window, output_ttl=output_ttl)
-        return _json(batch)
+        return batch
 
     async def list_batches(self, request: Request) -> Response:
         limit = _int_param(request.query_params.get("limit"), "limit", 20, 1, 100)
@@ -370,6 +423,86 @@ class _Gateway:
         key = request_id(f"realtime:{time.time_ns()}")
         status, reply = await self.pool.run((endpoint, body, key, self.settings.tagger, self.faults))
         return _json(reply, status)
+
+    # Anthropic's Messages and Message Batches
+
+    async def message(self, request: Request) -> Response:
+        return await self._realtime(MESSAGES, request)
+
+    async def create_message_batch(self, request: Request) -> Response:
+        raw = await request.body()
+        if len(raw) > MAX_BATCH_BYTES:
+            raise AnthropicApiError(413, f"The batch is over the {MAX_BATCH_BYTES:,} byte limit.")
+        try:
+            params = json.loads(raw)
+        except ValueError:
+            raise AnthropicApiError(400, "The request body is not valid JSON.") from None
+        requests = params.get("requests") if isinstance(params, dict) else None
+        if not isinstance(requests, list) or not 1 <= len(requests) <= MAX_BATCH_REQUESTS:
+            raise AnthropicApiError(400, f"requests: a list of 1 to {MAX_BATCH_REQUESTS:,} requests is required")
+        lines, seen = [], set()
+        for number, item in enumerate(requests):
+            custom_id = item.get("custom_id") if isinstance(item, dict) else None
+            if not isinstance(custom_id, str) or not CUSTOM_ID.match(custom_id):
+                raise AnthropicApiError(
+                    400, f"requests.{number}.custom_id: String should match pattern '{CUSTOM_ID.pattern}'"
+                )
+            if custom_id in seen:
+                raise AnthropicApiError(400, f"requests.{number}.custom_id: {custom_id!r} is not unique in the batch")
+            if not isinstance(item.get("params"), dict):
+                raise AnthropicApiError(400, f"requests.{number}.params: Field required")
+            seen.add(custom_id)
+            lines.append(json.dumps({"custom_id": custom_id, "body": item["params"]}))
+        content = io.BytesIO(("\n".join(lines) + "\n").encode())
+        stored = await run_in_threadpool(self.store.add_file, content, "message_batch.jsonl", "message_batch", None)
+        batch = self._new_batch("msgbatch_" + secrets.token_hex(12), MESSAGES, stored["id"], None, None, len(lines))
+        return _json(message_batch(batch, self._results_url(request, batch["id"])))
+
+    async def list_message_batches(self, request: Request) -> Response:
+        params = request.query_params
+        limit = _int_param(params.get("limit"), "limit", 20, 1, 1000)
+        rows = self.store.list_batches(params.get("after_id"), limit + 1, messages=True)
+        page = _page([message_batch(row, self._results_url(request, row["id"])) for row in rows], limit)
+        return _json({key: page[key] for key in ("data", "has_more", "first_id", "last_id")})
+
+    async def retrieve_message_batch(self, request: Request) -> Response:
+        row = self._message_batch(request.path_params["batch_id"])
+        return _json(message_batch(row.object, self._results_url(request, row.id)))
+
+    async def cancel_message_batch(self, request: Request) -> Response:
+        row = self._message_batch(request.path_params["batch_id"])
+        if row.status in ACTIVE_STATUSES and row.status != "cancelling":
+            row = self.store.update_batch(row.id, row.status, status="cancelling", cancelling_at=int(time.time())) or (
+                self._message_batch(row.id)
+            )
+        return _json(message_batch(row.object, self._results_url(request, row.id)))
+
+    async def message_batch_results(self, request: Request) -> Response:
+        row = self._message_batch(request.path_params["batch_id"])
+        if row.status in ACTIVE_STATUSES:
+            raise AnthropicApiError(404, f"Message Batch {row.id} has not ended; its results are not ready.")
+        paths = [
+            self.store.content_path(file_id)
+            for file_id in (row.object["output_file_id"], row.object["error_file_id"])
+            if file_id
+        ]
+
+        def lines() -> Iterator[bytes]:
+            for path in paths:
+                with path.open("rb") as results:
+                    yield from results
+
+        return StreamingResponse(lines(), media_type="application/x-jsonl")
+
+    def _message_batch(self, batch_id: str) -> Any:
+        row = self.store.get_batch(batch_id)
+        if row is None or row.object["endpoint"] != MESSAGES:
+            raise AnthropicApiError(404, f"Message Batch {batch_id} not found.")
+        return row
+
+    @staticmethod
+    def _results_url(request: Request, batch_id: str) -> str:
+        return f"{request.url.scheme}://{request.url.netloc}{MESSAGES}/batches/{batch_id}/results"
 
 
 class _CutOffResponse(Response):

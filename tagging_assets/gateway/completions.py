@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS
+from tagging_assets.gateway.messages import MESSAGES, anthropic_error, error_kind, message, read_message
 from tagging_assets.gateway.models import (
+    TaggingRequest,
     error_body,
+    message_text,
     missing_parameter,
     model_not_found,
     reasoning_problem,
@@ -61,18 +64,6 @@ def request_id(key: str) -> str:
     return "req_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class TaggingRequest:
-    """What a valid request of either endpoint asks for."""
-
-    model: str
-    snapshot: str
-    user_text: str
-    schema: dict[str, Any] | None
-    limit: int | None
-    effort: str | None
-
-
 def answer(
     endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings
 ) -> tuple[int, dict[str, Any]]:
@@ -97,11 +88,14 @@ def complete(
     """
     if faults.seconds_per_line:
         time.sleep(faults.seconds_per_line)
-    request = read_responses(body, faults) if endpoint == RESPONSES else read_chat(body, faults)
+    readers = {RESPONSES: read_responses, MESSAGES: read_message}
+    request = readers.get(endpoint, read_chat)(body, faults)
     if not isinstance(request, TaggingRequest):
         return request
     if faults.picks("line_error", key, faults.line_error_rate):
-        return faults.line_error_status, _injected_error(faults.line_error_status)
+        status = faults.line_error_status
+        error = _injected_error(status)
+        return status, anthropic_error(error_kind(status), error["error"]["message"]) if endpoint == MESSAGES else error
     text = request.user_text
     tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=_max_tags(request.schema))
     refusal = None
@@ -129,6 +123,9 @@ def complete(
         finished = False
     usage = Usage(prompt_tokens(body), cached_tokens(body), reasoning + visible, reasoning)
     reply = Reply(content, refusal, finished, usage)
+    if endpoint == MESSAGES:
+        counts = (usage.input_tokens, usage.cached_tokens, usage.output_tokens)
+        return 200, message(key, request, reply.content, reply.refusal, reply.finished, counts)
     if endpoint == RESPONSES:
         return 200, _response(body, request, key, reply)
     return 200, _chat_completion(request, key, reply)
@@ -168,7 +165,7 @@ def read_chat(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int, d
     if problem is not None:
         return 400, problem
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    text = "\n\n".join(_message_text(m) for m in messages if m.get("role") in ("user", None))
+    text = "\n\n".join(message_text(m) for m in messages if m.get("role") in ("user", None))
     return TaggingRequest(model, snapshot, text, schema, limit if isinstance(limit, int) else None, effort)
 
 
@@ -239,25 +236,15 @@ def _object(value: Any) -> dict[str, Any]:
 def _turns(body: dict[str, Any]) -> list[tuple[str, str]]:
     """(role, text) of every turn of either endpoint's body; the Responses API's instructions are a system turn."""
     turns: list[tuple[str, str]] = []
-    if isinstance(body.get("instructions"), str):
-        turns.append(("system", body["instructions"]))
+    system = body.get("instructions", body.get("system"))
+    if isinstance(system, str):
+        turns.append(("system", system))
     messages = body.get("messages", body.get("input"))
     if isinstance(messages, str):
         turns.append(("user", messages))
     elif isinstance(messages, list):
-        turns.extend((str(m.get("role", "user")), _message_text(m)) for m in messages if isinstance(m, dict))
+        turns.extend((str(m.get("role", "user")), message_text(m)) for m in messages if isinstance(m, dict))
     return turns
-
-
-def _message_text(message: Any) -> str:
-    if not isinstance(message, dict):
-        return ""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return ""
 
 
 def _injected_error(status: int) -> dict[str, Any]:

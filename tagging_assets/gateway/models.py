@@ -26,6 +26,21 @@ SNAPSHOTS = {
 }
 """Each served model and the dated snapshot its replies name, as OpenAI's replies do."""
 
+
+@dataclass(frozen=True)
+class TaggingRequest:
+    """What a valid request of any endpoint asks for."""
+
+    model: str
+    snapshot: str
+    user_text: str
+    schema: dict[str, Any] | None
+    limit: int | None
+    effort: str | None
+    tool: str | None = None
+    """The tool an Anthropic request forces, whose input is the reply."""
+
+
 _DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
@@ -48,6 +63,18 @@ O_SERIES = Family(("low", "medium", "high"), "medium", False)
 REASONING_TOKENS = {"none": 0, "minimal": 24, "low": 320, "medium": 1_280, "high": 3_840}
 """The hidden reasoning a tagging request takes at each effort. It counts against the completion limit: a limit
 below it leaves an empty reply with ``finish_reason: "length"``, as OpenAI's reasoning models do."""
+
+
+def message_text(message: Any) -> str:
+    """The text of one message of any of the three APIs: a string, or a list of text parts."""
+    if not isinstance(message, dict):
+        return ""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
 
 
 def family_of(model: str) -> Family:

@@ -220,13 +220,13 @@ class GatewayStore:
         with self._lock:
             return self._row(self._db, batch_id)
 
-    def list_batches(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        """Newest first, as OpenAI lists them."""
-        query = "SELECT object FROM batches"
-        params: tuple[Any, ...] = ()
+    def list_batches(self, after: str | None, limit: int, *, messages: bool = False) -> list[dict[str, Any]]:
+        """Newest first, as both APIs list them: OpenAI's batches, or (``messages``) Anthropic's Message Batches."""
+        query = "SELECT object FROM batches WHERE (json_extract(object, '$.endpoint') = '/v1/messages') = ?"
+        params: tuple[Any, ...] = (int(messages),)
         if after:
-            query += " WHERE seq < (SELECT seq FROM batches WHERE id = ?)"
-            params = (after,)
+            query += " AND seq < (SELECT seq FROM batches WHERE id = ?)"
+            params = (*params, after)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
         return [json.loads(row[0]) for row in rows]
@@ -341,11 +341,18 @@ def _expired(file_object: dict[str, Any]) -> bool:
 
 
 def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The batch's usage with the lines' added: either endpoint's line usage, in the batch's own shape."""
+    """The batch's usage with the lines' added: a chat completion's, a response's or a Message's, in the batch's
+    own shape (a Message counts its cache reads apart from its input)."""
     input_tokens, output_tokens = usage["input_tokens"], usage["output_tokens"]
     cached = usage["input_tokens_details"]["cached_tokens"]
     reasoning = usage["output_tokens_details"]["reasoning_tokens"]
     for record in records:
+        if "result" in record:
+            message = record["result"]["message"]["usage"]
+            read = message["cache_read_input_tokens"]
+            input_tokens, cached = input_tokens + message["input_tokens"] + read, cached + read
+            output_tokens += message["output_tokens"]
+            continue
         line = record["response"]["body"]["usage"]
         chat = "prompt_tokens" in line
         input_tokens += line["prompt_tokens" if chat else "input_tokens"]

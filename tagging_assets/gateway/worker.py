@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from tagging_assets.gateway.completions import prompt_tokens, request_id
+from tagging_assets.gateway.messages import MESSAGES, batch_result, unfinished_result
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
@@ -54,6 +56,9 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
             f"The input file is {size:,} bytes, over the limit of {settings.max_input_bytes:,} bytes for a batch.",
         )
         return check
+    if endpoint == MESSAGES:
+        check.total = _requests_in(path)
+        return check
     seen: set[str] = set()
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
@@ -71,6 +76,13 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
     if check.total == 0:
         check.fail("empty_file", "The batch input file is empty.")
     return check
+
+
+def _requests_in(path: Any) -> int:
+    """A Message Batch's requests were checked when it was created; Anthropic checks each request's params as
+    it runs them, failing that request alone."""
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
 
 
 def _check_line(raw: bytes, number: int, endpoint: str, seen: set[str], check: InputCheck) -> None:
@@ -244,8 +256,9 @@ class BatchWorker:
         tagger = self._settings.tagger
         endpoint = canonical(row.object["endpoint"])
         answers = self._pool.map([(endpoint, body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
+        record = batch_result if endpoint == MESSAGES else partial(_result_record, batch_id)
         results = [
-            LineResult(number, custom_id, status == 200, _result_record(batch_id, custom_id, status, body))
+            LineResult(number, custom_id, status == 200, record(custom_id, status, body))
             for (number, custom_id, _), (status, body) in zip(jobs, answers, strict=True)
         ]
         self._store.record_lines(batch_id, results, line, offset)
@@ -254,7 +267,9 @@ class BatchWorker:
     def _finish(self, row: BatchRow, final_status: str) -> bool:
         """Write the output and error files and settle the batch in ``final_status``."""
         batch_id = row.id
-        expired = list(self._unfinished(row)) if final_status == "expired" else []
+        messages = row.object["endpoint"] == MESSAGES
+        unfinished = final_status == "expired" or (messages and final_status == "cancelled")
+        expired = list(self._unfinished(row, final_status)) if unfinished else []
         counts = dict(row.object["request_counts"])
         output_file_id = error_file_id = None
         if counts["completed"]:
@@ -275,6 +290,8 @@ class BatchWorker:
                 row.output_ttl,
             )
         counts["failed"] += len(expired)
+        if messages:
+            counts["canceled" if final_status == "cancelled" else "expired"] = len(expired)
         logger.info("batch %s %s: %s", batch_id, final_status, counts)
         self._store.update_batch(
             batch_id,
@@ -287,8 +304,9 @@ class BatchWorker:
         )
         return True
 
-    def _unfinished(self, row: BatchRow) -> Iterator[dict[str, Any]]:
-        """Error lines for every request the batch never ran before it expired."""
+    def _unfinished(self, row: BatchRow, final_status: str) -> Iterator[dict[str, Any]]:
+        """Error lines for every request the batch never ran before it expired (or, for a Message Batch, was
+        cancelled: Anthropic reports those as ``canceled``)."""
         path = self._store.content_path(row.object["input_file_id"])
         offset = row.next_offset if row.status == "in_progress" else 0
         with path.open("rb") as source:
@@ -297,6 +315,9 @@ class BatchWorker:
                 try:
                     custom_id = json.loads(raw)["custom_id"]
                 except (ValueError, KeyError, TypeError):
+                    continue
+                if row.object["endpoint"] == MESSAGES:
+                    yield unfinished_result(custom_id, "canceled" if final_status == "cancelled" else "expired")
                     continue
                 yield {
                     "id": _batch_request_id(row.id, custom_id),

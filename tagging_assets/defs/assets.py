@@ -156,6 +156,9 @@ def openai_batch_job(
             submitted.append(SubmittedBatch(batch_id=record.batch_id, requests=shard.requests, input_file=shard.path))
     context.add_output_metadata(
         {
+            "provider": batch_api.provider,
+            "model": processor.request_options.model,
+            "endpoint": processor.settings.endpoint,
             "batches": len(submitted),
             "requests": sum(batch.requests for batch in submitted),
             "deferred_shards": len(deferred),
@@ -193,6 +196,9 @@ def batch_results_raw(
     status = status_of(batch)
     metadata: dict[str, object] = {
         "batch_id": batch_id,
+        "provider": batch_api.provider,
+        "model": batch.model or processor.record(batch_id).model,
+        "endpoint": batch.endpoint,
         "status": batch.status,
         "requests_total": status.total,
         "requests_completed": status.completed,
@@ -240,10 +246,14 @@ def tagged_points(
         summary = processor.process_results(
             batch_results_raw.batch_id, batch_results_raw.output, batch_results_raw.errors
         )
+        record = processor.record(batch_results_raw.batch_id)
         frequencies, tagged_videos = tag_frequencies(cache)
     written = summary.tags_written
     context.add_output_metadata(
         {
+            "provider": batch_api.provider,
+            "model": record.model,
+            "base_url": record.base_url or "",
             "status": summary.status,
             "items_tagged": summary.tagged,
             "items_failed": summary.failed,

@@ -54,6 +54,10 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
     assert tagged["items_tagged"].value + tagged["items_failed"].value in (10, 15), "a shard of 15, or the last of 10"
     assert tagged["cost_batch_usd"].value < tagged["cost_realtime_usd"].value
     assert "| custom_id | tags | summary |" in tagged["sample_tags"].value
+    assert (tagged["provider"].value, tagged["model"].value) == ("openai", "gpt-4o-mini"), "the UI says who tagged"
+    assert metadata["openai_batch_job"]["provider"].value == "openai"
+    assert metadata["batch_input_jsonl"]["request_options"].value["max_output_tokens"] == 300
+    assert tagged["reasoning_tokens"].value == 0 and tagged["cached_input_tokens"].value == 0
     assert metadata["batch_input_jsonl"]["token_count"].value == "estimate (4 characters a token)"
     assert metadata["batch_input_jsonl"]["largest_request_tokens"].value > 0
 

@@ -15,7 +15,7 @@ from dagster import (
     SensorResult,
     sensor,
 )
-from openai import OpenAI, OpenAIError
+from openai import NotFoundError, OpenAI, OpenAIError
 from openai.types import Batch
 
 from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS, TERMINAL_STATUSES, output_expires_in, status_of
@@ -87,6 +87,7 @@ def batch_status_sensor(
     run_requests: list[RunRequest] = []
     progress: list[str] = []
     unreachable: list[str] = []
+    unknown: list[str] = []
     observations: list[AssetObservation] = []
     last_seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     seen: dict[str, str] = {}
@@ -94,6 +95,9 @@ def batch_status_sensor(
         try:
             batch = client.batches.retrieve(batch_id)
             status = status_of(batch)
+        except NotFoundError:
+            unknown.append(batch_id)
+            continue
         except OpenAIError as error:
             unreachable.append(f"{batch_id}: {type(error).__name__}")
             if batch_id in last_seen:
@@ -123,11 +127,18 @@ def batch_status_sensor(
         context.log.info(line)
     if unreachable:
         context.log.warning("could not reach the Batch API for %s", "; ".join(unreachable))
+    if unknown:
+        context.log.warning(
+            "the Batch API at %s does not know %s: made at another API (or with another key); point the "
+            "batch_api resource back at that one to process it",
+            str(client.base_url).rstrip("/"),
+            ", ".join(unknown),
+        )
     if run_requests and _deferred_requests(instance) > 0:
         finished = "+".join(sorted(request.partition_key or "" for request in run_requests))
         run_requests.append(RunRequest(job_name=submit_batches.name, run_key=f"submit-after:{finished}"))
     cursor = json.dumps(seen, sort_keys=True)
     if run_requests:
         return SensorResult(run_requests=run_requests, asset_events=observations, cursor=cursor)
-    reasons = progress + [f"unreachable: {line}" for line in unreachable]
+    reasons = progress + [f"unreachable: {line}" for line in unreachable] + [f"unknown: {line}" for line in unknown]
     return SensorResult(asset_events=observations, cursor=cursor, skip_reason="; ".join(reasons))

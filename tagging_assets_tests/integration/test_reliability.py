@@ -446,3 +446,10 @@ def test_a_finished_batch_whose_results_expire_soon_unprocessed_is_warned_of(ins
     assert request.partition_key == batch.id, "it still asks for the run that downloads the results"
     [warning] = [line for line in capfd.readouterr().err.splitlines() if "WARNING" in line and "expire" in line]
     assert f"batch {batch.id} finished but is not processed" in warning and "expire at the API in 1.0 h" in warning
+
+
+def test_a_batch_the_api_does_not_know_is_named_by_the_sensor_not_retried_as_unreachable(instance, shared_gateway):
+    instance.add_dynamic_partitions("openai_batches", ["batch_made_elsewhere"])
+    result = sensor_tick(instance, shared_gateway)
+    assert result.skip_reason.skip_message == "unknown: batch_made_elsewhere"
+    assert not result.run_requests

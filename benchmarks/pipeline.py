@@ -199,6 +199,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     from qdrant_client import models
 
     from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.batches.status import status_of
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.models import model_table
     from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
@@ -258,7 +259,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     elif op == "process":
         record, batch = bench_batch(work)
         started, cpu = time.perf_counter(), time.process_time()
-        BatchProcessor(cache, None, work_dir=work).write_results(record, batch, work / "output.jsonl", None)
+        BatchProcessor(cache, None, work_dir=work).write_results(record, status_of(batch), work / "output.jsonl", None)
     elif op != "open":
         raise SystemExit(f"unknown op {op}")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -7,18 +7,16 @@ from pathlib import Path
 
 import httpx2
 from openai import OpenAI
-from openai.types import Batch
 
 from tagging_assets.batches.retries import ATTEMPTS, UNKNOWN_OUTCOME, backoff
-from tagging_assets.batches.status import TERMINAL_STATUSES
-from tagging_assets.core.contracts import DownloadedFiles
+from tagging_assets.core.contracts import BatchStatus, DownloadedFiles
 from tagging_assets.core.errors import BatchError
 
 
-def download_results(client: OpenAI, batch: Batch, output: Path, *, attempts: int = ATTEMPTS) -> DownloadedFiles:
+def download_results(client: OpenAI, batch: BatchStatus, output: Path, *, attempts: int = ATTEMPTS) -> DownloadedFiles:
     """Stream the output file to ``output`` and the error file beside it (``*.errors.jsonl``)."""
-    if batch.status not in TERMINAL_STATUSES:
-        raise BatchError(f"batch {batch.id} is still {batch.status}; its results are not ready")
+    if not batch.finished:
+        raise BatchError(f"batch {batch.batch_id} is still {batch.status}; its results are not ready")
     errors = output.with_name(output.stem + ".errors.jsonl")
     output.parent.mkdir(parents=True, exist_ok=True)
     found: dict[str, Path | None] = {"output": None, "errors": None}
@@ -27,7 +25,7 @@ def download_results(client: OpenAI, batch: Batch, output: Path, *, attempts: in
             _download(client, file_id, target, attempts)
             found[key] = target
     return DownloadedFiles(
-        batch_id=batch.id,
+        batch_id=batch.batch_id,
         status=batch.status,
         output=found["output"],
         errors=found["errors"],

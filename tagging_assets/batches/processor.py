@@ -24,12 +24,11 @@ from pathlib import Path
 
 import openai
 from openai import OpenAI
-from openai.types import Batch
 
 from tagging_assets.batches.clients import batch_api_client
 from tagging_assets.batches.download import download_results
 from tagging_assets.batches.records import BatchRecord, RecordStore
-from tagging_assets.batches.status import TERMINAL_STATUSES, model_lifecycle, status_of
+from tagging_assets.batches.status import model_lifecycle, status_of
 from tagging_assets.batches.submit import Submitter, base_url_of
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
@@ -40,9 +39,10 @@ from tagging_assets.core.contracts import (
     DownloadedFiles,
     SelectionReport,
     Shard,
+    TokenUsage,
     WritebackSummary,
 )
-from tagging_assets.core.cost import Cost, TokenUsage, cost_of, enforce_cap, expected_cost, unknown_price
+from tagging_assets.core.cost import Cost, cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
@@ -269,13 +269,10 @@ class BatchProcessor:
     # status
 
     def check_status(self, batch_id: str) -> BatchStatus:
-        """The batch's status and progress; ``status["status"]`` reads as in the lesson."""
-        return status_of(self.retrieve(batch_id))
-
-    def retrieve(self, batch_id: str) -> Batch:
-        """The batch from the API in use; one it does not know is a ``BatchError`` that says which API made it."""
+        """The batch's status and progress; ``status["status"]`` reads as in the lesson. A batch the API in use
+        does not know is a ``BatchError`` that says which API made it."""
         try:
-            return self.client.batches.retrieve(batch_id)
+            return status_of(self.client.batches.retrieve(batch_id))
         except openai.NotFoundError:
             record = self.records.find(batch_id)
             if record is not None and record.base_url and record.base_url != self.base_url:
@@ -288,11 +285,11 @@ class BatchProcessor:
     # results
 
     def download_results(
-        self, batch_id: str, output_file: Path | str | None = None, batch: Batch | None = None
+        self, batch_id: str, output_file: Path | str | None = None, batch: BatchStatus | None = None
     ) -> DownloadedFiles:
         """Stream the output and error files to disk; ``output_file`` names the output, errors go beside it.
-        A caller that has just retrieved the batch passes it, to spare a second status call."""
-        batch = batch or self.retrieve(batch_id)
+        A caller that has just asked for the batch's status passes it, to spare a second status call."""
+        batch = batch or self.check_status(batch_id)
         output = Path(output_file or self.work_dir / "results" / batch_id / "output.jsonl")
         return download_results(self.client, batch, output)
 
@@ -310,8 +307,8 @@ class BatchProcessor:
         hears of the points written, a batched write at a time.
         """
         record = self.record(batch_id)
-        batch = self.retrieve(batch_id)
-        if batch.status not in TERMINAL_STATUSES:
+        batch = self.check_status(batch_id)
+        if not batch.finished:
             raise BatchError(f"batch {batch_id} is still {batch.status}; process it once it has finished")
         if output_file is None and errors_file is None:
             files = self.download_results(batch_id, batch=batch)
@@ -321,7 +318,7 @@ class BatchProcessor:
     def write_results(
         self,
         record: BatchRecord,
-        batch: Batch,
+        batch: BatchStatus,
         output_file: Path | str | None,
         errors_file: Path | str | None,
         progress: Callable[[int], None] | None = None,

@@ -1,4 +1,5 @@
-"""A batch's status as the library passes it around, read from the SDK's ``Batch``."""
+"""A batch's status as the library passes it around, read from the SDK's ``Batch``: nothing past this module
+sees the SDK's type."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import openai
 from openai import OpenAI
 from openai.types import Batch, Model
 
-from tagging_assets.core.contracts import BatchProblem, BatchStatus
+from tagging_assets.core.contracts import BatchProblem, BatchStatus, TokenUsage
 from tagging_assets.core.errors import ConfigError
 
-TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 EXPIRY_WARNING_SECONDS = 24 * 3600
 """A finished batch whose output expires sooner than this, still unprocessed, is warned about."""
@@ -35,20 +35,24 @@ def status_of(batch: Batch) -> BatchStatus:
         errors=tuple(BatchProblem(code=e.code, message=e.message, line=e.line, param=e.param) for e in errors),
         created_at=batch.created_at,
         finalizing_at=batch.finalizing_at,
+        finished_at=batch.completed_at or batch.expired_at or batch.cancelled_at or batch.failed_at,
         metadata=dict(batch.metadata or {}),
+        model=batch.model,
+        endpoint=batch.endpoint,
+        usage=_usage(batch),
     )
 
 
-def finished_at(batch: Batch) -> int | None:
-    return batch.completed_at or batch.expired_at or batch.cancelled_at or batch.failed_at
-
-
-def missing_reason(batch: Batch) -> str:
-    """Why a submitted request is in neither result file of this batch."""
-    if batch.status == "failed":
-        codes = ", ".join(sorted({e.code or "unknown" for e in (batch.errors.data or [])})) if batch.errors else ""
-        return f"batch_failed: the batch failed validation ({codes or 'no reason given'})"
-    return f"missing_from_results: in neither the output nor the error file of a {batch.status} batch"
+def _usage(batch: Batch) -> TokenUsage | None:
+    usage = batch.usage
+    if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
+        return None
+    return TokenUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.input_tokens_details.cached_tokens if usage.input_tokens_details else 0,
+        reasoning_tokens=usage.output_tokens_details.reasoning_tokens if usage.output_tokens_details else 0,
+    )
 
 
 def model_lifecycle(client: OpenAI, model: str, *, now: float) -> str | None:
@@ -87,9 +91,9 @@ def _date_of(model: Model, field: str) -> datetime | None:
     return None
 
 
-def output_expires_in(client: OpenAI, batch: Batch, *, now: float) -> float | None:
+def output_expires_in(client: OpenAI, status: BatchStatus, *, now: float) -> float | None:
     """Seconds until a finished batch's output file expires at the API, if it has one that expires."""
-    if not batch.output_file_id:
+    if not status.output_file_id:
         return None
-    expires_at = client.files.retrieve(batch.output_file_id).expires_at
+    expires_at = client.files.retrieve(status.output_file_id).expires_at
     return None if expires_at is None else expires_at - now

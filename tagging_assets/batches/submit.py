@@ -29,8 +29,7 @@ from openai.types.file_create_params import ExpiresAfter
 
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import write_once
-from tagging_assets.batches.status import TERMINAL_STATUSES
-from tagging_assets.core.contracts import Backend, Endpoint, Shard
+from tagging_assets.core.contracts import TERMINAL_STATUSES, Backend, Endpoint, Shard
 from tagging_assets.core.errors import TokenBudgetError
 from tagging_assets.core.settings import Provider
 

@@ -13,13 +13,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from openai.types import Batch
-
 from tagging_assets.batches.records import BatchRecord
-from tagging_assets.batches.status import finished_at, missing_reason
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import IndexEntry, PointId, TaggingState, TagSample, WritebackSummary
-from tagging_assets.core.cost import TokenUsage, cost_of
+from tagging_assets.core.contracts import (
+    BatchStatus,
+    IndexEntry,
+    PointId,
+    TaggingState,
+    TagSample,
+    TokenUsage,
+    WritebackSummary,
+)
+from tagging_assets.core.cost import cost_of
 from tagging_assets.core.models import ModelProfile
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 
@@ -55,7 +60,7 @@ def mark_pending(cache: QdrantCache, record: BatchRecord, index: dict[str, Index
 def write_results(
     cache: QdrantCache,
     record: BatchRecord,
-    batch: Batch,
+    batch: BatchStatus,
     index: dict[str, IndexEntry],
     result_files: list[Path],
     profile: ModelProfile,
@@ -66,7 +71,7 @@ def write_results(
     tally = _Tally()
     problems: list[ParseProblem] = []
     cache.set_payloads(_updates(record, batch, index, tally, problems, result_files), progress=progress)
-    usage = batch_usage(batch) or tally.usage
+    usage = batch.usage or tally.usage
     cost = cost_of(profile, usage)
     return WritebackSummary(
         batch_id=record.batch_id,
@@ -90,28 +95,15 @@ def write_results(
     )
 
 
-def batch_usage(batch: Batch) -> TokenUsage | None:
-    """The usage the API reports for the whole batch (batches made since September 2025), if any."""
-    usage = batch.usage
-    if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
-        return None
-    return TokenUsage(
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cached_tokens=usage.input_tokens_details.cached_tokens if usage.input_tokens_details else 0,
-        reasoning_tokens=usage.output_tokens_details.reasoning_tokens if usage.output_tokens_details else 0,
-    )
-
-
 def _updates(
     record: BatchRecord,
-    batch: Batch,
+    batch: BatchStatus,
     index: dict[str, IndexEntry],
     tally: _Tally,
     problems: list[ParseProblem],
     result_files: list[Path],
 ) -> Iterator[tuple[PointId, dict[str, Any]]]:
-    submitted_at, updated_at = iso(record.created_at), iso(finished_at(batch))
+    submitted_at, updated_at = iso(record.created_at), iso(batch.finished_at)
     seen: set[str] = set()
     for path in result_files:
         for outcome in read_outcomes(path, problems):
@@ -125,7 +117,7 @@ def _updates(
             seen.add(outcome.custom_id)
             tally.add(outcome)
             yield entry.point_id, _payload(outcome, entry, record, submitted_at, updated_at)
-    reason = missing_reason(batch)
+    reason = batch.missing_reason()
     for custom_id, entry in index.items():
         if custom_id not in seen:
             outcome = Outcome(custom_id, None, reason)

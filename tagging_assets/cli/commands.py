@@ -13,11 +13,10 @@ from typing import Any, NoReturn
 import click
 
 from tagging_assets.batches.processor import BatchProcessor
-from tagging_assets.batches.status import TERMINAL_STATUSES
 from tagging_assets.cli.backend import batch_client, client_if_answering
 from tagging_assets.cli.gateway import gateway
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import BatchStatus, SelectionReport
+from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus, SelectionReport
 from tagging_assets.core.errors import reported
 from tagging_assets.core.report import tag_frequencies, videos_with_tag
 from tagging_assets.core.selection import parse_where

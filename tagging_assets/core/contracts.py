@@ -28,6 +28,8 @@ GENERIC_TAGS = frozenset(
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
 PointId = int | str
+TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+"""A batch in one of these has finished: its results are final."""
 Endpoint = Literal["/v1/chat/completions", "/v1/responses"]
 """The Batch API endpoints the pipeline speaks (``core/wire.py`` knows their formats)."""
 Backend = Literal["offline-tagger", "api"]
@@ -95,6 +97,27 @@ class _Readable(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Tokens as the API bills them: cached input is part of the input, reasoning part of the output."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+NO_USAGE = TokenUsage()
+
+
+@dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One line of a shard's index: the request's point and what it was asked from, for write-back."""
 
@@ -143,11 +166,27 @@ class BatchStatus(_Readable):
     errors: tuple[BatchProblem, ...] = ()
     created_at: int
     finalizing_at: int | None = None
+    finished_at: int | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    model: str | None = None
+    endpoint: str | None = None
+    usage: TokenUsage | None = None
+    """What the API reports the whole batch used, where it does (OpenAI's batches since September 2025)."""
 
     @property
     def done(self) -> int:
         return self.completed + self.failed
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def missing_reason(self) -> str:
+        """Why a submitted request is in neither result file of this batch."""
+        if self.status == "failed":
+            codes = ", ".join(sorted({error.code or "unknown" for error in self.errors}))
+            return f"batch_failed: the batch failed validation ({codes or 'no reason given'})"
+        return f"missing_from_results: in neither the output nor the error file of a {self.status} batch"
 
     def stuck_for(self, now: float, after_seconds: float) -> float | None:
         """Seconds the batch has sat in ``validating`` or ``finalizing`` past ``after_seconds``, if it has."""

@@ -8,29 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tagging_assets.core.contracts import TokenUsage
 from tagging_assets.core.errors import CostCapError
 from tagging_assets.core.models import BATCH_DISCOUNT, ModelProfile, ModelTable
-
-
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Tokens as the API bills them: cached input is part of the input, reasoning part of the output."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    def __add__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.cached_tokens + other.cached_tokens,
-            self.reasoning_tokens + other.reasoning_tokens,
-        )
-
-
-NO_USAGE = TokenUsage()
 
 
 @dataclass(frozen=True, slots=True)

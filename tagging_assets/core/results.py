@@ -13,8 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tagging_assets.core.contracts import TaggingOutput
-from tagging_assets.core.cost import NO_USAGE, TokenUsage
+from tagging_assets.core.contracts import NO_USAGE, TaggingOutput, TokenUsage
 from tagging_assets.core.wire import ResultLine, read_result
 
 

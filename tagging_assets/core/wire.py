@@ -17,8 +17,7 @@ from typing import Annotated, Any, Final, Literal, Protocol
 import orjson
 from pydantic import BaseModel, Field, TypeAdapter
 
-from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, TAG_PATTERN, Endpoint
-from tagging_assets.core.cost import NO_USAGE, TokenUsage
+from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, NO_USAGE, TAG_PATTERN, Endpoint, TokenUsage
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import RequestOptions
 

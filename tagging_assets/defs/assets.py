@@ -5,8 +5,6 @@ from dataclasses import asdict
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from tagging_assets.batches.status import status_of
-from tagging_assets.batches.writeback import batch_usage
 from tagging_assets.core.contracts import (
     BatchInput,
     DownloadedFiles,
@@ -191,29 +189,28 @@ def batch_results_raw(
     processor = tagging.processor(cache=None, client=batch_api.get_client(), backend=batch_api.backend)
     target = processor.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
-        batch = processor.retrieve(batch_id)
-        files = processor.download_results(batch_id, target, batch)
-    status = status_of(batch)
+        status = processor.check_status(batch_id)
+        files = processor.download_results(batch_id, target, status)
     metadata: dict[str, object] = {
         "batch_id": batch_id,
         "provider": batch_api.provider,
-        "model": batch.model or processor.record(batch_id).model,
-        "endpoint": batch.endpoint,
-        "status": batch.status,
+        "model": status.model or processor.record(batch_id).model,
+        "endpoint": status.endpoint,
+        "status": status.status,
         "requests_total": status.total,
         "requests_completed": status.completed,
         "requests_failed": status.failed,
         "output_bytes": files.output_bytes,
         "error_bytes": files.errors_bytes,
     }
-    if usage := batch_usage(batch):
+    if usage := status.usage:
         metadata |= {
             "input_tokens": usage.input_tokens,
             "cached_input_tokens": usage.cached_tokens,
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
         }
-        metadata |= cost_metadata("actual", processor.cost_of(usage, batch.model), processor.unknown_price)
+        metadata |= cost_metadata("actual", processor.cost_of(usage, status.model), processor.unknown_price)
     if files.output:
         metadata["output_file"] = MetadataValue.path(str(files.output))
     if files.errors:

@@ -16,10 +16,9 @@ from dagster import (
     sensor,
 )
 from openai import NotFoundError, OpenAI, OpenAIError
-from openai.types import Batch
 
-from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS, TERMINAL_STATUSES, output_expires_in, status_of
-from tagging_assets.core.contracts import BatchStatus
+from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS, output_expires_in, status_of
+from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
 from tagging_assets.defs.jobs import process_batch, submit_batches
 from tagging_assets.defs.partitions import BATCH_PARTITIONS
@@ -40,20 +39,20 @@ def _progress(status: BatchStatus, stuck_seconds: float | None) -> AssetObservat
     return AssetObservation(asset_key=batch_results_raw.key, partition=status.batch_id, metadata=metadata)
 
 
-def _warn_if_expiring(context: SensorEvaluationContext, client: OpenAI, batch: Batch) -> None:
+def _warn_if_expiring(context: SensorEvaluationContext, client: OpenAI, status: BatchStatus) -> None:
     """A finished batch still unprocessed is requested a run each time it finishes; if that run failed, its
     output sits at the API until it expires (TAGGING_FILE_TTL_DAYS). Say so while there is time."""
     try:
-        left = output_expires_in(client, batch, now=time.time())
+        left = output_expires_in(client, status, now=time.time())
     except OpenAIError:
         return
     if left is not None and left < EXPIRY_WARNING_SECONDS:
         context.log.warning(
             "batch %s finished but is not processed, and its results expire at the API in %.1f h: "
             "run process_batch for partition %s now",
-            batch.id,
+            status.batch_id,
             max(left, 0) / 3600,
-            batch.id,
+            status.batch_id,
         )
 
 
@@ -93,8 +92,7 @@ def batch_status_sensor(
     seen: dict[str, str] = {}
     for batch_id in in_flight:
         try:
-            batch = client.batches.retrieve(batch_id)
-            status = status_of(batch)
+            status = status_of(client.batches.retrieve(batch_id))
         except NotFoundError:
             unknown.append(batch_id)
             continue
@@ -108,7 +106,7 @@ def batch_status_sensor(
         if seen[batch_id] != last_seen.get(batch_id):
             observations.append(_progress(status, stuck))
         if status.status in TERMINAL_STATUSES:
-            _warn_if_expiring(context, client, batch)
+            _warn_if_expiring(context, client, status)
             run_requests.append(
                 RunRequest(
                     job_name=process_batch.name,

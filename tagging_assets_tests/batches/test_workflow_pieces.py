@@ -10,7 +10,7 @@ from openai.types import Batch
 from tagging_assets.batches import retries
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import backoff, write_once
-from tagging_assets.batches.status import missing_reason, status_of
+from tagging_assets.batches.status import status_of
 from tagging_assets.core.errors import BatchError
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1/v1/batches")
@@ -58,10 +58,10 @@ def test_status_reads_progress_and_problems_from_the_sdks_batch() -> None:
     )
     assert (status.status, status.total, status.done, status.progress_pct) == ("failed", 4, 2, 50.0)
     assert status["errors"][0].code == "model_not_found"
-    assert missing_reason(_batch("failed", errors={"data": [{"code": "model_not_found"}]})) == (
+    assert status_of(_batch("failed", errors={"data": [{"code": "model_not_found"}]})).missing_reason() == (
         "batch_failed: the batch failed validation (model_not_found)"
     )
-    assert missing_reason(_batch("expired")).startswith("missing_from_results: ")
+    assert status_of(_batch("expired")).missing_reason().startswith("missing_from_results: ")
 
 
 def test_a_batch_is_stuck_only_past_the_limit_in_validating_or_finalizing() -> None:

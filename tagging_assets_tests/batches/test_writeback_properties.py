@@ -11,6 +11,7 @@ from openai.types import Batch
 from qdrant_client import QdrantClient, models
 
 from tagging_assets.batches.records import BatchRecord
+from tagging_assets.batches.status import status_of
 from tagging_assets.batches.writeback import write_results
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import IndexEntry
@@ -96,7 +97,8 @@ def test_every_submitted_custom_id_ends_tagged_or_failed_once(
             path = Path(folder) / f"{name}.jsonl"
             path.write_bytes(b"".join(line + b"\n" for line in lines))
             paths.append(path)
-        summary = write_results(cache, record, batch, index, paths, ModelTable().profile("gpt-4o-mini"))
+        profile = ModelTable().profile("gpt-4o-mini")
+        summary = write_results(cache, record, status_of(batch), index, paths, profile)
         points = cache.retrieve(list(range(1, 31)), ["tags", "summary", "tagging"])
 
     assert summary.tagged + summary.failed == submitted

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from tagging_assets.core.audit import audit_input_files
-from tagging_assets.core.cost import TokenUsage, cost_of, enforce_cap, expected_cost
+from tagging_assets.core.contracts import TokenUsage
+from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost
 from tagging_assets.core.errors import ConfigError, CostCapError
 from tagging_assets.core.models import ModelTable, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT

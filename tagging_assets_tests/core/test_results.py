@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tagging_assets.core.cost import TokenUsage
+from tagging_assets.core.contracts import TokenUsage
 from tagging_assets.core.results import outcome_of
 from tagging_assets.core.wire import read_result
 

@@ -4,8 +4,7 @@ import pytest
 
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import TaggingOutput, TaggingState
-from tagging_assets.core.cost import TokenUsage
+from tagging_assets.core.contracts import TaggingOutput, TaggingState, TokenUsage
 from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.seed.seeding import point_id_for

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.gateway.models import SNAPSHOTS
-from tagging_assets_tests.support import user_env
+from tagging_assets_tests.support import failed_submit_message, resources_for, user_env
 
 SAMPLES_WITH_TRANSCRIPTS = 42
 """The bundled samples: 43 videos, one of them without a transcript."""
@@ -168,3 +168,19 @@ def test_a_model_going_away_is_warned_of_and_refused_inside_the_batch_window(tmp
     assert refused.exit_code != 0
     assert f"error: gpt-5-nano shuts down on {tomorrow}, inside the 24-hour window" in refused.stderr
     assert not (tmp_path / "b.jsonl").exists()
+
+
+def test_the_dagster_submission_refuses_a_model_shutting_down_and_an_unpriced_one_under_a_cap(
+    instance, start_gateway, seeded_cache, tmp_path
+):
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    gateway = start_gateway(shutdown_dates=f"gpt-5-nano={tomorrow}")
+    retiring = resources_for(gateway, seeded_cache, tmp_path, model="gpt-5-nano")
+    message = failed_submit_message(instance, retiring)
+    assert f"Failure: gpt-5-nano shuts down on {tomorrow}, inside the 24-hour window" in message
+    unpriced = resources_for(gateway, seeded_cache, tmp_path, model="gpt-5.4-mini", max_cost_usd=5.0)
+    assert "no price for gpt-5.4-mini" in failed_submit_message(instance, unpriced)
+    served = gateway.served()
+    assert "POST /v1/files" not in served and "POST /v1/batches" not in served
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        assert not any(payload.get("tagging") for _, payload in cache.scroll(["tagging"])), "nothing marked pending"

@@ -50,7 +50,8 @@ EXPECTED_REASONING_TOKENS = {"none": 0, "minimal": 50, "low": 400, "medium": 1_5
 UNKNOWN_FAMILY_OUTPUT_TOKENS = REPLY_TOKENS + REASONING_ALLOWANCE["low"]
 """An unknown family might reason; a limit with room for it costs nothing extra if it does not."""
 
-_DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
+"""A dated snapshot: OpenAI's ``-2025-08-07`` or Anthropic's ``-20251001``."""
 
 
 class ModelEntry(BaseModel):
@@ -68,8 +69,14 @@ class ModelEntry(BaseModel):
     source: str | None = None
 
 
-def _priced(input_: float, cached: float, output: float) -> ModelEntry:
-    return ModelEntry(input=input_, cached_input=cached, output=output, source=PRICES_SOURCE)
+CLAUDE_PRICES_SOURCE = (
+    "Anthropic's pricing page (platform.claude.com/docs/en/about-claude/pricing, 2026): base input, cache hit, "
+    "output, USD per million tokens; Message Batches bill half"
+)
+
+
+def _priced(input_: float, cached: float, output: float, source: str = PRICES_SOURCE) -> ModelEntry:
+    return ModelEntry(input=input_, cached_input=cached, output=output, source=source)
 
 
 _GPT_5 = ("minimal", "low", "medium", "high")
@@ -88,6 +95,9 @@ BUILT_IN: tuple[tuple[str, ModelEntry], ...] = (
     ("gpt-5.1", _priced(1.25, 0.125, 10.00)),
     ("o3", _priced(2.00, 0.50, 8.00)),
     ("o4-mini", _priced(1.10, 0.275, 4.40)),
+    ("claude-haiku-4-5", _priced(1.00, 0.10, 5.00, CLAUDE_PRICES_SOURCE)),
+    ("claude-sonnet-4-5", _priced(3.00, 0.30, 15.00, CLAUDE_PRICES_SOURCE)),
+    *((f"claude-opus-4-{minor}", _priced(5.00, 0.50, 25.00, CLAUDE_PRICES_SOURCE)) for minor in (5, 6, 7, 8)),
     # The rules, by family, most specific first.
     ("gpt-5-pro*", ModelEntry(reasoning_efforts=("high",), temperature="default-only")),
     ("gpt-5*-chat*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
@@ -97,8 +107,13 @@ BUILT_IN: tuple[tuple[str, ModelEntry], ...] = (
     ("o[1-9]*", ModelEntry(reasoning_efforts=_O_SERIES, temperature="default-only")),
     ("gpt-4*", ModelEntry(reasoning_efforts=(), temperature="any")),
     ("gpt-3.5*", ModelEntry(reasoning_efforts=(), temperature="any")),
+    ("claude-opus-4-[7-9]*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
+    ("claude-*-4-*", ModelEntry(reasoning_efforts=(), temperature="any")),
+    ("claude-*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
 )
-"""Prices for the models in REFERENCE-models.md, then the request rules of each family. A model of no family
+"""Prices for the models in REFERENCE-models.md, then the request rules of each family. Claude's newest
+models (Opus 4.7 and later, the Claude 5 family) are sent no temperature: LiteLLM marks them without sampling
+parameters (not confirmed against Anthropic's documentation). A model of no family
 here is sent no temperature and no effort, with room to reason in case it does."""
 
 

@@ -66,3 +66,14 @@ def test_each_endpoint_spells_the_options_its_own_way():
     text_format = responses["text"]["format"]
     assert (text_format["type"], text_format["name"], text_format["strict"]) == ("json_schema", "video_tags", True)
     assert json.dumps(text_format["schema"]) == json.dumps(chat["response_format"]["json_schema"]["schema"])
+
+
+def test_claude_models_are_priced_from_anthropics_page_and_their_snapshots_resolve():
+    table = ModelTable()
+    haiku = table.profile("claude-haiku-4-5-20251001")
+    assert haiku.family == "claude-haiku-4-5" and haiku.reasons is False
+    assert (haiku.prices.input, haiku.prices.cached_input, haiku.prices.output) == (1.00, 0.10, 5.00)
+    assert haiku.source and "Anthropic" in haiku.source
+    assert haiku.request_options().temperature == 0.2
+    assert table.profile("claude-opus-4-8").request_options().temperature is None, "no sampling parameters"
+    assert table.profile("claude-sonnet-5").prices is None, "an unlisted Claude is not priced as another"

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import io
 import itertools
-import json
 import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,19 +21,13 @@ from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from tagging_assets.gateway.completions import CHAT_COMPLETIONS, RESPONSES, request_id
-from tagging_assets.gateway.messages import (
-    CUSTOM_ID,
-    MAX_BATCH_BYTES,
-    MAX_BATCH_REQUESTS,
-    MESSAGES,
-    anthropic_error,
-    error_kind,
-    message_batch,
-)
+from tagging_assets.gateway.http import ApiError, int_param, json_response, page
+from tagging_assets.gateway.message_batches import MessageBatchesApi
+from tagging_assets.gateway.messages import MESSAGES, anthropic_error
 from tagging_assets.gateway.models import SNAPSHOTS, error_body
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
@@ -58,44 +50,22 @@ MIN_EXPIRY_SECONDS, MAX_EXPIRY_SECONDS = 3600, 30 * 86_400
 """OpenAI's bounds for ``expires_after`` and ``output_expires_after``: one hour to 30 days."""
 
 
-class ApiError(Exception):
-    """An error answered in OpenAI's shape."""
-
-    def __init__(
-        self, status: int, message: str, param: str | None = None, code: str | None = None, kind: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = error_body(message, kind or "invalid_request_error", param, code)
-
-
-class AnthropicApiError(ApiError):
-    """An error answered in Anthropic's shape."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, message)
-        self.body = anthropic_error(error_kind(status), message)
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(payload, status_code=status, headers=headers)
-
-
 def build_app(settings: GatewaySettings) -> Starlette:
     """The ASGI app for one gateway instance; its worker runs while the app is served."""
-    api = _Gateway(settings)
+    api = GatewayApi(settings)
+    anthropic = MessageBatchesApi(api)
     routes = [
         Route("/health", api.health, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
         *_api_routes(OPENAI_PREFIX, api),
         *_api_routes(AZURE_PREFIX, api),
         Route(f"{AZURE_PREFIX}/deployments/{{deployment}}/chat/completions", api.chat_completion, methods=["POST"]),
-        Route(MESSAGES, api.message, methods=["POST"]),
-        Route(f"{MESSAGES}/batches", api.create_message_batch, methods=["POST"]),
-        Route(f"{MESSAGES}/batches", api.list_message_batches, methods=["GET"]),
-        Route(f"{MESSAGES}/batches/{{batch_id}}", api.retrieve_message_batch, methods=["GET"]),
-        Route(f"{MESSAGES}/batches/{{batch_id}}/cancel", api.cancel_message_batch, methods=["POST"]),
-        Route(f"{MESSAGES}/batches/{{batch_id}}/results", api.message_batch_results, methods=["GET"]),
+        Route(MESSAGES, anthropic.message, methods=["POST"]),
+        Route(f"{MESSAGES}/batches", anthropic.create_message_batch, methods=["POST"]),
+        Route(f"{MESSAGES}/batches", anthropic.list_message_batches, methods=["GET"]),
+        Route(f"{MESSAGES}/batches/{{batch_id}}", anthropic.retrieve_message_batch, methods=["GET"]),
+        Route(f"{MESSAGES}/batches/{{batch_id}}/cancel", anthropic.cancel_message_batch, methods=["POST"]),
+        Route(f"{MESSAGES}/batches/{{batch_id}}/results", anthropic.message_batch_results, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
@@ -105,7 +75,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
     )
 
 
-def _api_routes(prefix: str, api: _Gateway) -> list[Route]:
+def _api_routes(prefix: str, api: GatewayApi) -> list[Route]:
     """OpenAI's routes under ``/v1``, and the same under Azure OpenAI's ``/openai`` (its data-plane paths for
     files, batches and responses, which the ``AzureOpenAI`` client calls with ``?api-version=``)."""
     return [
@@ -127,10 +97,10 @@ def _api_routes(prefix: str, api: _Gateway) -> list[Route]:
 
 async def _api_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
-    return _json(error.body, error.status)
+    return json_response(error.body, error.status)
 
 
-class _Gateway:
+class GatewayApi:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.faults = settings.faults
@@ -165,7 +135,7 @@ class _Gateway:
         if not (azure or anthropic) and self.settings.api_key is not None:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token:
-                return _json(
+                return json_response(
                     error_body(
                         "You didn't provide an API key. You need to provide your API key in an Authorization "
                         "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
@@ -174,7 +144,7 @@ class _Gateway:
                     401,
                 )
             if not hmac.compare_digest(token.encode(), self.settings.api_key.encode()):
-                return _json(
+                return json_response(
                     error_body("Incorrect API key provided.", "invalid_request_error", None, "invalid_api_key"),
                     401,
                 )
@@ -188,11 +158,11 @@ class _Gateway:
                 if anthropic
                 else error_body(message, "requests", None, "rate_limit_exceeded")
             )
-            return _json(body, 429, {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))})
+            return json_response(body, 429, {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))})
         if self.faults.server_error_every and number % self.faults.server_error_every == 0:
             message = "The server had an error while processing your request (injected fault)."
             body = anthropic_error("api_error", message) if anthropic else error_body(message, "server_error")
-            return _json(body, 500)
+            return json_response(body, 500)
         response = await call_next(request)
         if self.faults.disconnect_every and number % self.faults.disconnect_every == 0:
             return _CutOffResponse()
@@ -201,7 +171,7 @@ class _Gateway:
     def _azure_refusal(self, request: Request) -> Response | None:
         """Azure's answers to a request without ``api-version`` or with a wrong ``api-key``."""
         if not request.query_params.get("api-version"):
-            return _json(
+            return json_response(
                 {
                     "error": {
                         "code": "MissingApiVersionParameter",
@@ -214,40 +184,40 @@ class _Gateway:
         if expected is not None and not hmac.compare_digest(
             request.headers.get("api-key", "").encode(), expected.encode()
         ):
-            return _json({"error": {"code": "401", "message": AZURE_UNAUTHORIZED}}, 401)
+            return json_response({"error": {"code": "401", "message": AZURE_UNAUTHORIZED}}, 401)
         return None
 
     def _anthropic_refusal(self, request: Request) -> Response | None:
         """Anthropic's answers to a request without ``anthropic-version`` or without the key, which it takes as
         ``x-api-key`` or as a bearer token (as its SDK now sends it)."""
         if not request.headers.get("anthropic-version"):
-            return _json(anthropic_error("invalid_request_error", "anthropic-version: header is required"), 400)
+            return json_response(anthropic_error("invalid_request_error", "anthropic-version: header is required"), 400)
         expected = self.settings.api_key
         if expected is None:
             return None
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         offered = request.headers.get("x-api-key") or (token if scheme.lower() == "bearer" else "")
         if not hmac.compare_digest(offered.encode(), expected.encode()):
-            return _json(anthropic_error("authentication_error", "invalid x-api-key"), 401)
+            return json_response(anthropic_error("authentication_error", "invalid x-api-key"), 401)
         return None
 
     async def health(self, _request: Request) -> Response:
-        return _json({"status": "ok"})
+        return json_response({"status": "ok"})
 
     async def stats(self, _request: Request) -> Response:
         """API requests served since start, by method and route: what a client really asked for."""
-        return _json({"requests": dict(self._served)})
+        return json_response({"requests": dict(self._served)})
 
     async def list_models(self, _request: Request) -> Response:
         """Every served model and snapshot; a model with a shutdown date set carries it, as OpenAI lists them."""
         names = [name for pair in SNAPSHOTS.items() for name in pair]
-        return _json({"object": "list", "data": [self._model(name) for name in names]})
+        return json_response({"object": "list", "data": [self._model(name) for name in names]})
 
     async def retrieve_model(self, request: Request) -> Response:
         model = request.path_params["model"]
         if model not in SNAPSHOTS and model not in SNAPSHOTS.values():
             raise ApiError(404, f"The model '{model}' does not exist", "model", "model_not_found")
-        return _json(self._model(model))
+        return json_response(self._model(model))
 
     def _model(self, name: str) -> dict[str, Any]:
         shutdown = self.faults.shutdown_date(name)
@@ -275,23 +245,23 @@ class _Gateway:
             file_object = await run_in_threadpool(
                 self.store.add_file, upload.file, upload.filename or "upload.jsonl", str(purpose), expires_after
             )
-        return _json(file_object)
+        return json_response(file_object)
 
     async def list_files(self, request: Request) -> Response:
         params = request.query_params
-        limit = _int_param(params.get("limit"), "limit", 10_000, 1, 10_000)
+        limit = int_param(params.get("limit"), "limit", 10_000, 1, 10_000)
         ascending = params.get("order", "desc") == "asc"
         rows = self.store.list_files(params.get("purpose"), params.get("after"), limit + 1, ascending)
-        return _json(_page(rows, limit))
+        return json_response(page(rows, limit))
 
     async def retrieve_file(self, request: Request) -> Response:
-        return _json(self._file(request.path_params["file_id"]))
+        return json_response(self._file(request.path_params["file_id"]))
 
     async def delete_file(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
         if not self.store.delete_file(file_id):
             raise _no_file(file_id)
-        return _json({"id": file_id, "object": "file", "deleted": True})
+        return json_response({"id": file_id, "object": "file", "deleted": True})
 
     async def file_content(self, request: Request) -> Response:
         file_object = self._file(request.path_params["file_id"])
@@ -336,12 +306,12 @@ class _Gateway:
             raise _no_file(params["input_file_id"], "input_file_id")
         if input_file["purpose"] != "batch":
             raise ApiError(400, "The input file must be uploaded with purpose 'batch'.", "input_file_id")
-        batch = self._new_batch(
+        batch = self.new_batch(
             "batch_" + secrets.token_hex(16), params["endpoint"], params["input_file_id"], metadata, output_ttl
         )
-        return _json(batch)
+        return json_response(batch)
 
-    def _new_batch(
+    def new_batch(
         self,
         batch_id: str,
         endpoint: str,
@@ -387,22 +357,22 @@ class _Gateway:
         return batch
 
     async def list_batches(self, request: Request) -> Response:
-        limit = _int_param(request.query_params.get("limit"), "limit", 20, 1, 100)
+        limit = int_param(request.query_params.get("limit"), "limit", 20, 1, 100)
         rows = self.store.list_batches(request.query_params.get("after"), limit + 1)
-        return _json(_page(rows, limit))
+        return json_response(page(rows, limit))
 
     async def retrieve_batch(self, request: Request) -> Response:
-        return _json(self._batch(request.path_params["batch_id"]).object)
+        return json_response(self._batch(request.path_params["batch_id"]).object)
 
     async def cancel_batch(self, request: Request) -> Response:
         batch_id = request.path_params["batch_id"]
         row = self._batch(batch_id)
         if row.status == "cancelling":
-            return _json(row.object)
+            return json_response(row.object)
         if row.status not in ACTIVE_STATUSES or row.status == "finalizing":
             raise ApiError(409, f"Cannot cancel a batch with status '{row.status}'.")
         updated = self.store.update_batch(batch_id, row.status, status="cancelling", cancelling_at=int(time.time()))
-        return _json((updated or self._batch(batch_id)).object)
+        return json_response((updated or self._batch(batch_id)).object)
 
     def _batch(self, batch_id: str) -> Any:
         row = self.store.get_batch(batch_id)
@@ -413,96 +383,16 @@ class _Gateway:
     # realtime
 
     async def chat_completion(self, request: Request) -> Response:
-        return await self._realtime(CHAT_COMPLETIONS, request)
+        return await self.realtime(CHAT_COMPLETIONS, request)
 
     async def response(self, request: Request) -> Response:
-        return await self._realtime(RESPONSES, request)
+        return await self.realtime(RESPONSES, request)
 
-    async def _realtime(self, endpoint: str, request: Request) -> Response:
+    async def realtime(self, endpoint: str, request: Request) -> Response:
         body = await _json_body(request)
         key = request_id(f"realtime:{time.time_ns()}")
         status, reply = await self.pool.run((endpoint, body, key, self.settings.tagger, self.faults))
-        return _json(reply, status)
-
-    # Anthropic's Messages and Message Batches
-
-    async def message(self, request: Request) -> Response:
-        return await self._realtime(MESSAGES, request)
-
-    async def create_message_batch(self, request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > MAX_BATCH_BYTES:
-            raise AnthropicApiError(413, f"The batch is over the {MAX_BATCH_BYTES:,} byte limit.")
-        try:
-            params = json.loads(raw)
-        except ValueError:
-            raise AnthropicApiError(400, "The request body is not valid JSON.") from None
-        requests = params.get("requests") if isinstance(params, dict) else None
-        if not isinstance(requests, list) or not 1 <= len(requests) <= MAX_BATCH_REQUESTS:
-            raise AnthropicApiError(400, f"requests: a list of 1 to {MAX_BATCH_REQUESTS:,} requests is required")
-        lines, seen = [], set()
-        for number, item in enumerate(requests):
-            custom_id = item.get("custom_id") if isinstance(item, dict) else None
-            if not isinstance(custom_id, str) or not CUSTOM_ID.match(custom_id):
-                raise AnthropicApiError(
-                    400, f"requests.{number}.custom_id: String should match pattern '{CUSTOM_ID.pattern}'"
-                )
-            if custom_id in seen:
-                raise AnthropicApiError(400, f"requests.{number}.custom_id: {custom_id!r} is not unique in the batch")
-            if not isinstance(item.get("params"), dict):
-                raise AnthropicApiError(400, f"requests.{number}.params: Field required")
-            seen.add(custom_id)
-            lines.append(json.dumps({"custom_id": custom_id, "body": item["params"]}))
-        content = io.BytesIO(("\n".join(lines) + "\n").encode())
-        stored = await run_in_threadpool(self.store.add_file, content, "message_batch.jsonl", "message_batch", None)
-        batch = self._new_batch("msgbatch_" + secrets.token_hex(12), MESSAGES, stored["id"], None, None, len(lines))
-        return _json(message_batch(batch, self._results_url(request, batch["id"])))
-
-    async def list_message_batches(self, request: Request) -> Response:
-        params = request.query_params
-        limit = _int_param(params.get("limit"), "limit", 20, 1, 1000)
-        rows = self.store.list_batches(params.get("after_id"), limit + 1, messages=True)
-        page = _page([message_batch(row, self._results_url(request, row["id"])) for row in rows], limit)
-        return _json({key: page[key] for key in ("data", "has_more", "first_id", "last_id")})
-
-    async def retrieve_message_batch(self, request: Request) -> Response:
-        row = self._message_batch(request.path_params["batch_id"])
-        return _json(message_batch(row.object, self._results_url(request, row.id)))
-
-    async def cancel_message_batch(self, request: Request) -> Response:
-        row = self._message_batch(request.path_params["batch_id"])
-        if row.status in ACTIVE_STATUSES and row.status != "cancelling":
-            row = self.store.update_batch(row.id, row.status, status="cancelling", cancelling_at=int(time.time())) or (
-                self._message_batch(row.id)
-            )
-        return _json(message_batch(row.object, self._results_url(request, row.id)))
-
-    async def message_batch_results(self, request: Request) -> Response:
-        row = self._message_batch(request.path_params["batch_id"])
-        if row.status in ACTIVE_STATUSES:
-            raise AnthropicApiError(404, f"Message Batch {row.id} has not ended; its results are not ready.")
-        paths = [
-            self.store.content_path(file_id)
-            for file_id in (row.object["output_file_id"], row.object["error_file_id"])
-            if file_id
-        ]
-
-        def lines() -> Iterator[bytes]:
-            for path in paths:
-                with path.open("rb") as results:
-                    yield from results
-
-        return StreamingResponse(lines(), media_type="application/x-jsonl")
-
-    def _message_batch(self, batch_id: str) -> Any:
-        row = self.store.get_batch(batch_id)
-        if row is None or row.object["endpoint"] != MESSAGES:
-            raise AnthropicApiError(404, f"Message Batch {batch_id} not found.")
-        return row
-
-    @staticmethod
-    def _results_url(request: Request, batch_id: str) -> str:
-        return f"{request.url.scheme}://{request.url.netloc}{MESSAGES}/batches/{batch_id}/results"
+        return json_response(reply, status)
 
 
 class _CutOffResponse(Response):
@@ -527,29 +417,6 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     return body
-
-
-def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"Invalid value for '{name}': expected an integer.", name, "invalid_value") from None
-    if not low <= value <= high:
-        raise ApiError(400, f"Invalid value for '{name}': must be between {low} and {high}.", name, "invalid_value")
-    return value
-
-
-def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    data = rows[:limit]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": len(rows) > limit,
-    }
 
 
 def _metadata(raw: Any) -> dict[str, str] | None:

@@ -1,0 +1,56 @@
+"""What every protocol of the gateway answers with: errors in each API's shape, JSON, query integers, pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from tagging_assets.gateway.messages import anthropic_error, error_kind
+from tagging_assets.gateway.models import error_body
+
+
+class ApiError(Exception):
+    """An error answered in OpenAI's shape."""
+
+    def __init__(
+        self, status: int, message: str, param: str | None = None, code: str | None = None, kind: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(message, kind or "invalid_request_error", param, code)
+
+
+class AnthropicApiError(ApiError):
+    """An error answered in Anthropic's shape."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.body = anthropic_error(error_kind(status), message)
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"Invalid value for '{name}': expected an integer.", name, "invalid_value") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"Invalid value for '{name}': must be between {low} and {high}.", name, "invalid_value")
+    return value
+
+
+def page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    data = rows[:limit]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(rows) > limit,
+    }

@@ -92,8 +92,13 @@ def _date_of(model: Model, field: str) -> datetime | None:
 
 
 def output_expires_in(client: OpenAI, status: BatchStatus, *, now: float) -> float | None:
-    """Seconds until a finished batch's output file expires at the API, if it has one that expires."""
+    """Seconds until a finished batch's output file expires at the API, if it has one that expires. The output
+    is written as the batch finishes, so the TTL the submission recorded in the batch's metadata says when; only
+    a batch without it costs a call for its file."""
     if not status.output_file_id:
         return None
+    ttl = status.metadata.get("output_ttl_seconds", "")
+    if ttl.isdigit() and status.finished_at is not None:
+        return status.finished_at + int(ttl) - now
     expires_at = client.files.retrieve(status.output_file_id).expires_at
     return None if expires_at is None else expires_at - now

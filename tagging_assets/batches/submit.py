@@ -209,6 +209,7 @@ class Submitter:
             "prompt_version": shard.prompt_version,
             "requests": str(shard.requests),
             "input_tokens": str(shard.input_tokens),
+            "output_ttl_seconds": str(self.file_ttl_seconds),
         }
         endpoint = self._batch_endpoint(shard)
 

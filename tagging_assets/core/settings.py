@@ -29,6 +29,8 @@ Provider = Literal["openai", "azure"]
 """Whose Batch API runs the batches; each is driven through its own SDK client."""
 AZURE_API_VERSION = "2025-04-01-preview"
 """The latest api-version Azure's global-batch guide names for the AzureOpenAI client."""
+AZURE_MIN_FILE_TTL_DAYS = 14
+"""Azure accepts ``expires_after`` and ``output_expires_after`` of 14 to 30 days only (OpenAI: 1 hour to 30)."""
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
@@ -126,10 +128,16 @@ class TaggingSettings(BaseModel):
         """Credentials for several providers and no TAGGING_PROVIDER would leave the choice to a guess."""
         if self.provider is None and len(self._credentialed()) > 1:
             raise ValueError(
-                f"credentials are set for {' and '.join(self._credentialed())}; choose one with TAGGING_PROVIDER"
+                "TAGGING_PROVIDER: credentials are set for "
+                f"{' and '.join(self._credentialed())}; choose one with TAGGING_PROVIDER"
             )
         if self.batch_provider == "azure" and self.azure_endpoint and self.azure_api_key is None:
-            raise ValueError("AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not")
+            raise ValueError("AZURE_OPENAI_API_KEY: AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not")
+        if self.batch_provider == "azure" and self.file_ttl_days < AZURE_MIN_FILE_TTL_DAYS:
+            raise ValueError(
+                f"TAGGING_FILE_TTL_DAYS: Azure keeps files {AZURE_MIN_FILE_TTL_DAYS} to 30 days, "
+                f"not {self.file_ttl_days:g}"
+            )
         return self
 
     def _credentialed(self) -> list[Provider]:
@@ -158,8 +166,10 @@ class TaggingSettings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             first = error.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else "provider"
             message = str(first["msg"]).removeprefix("Value error, ")
+            if not first["loc"]:
+                raise ConfigError(f"invalid configuration: {message}") from None
+            field = str(first["loc"][0])
             raise ConfigError(f"invalid configuration: {ENVIRONMENT.get(field, field)}: {message}") from None
 
     @property

@@ -48,6 +48,8 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
 MIN_EXPIRY_SECONDS, MAX_EXPIRY_SECONDS = 3600, 30 * 86_400
 """OpenAI's bounds for ``expires_after`` and ``output_expires_after``: one hour to 30 days."""
+AZURE_MIN_EXPIRY_SECONDS = 14 * 86_400
+"""Azure's lower bound for both: 14 days (its global-batch limits)."""
 
 
 def build_app(settings: GatewaySettings) -> Starlette:
@@ -241,7 +243,9 @@ class GatewayApi:
                 raise ApiError(400, f"Invalid value for 'purpose': {purpose!r}.", "purpose", "invalid_value")
             if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
                 raise ApiError(413, f"File is larger than the {MAX_UPLOAD_BYTES:,} byte limit.", "file")
-            expires_after = _expires_after(form.get("expires_after[anchor]"), form.get("expires_after[seconds]"))
+            expires_after = _expires_after(
+                form.get("expires_after[anchor]"), form.get("expires_after[seconds]"), _lowest_expiry(request)
+            )
             file_object = await run_in_threadpool(
                 self.store.add_file, upload.file, upload.filename or "upload.jsonl", str(purpose), expires_after
             )
@@ -300,7 +304,9 @@ class GatewayApi:
         output_ttl = None
         if output_expires_after is not None:
             expiry = output_expires_after if isinstance(output_expires_after, dict) else {}
-            output_ttl = _expires_after(expiry.get("anchor"), expiry.get("seconds"), "output_expires_after")
+            output_ttl = _expires_after(
+                expiry.get("anchor"), expiry.get("seconds"), _lowest_expiry(request), "output_expires_after"
+            )
         input_file = self.store.get_file(params["input_file_id"])
         if input_file is None:
             raise _no_file(params["input_file_id"], "input_file_id")
@@ -435,9 +441,13 @@ def _metadata(raw: Any) -> dict[str, str] | None:
     return raw
 
 
-def _expires_after(anchor: Any, seconds: Any, param: str = "expires_after") -> int | None:
-    """Seconds after ``created_at`` at which a file expires, as OpenAI's ``expires_after`` and
-    ``output_expires_after`` say, within OpenAI's bounds."""
+def _lowest_expiry(request: Request) -> int:
+    return AZURE_MIN_EXPIRY_SECONDS if request.url.path.startswith(AZURE_PREFIX) else MIN_EXPIRY_SECONDS
+
+
+def _expires_after(anchor: Any, seconds: Any, lowest: int, param: str = "expires_after") -> int | None:
+    """Seconds after ``created_at`` at which a file expires, as ``expires_after`` and ``output_expires_after``
+    say, within the API's bounds (``lowest`` to 30 days)."""
     if anchor is None and seconds is None:
         return None
     if anchor != "created_at":
@@ -446,10 +456,10 @@ def _expires_after(anchor: Any, seconds: Any, param: str = "expires_after") -> i
         value = int(str(seconds))
     except ValueError:
         raise ApiError(400, f"Invalid value for '{param}.seconds'.", param, "invalid_value") from None
-    if not MIN_EXPIRY_SECONDS <= value <= MAX_EXPIRY_SECONDS:
+    if not lowest <= value <= MAX_EXPIRY_SECONDS:
         raise ApiError(
             400,
-            f"Invalid value for '{param}.seconds': must be between {MIN_EXPIRY_SECONDS} and {MAX_EXPIRY_SECONDS}.",
+            f"Invalid value for '{param}.seconds': must be between {lowest} and {MAX_EXPIRY_SECONDS}.",
             param,
             "invalid_value",
         )

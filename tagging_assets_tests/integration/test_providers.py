@@ -124,3 +124,16 @@ def test_an_unclear_provider_is_one_line_naming_what_to_set(environ, message):
     with pytest.raises(ConfigError) as refused:
         TaggingSettings.from_env(environ)
     assert message in str(refused.value)
+
+
+def test_azure_keeps_files_14_to_30_days_and_a_shorter_ttl_is_refused_before_anything_is_sent(azure):
+    with pytest.raises(ConfigError) as refused:
+        TaggingSettings.from_env({"TAGGING_PROVIDER": "azure", "TAGGING_FILE_TTL_DAYS": "1"})
+    assert "TAGGING_FILE_TTL_DAYS: Azure keeps files 14 to 30 days, not 1" in str(refused.value)
+    endpoint = f"http://127.0.0.1:{azure.port}"
+    client = openai.AzureOpenAI(azure_endpoint=endpoint, api_key=AZURE_KEY, api_version="2025-04-01-preview")
+    with pytest.raises(openai.BadRequestError) as short:
+        client.files.create(
+            file=("in.jsonl", b"{}\n"), purpose="batch", expires_after={"anchor": "created_at", "seconds": 3_600}
+        )
+    assert short.value.body["param"] == "expires_after" and "between 1209600 and 2592000" in short.value.body["message"]

@@ -453,3 +453,19 @@ def test_a_batch_the_api_does_not_know_is_named_by_the_sensor_not_retried_as_unr
     result = sensor_tick(instance, shared_gateway)
     assert result.skip_reason.skip_message == "unknown: batch_made_elsewhere"
     assert not result.run_requests
+
+
+def test_the_expiry_warning_reads_the_ttl_the_submission_recorded_without_a_call_per_batch(
+    instance, start_gateway, seeded_cache, tmp_path, capfd
+):
+    gateway = start_gateway()
+    resources = resources_for(gateway, seeded_cache, tmp_path, file_ttl_days=0.05)
+    submitted = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    [batch] = submitted.output_for_node("openai_batch_job")["batches"]
+    wait_for(gateway.client(), batch["batch_id"])
+    before = gateway.served()
+    sensor_tick(instance, gateway, file_ttl_days=0.05)
+    asked = {route: count - before.get(route, 0) for route, count in gateway.served().items()}
+    assert not asked.get("GET /v1/files/{id}"), "no file lookup: the batch's metadata holds its TTL"
+    [warning] = [line for line in capfd.readouterr().err.splitlines() if "WARNING" in line and "expire" in line]
+    assert f"batch {batch['batch_id']} finished but is not processed" in warning and "in 1.2 h" in warning

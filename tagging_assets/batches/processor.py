@@ -36,13 +36,14 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import (
     Backend,
     BatchStatus,
+    Cost,
     DownloadedFiles,
     SelectionReport,
     Shard,
     TokenUsage,
     WritebackSummary,
 )
-from tagging_assets.core.cost import Cost, cost_of, enforce_cap, expected_cost, unknown_price
+from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for

@@ -266,12 +266,13 @@ def process(batch_id: str, as_json: bool) -> None:
         f"{summary.input_tokens:,} input ({summary.cached_input_tokens:,} cached) + {summary.output_tokens:,} output "
         f"({summary.reasoning_tokens:,} reasoning) tokens"
     )
-    if summary.cost_batch_usd is None or summary.cost_realtime_usd is None or summary.saving_usd is None:
+    cost = summary.cost
+    if cost is None:
         click.echo(f"{tokens}: cost unknown: {processor.unknown_price}.")
     else:
         click.echo(
-            f"{tokens}: {_usd(summary.cost_batch_usd)} with the Batch API, {_usd(summary.cost_realtime_usd)} "
-            f"realtime (saved {_usd(summary.saving_usd)})."
+            f"{tokens}: {_usd(cost.batch_usd)} with the Batch API, {_usd(cost.realtime_usd)} "
+            f"realtime (saved {_usd(cost.saving_usd)})."
         )
     for row in summary.sample:
         click.echo(f"  {row.custom_id}: {', '.join(row.tags)}")

@@ -144,13 +144,12 @@ def print_report(report: DemoReport, say: Callable[[str], None], usd: Callable[[
     tokens = sum(batch.input_tokens + batch.output_tokens for batch in batches)
     cached = sum(batch.cached_input_tokens for batch in batches)
     reasoning = sum(batch.reasoning_tokens for batch in batches)
-    batch_costs = [batch.cost_batch_usd for batch in batches]
-    realtime_costs = [batch.cost_realtime_usd for batch in batches]
-    if any(cost is None for cost in batch_costs + realtime_costs):
+    costs = [batch.cost for batch in batches]
+    priced = [cost for cost in costs if cost is not None]
+    if len(priced) < len(costs):
         cost = "at an unknown price (the model has none in the model table)"
     else:
-        batch_usd = sum(cost or 0.0 for cost in batch_costs)
-        realtime_usd = sum(cost or 0.0 for cost in realtime_costs)
+        batch_usd, realtime_usd = sum(c.batch_usd for c in priced), sum(c.realtime_usd for c in priced)
         cost = f"{usd(batch_usd)} at batch prices ({usd(realtime_usd)} realtime)"
     say(
         f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {len(batches)} batch(es), "

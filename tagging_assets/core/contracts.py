@@ -118,6 +118,18 @@ NO_USAGE = TokenUsage()
 
 
 @dataclass(frozen=True, slots=True)
+class Cost:
+    """One amount of work priced both ways."""
+
+    batch_usd: float
+    realtime_usd: float
+
+    @property
+    def saving_usd(self) -> float:
+        return self.realtime_usd - self.batch_usd
+
+
+@dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One line of a shard's index: the request's point and what it was asked from, for write-back."""
 
@@ -242,6 +254,13 @@ class WritebackSummary(_Readable):
     def successful(self) -> int:
         """The lesson's name for the items tagged."""
         return self.tagged
+
+    @property
+    def cost(self) -> Cost | None:
+        """The batch's cost both ways; None when the model has no price."""
+        if self.cost_batch_usd is None or self.cost_realtime_usd is None:
+            return None
+        return Cost(batch_usd=self.cost_batch_usd, realtime_usd=self.cost_realtime_usd)
 
 
 class SelectionReport(BaseModel):

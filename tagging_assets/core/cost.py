@@ -6,23 +6,9 @@ cost here (None), never another model's: the cap refuses it, and messages say th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from tagging_assets.core.contracts import TokenUsage
+from tagging_assets.core.contracts import Cost, TokenUsage
 from tagging_assets.core.errors import CostCapError
 from tagging_assets.core.models import BATCH_DISCOUNT, ModelProfile, ModelTable
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    """One amount of work priced both ways."""
-
-    batch_usd: float
-    realtime_usd: float
-
-    @property
-    def saving_usd(self) -> float:
-        return self.realtime_usd - self.batch_usd
 
 
 def cost_of(profile: ModelProfile, usage: TokenUsage) -> Cost | None:

@@ -19,7 +19,7 @@ from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.report import tag_frequencies
 from tagging_assets.core.selection import collector_paused, read_snapshot, write_snapshot
 from tagging_assets.core.shards import Limits, write_shards
-from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table, summary_cost
+from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
 from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 
@@ -107,7 +107,7 @@ def batch_input_jsonl(
             "endpoint": settings.endpoint,
             "request_options": MetadataValue.json(asdict(options)),
             "prices": processor.profile.source or processor.unknown_price,
-            **cost_metadata("estimated", processor.expected_cost(input_tokens, requests), processor.unknown_price),
+            **cost_metadata(processor.expected_cost(input_tokens, requests), processor.unknown_price, "estimated_"),
             "files": markdown_table(
                 [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],
                 ["file", "requests", "bytes"],
@@ -162,7 +162,7 @@ def openai_batch_job(
             "deferred_shards": len(deferred),
             "deferred_requests": sum(shard.requests for shard in deferred),
             "batch_ids": MetadataValue.json([batch.batch_id for batch in submitted]),
-            **cost_metadata("estimated", estimate, processor.unknown_price),
+            **cost_metadata(estimate, processor.unknown_price, "estimated_"),
             "submitted": markdown_table(
                 [batch.to_json() for batch in submitted], ["batch_id", "requests", "input_file"]
             ),
@@ -210,7 +210,7 @@ def batch_results_raw(
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
         }
-        metadata |= cost_metadata("actual", processor.cost_of(usage, status.model), processor.unknown_price)
+        metadata |= cost_metadata(processor.cost_of(usage, status.model), processor.unknown_price, "actual_")
     if files.output:
         metadata["output_file"] = MetadataValue.path(str(files.output))
     if files.errors:
@@ -259,7 +259,7 @@ def tagged_points(
             "cached_input_tokens": summary.cached_input_tokens,
             "output_tokens": summary.output_tokens,
             "reasoning_tokens": summary.reasoning_tokens,
-            **summary_cost(summary, processor.unknown_price),
+            **cost_metadata(summary.cost, processor.unknown_price),
             "failures_by_reason": markdown_table(
                 [{"reason": r, "count": c} for r, c in summary.failed_by_reason.items()], ["reason", "count"]
             ),

@@ -8,8 +8,7 @@ from typing import Any, NoReturn
 
 from dagster import Failure, MetadataValue
 
-from tagging_assets.core.contracts import WritebackSummary
-from tagging_assets.core.cost import Cost
+from tagging_assets.core.contracts import Cost
 from tagging_assets.core.errors import reported
 
 TAGS_LISTED = 20
@@ -25,25 +24,14 @@ def failing_clearly() -> AbstractContextManager[None]:
     return reported(_fail)
 
 
-def cost_metadata(prefix: str, cost: Cost | None, unknown: str) -> dict[str, Any]:
-    """The cost both ways, or ``unknown`` (why there is no price) in its place."""
+def cost_metadata(cost: Cost | None, unknown: str, prefix: str = "") -> dict[str, Any]:
+    """The cost both ways (``{prefix}cost_batch_usd`` …), or ``unknown`` (why there is no price) in its place."""
     if cost is None:
-        return {f"{prefix}_cost": unknown}
+        return {f"{prefix}cost": unknown}
     return {
-        f"{prefix}_cost_batch_usd": MetadataValue.float(round(cost.batch_usd, 6)),
-        f"{prefix}_cost_realtime_usd": MetadataValue.float(round(cost.realtime_usd, 6)),
-        f"{prefix}_saving_usd": MetadataValue.float(round(cost.saving_usd, 6)),
-    }
-
-
-def summary_cost(summary: WritebackSummary, unknown: str) -> dict[str, Any]:
-    """A processed batch's cost, as ``tagged_points`` shows it."""
-    if summary.cost_batch_usd is None or summary.cost_realtime_usd is None or summary.saving_usd is None:
-        return {"cost": unknown}
-    return {
-        "cost_batch_usd": MetadataValue.float(summary.cost_batch_usd),
-        "cost_realtime_usd": MetadataValue.float(summary.cost_realtime_usd),
-        "saving_usd": MetadataValue.float(summary.saving_usd),
+        f"{prefix}cost_batch_usd": MetadataValue.float(round(cost.batch_usd, 6)),
+        f"{prefix}cost_realtime_usd": MetadataValue.float(round(cost.realtime_usd, 6)),
+        f"{prefix}saving_usd": MetadataValue.float(round(cost.saving_usd, 6)),
     }
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Protocol
 
 import httpx2
 from openai import OpenAI
@@ -11,6 +14,12 @@ from openai import OpenAI
 from tagging_assets.batches.retries import ATTEMPTS, UNKNOWN_OUTCOME, backoff
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles
 from tagging_assets.core.errors import BatchError
+
+
+class StreamedResponse(Protocol):
+    """A streamed body, as either SDK's ``with_streaming_response`` gives it."""
+
+    def iter_bytes(self) -> Iterator[bytes]: ...
 
 
 def download_results(client: OpenAI, batch: BatchStatus, output: Path, *, attempts: int = ATTEMPTS) -> DownloadedFiles:
@@ -35,13 +44,25 @@ def download_results(client: OpenAI, batch: BatchStatus, output: Path, *, attemp
 
 
 def _download(client: OpenAI, file_id: str, target: Path, attempts: int) -> None:
-    """Stream one file to disk, starting over if the connection drops mid-body (which the SDK's
+    stream_to_file(
+        lambda: client.files.with_streaming_response.content(file_id), target, what=file_id, attempts=attempts
+    )
+
+
+def stream_to_file(
+    open_response: Callable[[], AbstractContextManager[StreamedResponse]],
+    target: Path,
+    *,
+    what: str,
+    attempts: int = ATTEMPTS,
+) -> None:
+    """Stream a response body to disk, starting over if the connection drops mid-body (which the SDK's
     retries cannot cover once a streamed response has begun); the file appears only when complete."""
     partial = target.with_name(target.name + ".partial")
     error: Exception | None = None
     for attempt in range(attempts):
         try:
-            with client.files.with_streaming_response.content(file_id) as response, partial.open("wb") as out:
+            with open_response() as response, partial.open("wb") as out:
                 for chunk in response.iter_bytes():
                     out.write(chunk)
             partial.replace(target)
@@ -49,4 +70,4 @@ def _download(client: OpenAI, file_id: str, target: Path, attempts: int) -> None
         except (*UNKNOWN_OUTCOME, httpx2.TransportError) as failure:
             error = failure
         time.sleep(backoff(attempt, error))
-    raise BatchError(f"downloading {file_id} failed {attempts} times; the last error: {error}")
+    raise BatchError(f"downloading {what} failed {attempts} times; the last error: {error}")

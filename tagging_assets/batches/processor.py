@@ -22,14 +22,11 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-import openai
 from openai import OpenAI
 
-from tagging_assets.batches.clients import batch_api_client
-from tagging_assets.batches.download import download_results
+from tagging_assets.batches.api import BatchApi, BatchSubmitter, SubmitOptions
+from tagging_assets.batches.clients import BatchClient, batch_api_client, batch_api_of
 from tagging_assets.batches.records import BatchRecord, RecordStore
-from tagging_assets.batches.status import model_lifecycle, status_of
-from tagging_assets.batches.submit import Submitter, base_url_of
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
@@ -44,11 +41,11 @@ from tagging_assets.core.contracts import (
     WritebackSummary,
 )
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
-from tagging_assets.core.errors import BatchError, InputError
+from tagging_assets.core.errors import BatchError, InputError, UnknownBatchError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
 from tagging_assets.core.selection import CacheItem, Filters, collector_paused, select_items
-from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.settings import CREDENTIAL_VARIABLES, TaggingSettings
 from tagging_assets.core.shards import Limits, index_path_for, load_shard, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter, counter_for
 
@@ -59,9 +56,10 @@ class BatchProcessor:
     """Tags the cache's transcripts through the Batch API.
 
     ``settings`` (by default the environment's) says which model, limits and work
-    directory to use; ``work_dir`` overrides its work directory. The client is
-    ``client`` if given, else one made for ``api_key`` (and ``OPENAI_BASE_URL``),
-    else the configured backend's. ``backend`` says who answers (the local gateway's
+    directory to use; ``work_dir`` overrides its work directory. The Batch API is
+    ``api`` if given, else the one ``client`` (an OpenAI, Azure or Anthropic SDK
+    client) speaks to, else OpenAI's for ``api_key`` (and ``OPENAI_BASE_URL``),
+    else the configured provider's. ``backend`` says who answers (the local gateway's
     offline tagger, or a Batch API), by default as the settings say; ``warn`` hears
     what a user should know but need not stop for (a stale record set aside), by
     default the module's logger. ``cache`` may be None for the steps that only talk
@@ -71,8 +69,9 @@ class BatchProcessor:
     def __init__(
         self,
         cache: QdrantCache | None,
-        client: OpenAI | None = None,
+        client: BatchClient | None = None,
         *,
+        api: BatchApi | None = None,
         api_key: str | None = None,
         settings: TaggingSettings | None = None,
         work_dir: Path | str | None = None,
@@ -90,6 +89,7 @@ class BatchProcessor:
         self.records = RecordStore(settings.work_dir)
         self._cache = cache
         self._client = client
+        self._api = api
         self._api_key = api_key
 
     @cached_property
@@ -137,23 +137,31 @@ class BatchProcessor:
 
     def model_warning(self) -> str | None:
         """What the API announces of the configured model: a warning when it is going away; a ``ConfigError``
-        when it goes within a batch's 24-hour window. Azure retires models per deployment, which its models
-        list does not tell, so there it says nothing."""
-        if self.settings.batch_provider == "azure":
-            return None
-        return model_lifecycle(self.client, self.model, now=time.time())
+        when it goes within a batch's 24-hour window."""
+        return self.api.model_warning(self.model, now=time.time())
 
     @property
     def base_url(self) -> str:
-        return base_url_of(self.client)
+        return self.api.base_url
 
     @cached_property
-    def client(self) -> OpenAI:
+    def api(self) -> BatchApi:
+        if self._api is not None:
+            return self._api
         if self._client is not None:
-            return self._client
+            return batch_api_of(self._client, self.settings.batch_provider)
         if self._api_key is not None:
-            return OpenAI(api_key=self._api_key, base_url=self.settings.openai_base_url)
-        return batch_api_client(self.settings)
+            return batch_api_of(OpenAI(api_key=self._api_key, base_url=self.settings.openai_base_url))
+        return batch_api_of(batch_api_client(self.settings), self.settings.batch_provider)
+
+    @property
+    def shard_limits(self) -> Limits:
+        """How much one batch may hold: the API's limits, the configured request count and the token budget."""
+        return Limits.for_endpoint(
+            self.settings.endpoint,
+            requests=self.settings.max_requests_per_file,
+            tokens=self.settings.enqueued_token_limit,
+        )
 
     @property
     def cache(self) -> QdrantCache:
@@ -162,17 +170,15 @@ class BatchProcessor:
         return self._cache
 
     @property
-    def submitter(self) -> Submitter:
-        return Submitter(
-            self.client,
-            self.records,
+    def submitter(self) -> BatchSubmitter:
+        options = SubmitOptions(
             collection=self.cache.collection,
             backend=self.backend,
-            provider=self.settings.batch_provider,
             enqueued_token_limit=self.settings.enqueued_token_limit,
             file_ttl_seconds=self.settings.file_ttl_seconds,
             warn=self.warn,
         )
+        return self.api.submitter(self.records, options)
 
     # prepare
 
@@ -225,7 +231,7 @@ class BatchProcessor:
                 endpoint=self.settings.endpoint,
                 system_prompt=system_prompt,
                 counter=self.counter,
-                limits=Limits(requests=self.settings.max_requests_per_file, tokens=self.settings.enqueued_token_limit),
+                limits=self.shard_limits,
             )
         if not shards:
             output.parent.mkdir(parents=True, exist_ok=True)
@@ -273,15 +279,16 @@ class BatchProcessor:
         """The batch's status and progress; ``status["status"]`` reads as in the lesson. A batch the API in use
         does not know is a ``BatchError`` that says which API made it."""
         try:
-            return status_of(self.client.batches.retrieve(batch_id))
-        except openai.NotFoundError:
+            return self.api.status(batch_id)
+        except UnknownBatchError:
             record = self.records.find(batch_id)
             if record is not None and record.base_url and record.base_url != self.base_url:
-                raise BatchError(
+                url, key = CREDENTIAL_VARIABLES[self.api.provider]
+                raise UnknownBatchError(
                     f"batch {batch_id} was made at the Batch API at {record.base_url}, not the one in use "
-                    f"({self.base_url}); point OPENAI_BASE_URL and OPENAI_API_KEY at that one to follow it"
+                    f"({self.base_url}); point {url} and {key} at that one to follow it"
                 ) from None
-            raise BatchError(f"batch {batch_id} is not known at the Batch API at {self.base_url}") from None
+            raise
 
     # results
 
@@ -292,7 +299,7 @@ class BatchProcessor:
         A caller that has just asked for the batch's status passes it, to spare a second status call."""
         batch = batch or self.check_status(batch_id)
         output = Path(output_file or self.work_dir / "results" / batch_id / "output.jsonl")
-        return download_results(self.client, batch, output)
+        return self.api.download(batch, output)
 
     def process_results(
         self,

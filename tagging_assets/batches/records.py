@@ -35,6 +35,16 @@ class BatchRecord:
     endpoint: str = "/v1/chat/completions"
 
 
+@dataclass(frozen=True)
+class PendingSubmission:
+    """A create under way, noted before it goes out: how an API without batch metadata (Anthropic's) finds the
+    batch it made when the response is lost or the process dies before the record is written."""
+
+    submission_key: str
+    started_at: float
+    requests: int
+
+
 class RecordStore:
     """The records under ``work_dir``: ``batches/{batch_id}.json`` and ``keys/{submission_key}.json``."""
 
@@ -77,6 +87,24 @@ class RecordStore:
             if path.is_file():
                 path.replace(stale / f"{folder}-{name}.json")
         return stale
+
+    def note_pending(self, pending: PendingSubmission) -> None:
+        """Note a create about to go out; an earlier note for the same key is kept, since its batch may still
+        turn up."""
+        path = self._pending_path(pending.submission_key)
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(asdict(pending)))
+
+    def pending(self, submission_key: str) -> PendingSubmission | None:
+        path = self._pending_path(submission_key)
+        return PendingSubmission(**json.loads(path.read_text())) if path.is_file() else None
+
+    def clear_pending(self, submission_key: str) -> None:
+        self._pending_path(submission_key).unlink(missing_ok=True)
+
+    def _pending_path(self, submission_key: str) -> Path:
+        return self.work_dir / "pending" / f"{submission_key}.json"
 
     def batch_for_key(self, submission_key: str) -> str | None:
         """The batch this work directory made for a submission key, if it made one."""

@@ -6,11 +6,19 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import anthropic
 import openai
 
 from tagging_assets.core.errors import BatchError, describe
 
-UNKNOWN_OUTCOME = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+UNKNOWN_OUTCOME = (
+    openai.APIConnectionError,
+    openai.RateLimitError,
+    openai.InternalServerError,
+    anthropic.APIConnectionError,
+    anthropic.RateLimitError,
+    anthropic.InternalServerError,
+)
 """Failures after which the server may or may not have acted."""
 ATTEMPTS = 6
 
@@ -19,7 +27,7 @@ _T = TypeVar("_T")
 
 def backoff(attempt: int, error: BaseException | None) -> float:
     """Seconds to wait: the server's Retry-After when it gave one, else exponential from half a second."""
-    if isinstance(error, openai.APIStatusError):
+    if isinstance(error, openai.APIStatusError | anthropic.APIStatusError):
         retry_after = error.response.headers.get("retry-after")
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             return min(float(retry_after), 60.0)

@@ -20,23 +20,25 @@ import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 import openai
 from openai import OpenAI
 from openai.types import Batch
 from openai.types.file_create_params import ExpiresAfter
 
+from tagging_assets.batches.api import DEFAULT_FILE_TTL_SECONDS
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import write_once
-from tagging_assets.core.contracts import TERMINAL_STATUSES, Backend, Endpoint, Shard
-from tagging_assets.core.errors import TokenBudgetError
+from tagging_assets.core.contracts import TERMINAL_STATUSES, Backend, Shard
+from tagging_assets.core.errors import InputError, TokenBudgetError
 from tagging_assets.core.settings import Provider
+from tagging_assets.core.wire import CHAT_COMPLETIONS, RESPONSES
 
 _LISTED_BATCHES_TO_SEARCH = 1000
 _LISTED_FILES_TO_SEARCH = 10_000
-DEFAULT_FILE_TTL_SECONDS = 30 * 86_400
-"""Uploads and batch output expire after this long at the API, OpenAI's longest."""
+BatchEndpoint = Literal["/v1/chat/completions", "/v1/responses"]
+"""The endpoints of tagging requests, as the SDK's ``batches.create`` types them."""
 logger = logging.getLogger(__name__)
 
 
@@ -192,12 +194,14 @@ class Submitter:
 
         return find() or write_once(upload, find, what=f"uploading {path.name}")
 
-    def _batch_endpoint(self, shard: Shard) -> Endpoint:
+    def _batch_endpoint(self, shard: Shard) -> BatchEndpoint:
         """The ``endpoint`` a batch is created with. Azure's global-batch guide creates it as
         ``/chat/completions`` (its service reads each line's ``url``); the SDK's type spells only OpenAI's."""
-        if self.provider == "azure":
-            return cast(Endpoint, shard.endpoint.removeprefix("/v1"))
-        return shard.endpoint
+        if shard.endpoint not in (CHAT_COMPLETIONS, RESPONSES):
+            raise InputError(
+                f"{shard.path.name} holds {shard.endpoint} requests, which the OpenAI Batch API does not take"
+            )
+        return cast(BatchEndpoint, shard.endpoint.removeprefix("/v1") if self.provider == "azure" else shard.endpoint)
 
     def _create(self, input_file_id: str, sha256: str, key: str, submission_id: str | None, shard: Shard) -> Batch:
         metadata = {

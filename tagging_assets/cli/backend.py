@@ -1,7 +1,8 @@
 """The batch backend a command talks to: the configured endpoint, or the local gateway.
 
-With no OPENAI_API_KEY and no OPENAI_BASE_URL the backend is the project's own
-gateway at TAGGING_GATEWAY_URL. If nothing answers there, a gateway is started
+With no credentials for the provider (OPENAI_API_KEY or OPENAI_BASE_URL, AZURE_OPENAI_ENDPOINT, ANTHROPIC_API_KEY
+or ANTHROPIC_BASE_URL) the backend is the project's own gateway at TAGGING_GATEWAY_URL, speaking that
+provider's protocol. If nothing answers there, a gateway is started
 for the duration of the command, on the same durable state, so batches survive
 between commands (they progress while some gateway runs).
 """
@@ -14,9 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from openai import OpenAI
-
-from tagging_assets.batches.clients import batch_api_client
+from tagging_assets.batches.clients import BatchClient, batch_api_client
 from tagging_assets.core.errors import BackendError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.gateway.process import GatewayProcess, is_loopback
@@ -48,7 +47,7 @@ def local_gateway(settings: TaggingSettings, say: Callable[[str], None] = print)
 
 
 @contextmanager
-def batch_client(settings: TaggingSettings, say: Callable[[str], None] = print) -> Iterator[OpenAI]:
+def batch_client(settings: TaggingSettings, say: Callable[[str], None] = print) -> Iterator[BatchClient]:
     """An SDK client for the configured backend."""
     if settings.uses_local_gateway:
         with local_gateway(settings, say):
@@ -57,7 +56,7 @@ def batch_client(settings: TaggingSettings, say: Callable[[str], None] = print) 
     yield batch_api_client(settings)
 
 
-def client_if_answering(settings: TaggingSettings) -> OpenAI | None:
+def client_if_answering(settings: TaggingSettings) -> BatchClient | None:
     """A client for the configured API, or for the local gateway only if one answers now: for a question that
     is not worth starting a gateway for (what the API announces of the model)."""
     if settings.uses_local_gateway and not _answers(settings.gateway_url):

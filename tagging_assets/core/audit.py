@@ -15,7 +15,7 @@ from qdrant_client import models
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry, PointId
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
-from tagging_assets.core.shards import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE
+from tagging_assets.core.shards import Limits
 from tagging_assets.core.wire import read_request
 
 _TAG = re.compile(TAG_PATTERN)
@@ -36,19 +36,15 @@ class InputAudit:
             self.problems.append(text)
 
 
-def audit_input_files(
-    paths: Iterable[Path], max_requests: int = MAX_REQUESTS_PER_FILE, max_bytes: int = MAX_BYTES_PER_FILE
-) -> InputAudit:
+def audit_input_files(paths: Iterable[Path], limits: Limits | None = None) -> InputAudit:
     """Every line is a valid request, custom_ids are unique across files, one model and one endpoint a file,
-    files within limits."""
+    files within ``limits``, by default those of the file's endpoint."""
     audit = InputAudit()
     seen: set[str] = set()
     for path in paths:
         audit.files += 1
         size = path.stat().st_size
         audit.bytes += size
-        if size > max_bytes:
-            audit.problem(f"{path.name}: {size:,} bytes, over the {max_bytes:,} byte limit")
         models_in_file: set[str] = set()
         endpoints_in_file: set[str] = set()
         count = 0
@@ -70,10 +66,13 @@ def audit_input_files(
                 models_in_file.add(request.model)
                 endpoints_in_file.add(request.endpoint)
         audit.requests += count
+        limit = limits or Limits.for_endpoint(min(endpoints_in_file, default=""))
+        if size > limit.bytes:
+            audit.problem(f"{path.name}: {size:,} bytes, over the {limit.bytes:,} byte limit")
         if count == 0:
             audit.problem(f"{path.name}: no requests")
-        if count > max_requests:
-            audit.problem(f"{path.name}: {count:,} requests, over the {max_requests:,} limit")
+        if count > limit.requests:
+            audit.problem(f"{path.name}: {count:,} requests, over the {limit.requests:,} limit")
         if len(models_in_file) > 1:
             audit.problem(f"{path.name}: several models in one file: {sorted(models_in_file)}")
         if len(endpoints_in_file) > 1:

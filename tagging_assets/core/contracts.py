@@ -30,7 +30,7 @@ GENERIC_TAGS = frozenset(
 PointId = int | str
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 """A batch in one of these has finished: its results are final."""
-Endpoint = Literal["/v1/chat/completions", "/v1/responses"]
+Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/messages"]
 """The Batch API endpoints the pipeline speaks (``core/wire.py`` knows their formats)."""
 Backend = Literal["offline-tagger", "api"]
 """Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
+import anthropic
 import openai
 
 
@@ -38,6 +39,14 @@ class BatchError(TaggingError):
     """A batch step cannot go on: the batch is unknown, unfinished, or an API call kept failing."""
 
 
+class UnknownBatchError(BatchError):
+    """The Batch API in use does not know the batch: it was made at another API, or with another key."""
+
+
+class BatchApiError(BatchError):
+    """A call to the Batch API failed after its retries; the message is the one line ``describe`` gives."""
+
+
 class CostCapError(TaggingError):
     """A submission would cost more than TAGGING_MAX_COST_USD allows."""
 
@@ -46,9 +55,17 @@ class TokenBudgetError(BatchError):
     """Submitting now would queue more tokens than the enqueued-token budget allows; it can wait for batches."""
 
 
-def api_message(error: openai.APIStatusError) -> str:
-    """The API's own message for a failed call, without the SDK's framing."""
+SDK_ERRORS = (openai.OpenAIError, anthropic.AnthropicError)
+"""What either SDK raises for a call that failed."""
+
+
+def api_message(error: openai.APIStatusError | anthropic.APIStatusError) -> str:
+    """The API's own message for a failed call, without the SDK's framing: OpenAI's ``{"message"}`` body, or
+    Anthropic's ``{"type": "error", "error": {"message"}}``."""
     body = error.body if isinstance(error.body, dict) else {}
+    nested = body.get("error")
+    if isinstance(nested, dict) and nested.get("message"):
+        return str(nested["message"])
     return str(body.get("message") or error.message)
 
 
@@ -64,6 +81,14 @@ def describe(error: BaseException) -> str | None:
         return f"the Batch API answered {error.status_code}: {api_message(error)}"
     if isinstance(error, openai.APIConnectionError):
         return "cannot reach the Batch API (check OPENAI_BASE_URL, or start `tagging-assets gateway`)"
+    if isinstance(error, anthropic.AuthenticationError):
+        return "Anthropic's API rejected the API key (check ANTHROPIC_API_KEY)"
+    if isinstance(error, anthropic.NotFoundError):
+        return f"not found at Anthropic's API: {api_message(error)}"
+    if isinstance(error, anthropic.APIStatusError):
+        return f"Anthropic's API answered {error.status_code}: {api_message(error)}"
+    if isinstance(error, anthropic.APIConnectionError):
+        return "cannot reach Anthropic's API (check ANTHROPIC_BASE_URL, or start `tagging-assets gateway`)"
     return None
 
 

@@ -27,6 +27,10 @@ Temperature = Literal["any", "default-only", "without-reasoning"]
 """Which temperatures a family accepts: any; only the default (1), so none is sent; or any, but only with
 ``reasoning_effort: none`` (gpt-5.1 and later)."""
 
+JsonOutput = Literal["schema", "tool"]
+"""How a reply is held to the tagging schema: the endpoint's structured outputs, or (for Claude models without
+them) a forced tool whose input schema it is."""
+
 PRICES_SOURCE = (
     "LiteLLM model_prices_and_context_window.json (about July 2026), cross-checked against OpenAI's model "
     "pages; USD per million tokens at realtime (standard) rates"
@@ -66,6 +70,7 @@ class ModelEntry(BaseModel):
     """The efforts the family accepts, lowest first; empty for a model that does not reason."""
     temperature: Temperature | None = None
     max_output_tokens: int | None = Field(None, ge=1)
+    json_output: JsonOutput | None = None
     source: str | None = None
 
 
@@ -108,13 +113,17 @@ BUILT_IN: tuple[tuple[str, ModelEntry], ...] = (
     ("gpt-4*", ModelEntry(reasoning_efforts=(), temperature="any")),
     ("gpt-3.5*", ModelEntry(reasoning_efforts=(), temperature="any")),
     ("claude-opus-4-[7-9]*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
-    ("claude-*-4-*", ModelEntry(reasoning_efforts=(), temperature="any")),
+    ("claude-*-4-[5-9]*", ModelEntry(reasoning_efforts=(), temperature="any", json_output="schema")),
+    ("claude-*-4*", ModelEntry(reasoning_efforts=(), temperature="any", json_output="tool")),
+    ("claude-3*", ModelEntry(reasoning_efforts=(), temperature="any", json_output="tool")),
     ("claude-*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
 )
 """Prices for the models in REFERENCE-models.md, then the request rules of each family. Claude's newest
 models (Opus 4.7 and later, the Claude 5 family) are sent no temperature: LiteLLM marks them without sampling
 parameters (not confirmed against Anthropic's documentation). A model of no family
-here is sent no temperature and no effort, with room to reason in case it does."""
+here is sent no temperature and no effort, with room to reason in case it does. Claude models before 4.5 have
+no structured outputs (Anthropic lists them GA from the 4.5 models on), so their JSON comes as a forced tool's
+input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +143,7 @@ class RequestOptions:
     max_output_tokens: int
     temperature: float | None = None
     reasoning_effort: str | None = None
+    json_output: JsonOutput = "schema"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +158,7 @@ class ModelProfile:
     temperature: Temperature
     max_output_tokens: int | None
     source: str | None
+    json_output: JsonOutput = "schema"
 
     @property
     def reasons(self) -> bool:
@@ -183,6 +194,7 @@ class ModelProfile:
             max_output_tokens=budget,
             temperature=TEMPERATURE if accepts_temperature else None,
             reasoning_effort=effort,
+            json_output=self.json_output,
         )
 
     def expected_output_tokens(self, requested_effort: str | None = None) -> int:
@@ -223,6 +235,7 @@ class ModelTable:
             max_output_tokens=merged.max_output_tokens
             or (UNKNOWN_FAMILY_OUTPUT_TOKENS if merged.reasoning_efforts is None else None),
             source=merged.source,
+            json_output=merged.json_output or "schema",
         )
 
     def where_to_add(self) -> str:

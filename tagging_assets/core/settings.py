@@ -13,20 +13,29 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.wire import CHAT_COMPLETIONS, Endpoint
+from tagging_assets.core.wire import CHAT_COMPLETIONS, MESSAGES, Endpoint
 
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
 """The key the SDK sends to the local gateway, which needs one only when started with ``--api-key``."""
 
-Provider = Literal["openai", "azure"]
+Provider = Literal["openai", "azure", "anthropic"]
 """Whose Batch API runs the batches; each is driven through its own SDK client."""
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+CREDENTIAL_VARIABLES: dict[str, tuple[str, str]] = {
+    "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
+    "azure": ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"),
+    "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY"),
+}
+"""Where each provider's API and key are set, for messages that say which to change."""
+PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {"anthropic": {"model": "claude-haiku-4-5", "endpoint": MESSAGES}}
+"""What a provider's batches ask for unless TAGGING_MODEL and TAGGING_ENDPOINT say otherwise."""
 AZURE_API_VERSION = "2025-04-01-preview"
 """The latest api-version Azure's global-batch guide names for the AzureOpenAI client."""
 AZURE_MIN_FILE_TTL_DAYS = 14
@@ -45,6 +54,8 @@ ENVIRONMENT = {
     "azure_api_key": "AZURE_OPENAI_API_KEY",
     "azure_api_version": "OPENAI_API_VERSION",
     "azure_deployment": "TAGGING_AZURE_DEPLOYMENT",
+    "anthropic_api_key": "ANTHROPIC_API_KEY",
+    "anthropic_base_url": "ANTHROPIC_BASE_URL",
     "gateway_url": "TAGGING_GATEWAY_URL",
     "gateway_state_dir": "TAGGING_GATEWAY_STATE_DIR",
     "qdrant_url": "QDRANT_URL",
@@ -68,6 +79,18 @@ ENVIRONMENT = {
 """Each setting and the environment variable it is read from."""
 
 
+def _credentialed_in(values: Mapping[str, object]) -> list[Provider]:
+    """The providers whose credentials ``values`` (the settings' fields) hold."""
+    found: list[Provider] = []
+    if values.get("openai_api_key") is not None or values.get("openai_base_url") is not None:
+        found.append("openai")
+    if values.get("azure_endpoint") is not None and values.get("azure_api_key") is not None:
+        found.append("azure")
+    if values.get("anthropic_api_key") is not None or values.get("anthropic_base_url") is not None:
+        found.append("anthropic")
+    return found
+
+
 def _default_tiktoken_cache(environ: Mapping[str, str]) -> Path:
     """Where tiktoken itself looks for its encodings: its own variables, else ``data-gym-cache`` in the temp folder."""
     configured = environ.get("TIKTOKEN_CACHE_DIR") or environ.get("DATA_GYM_CACHE_DIR")
@@ -88,6 +111,8 @@ class TaggingSettings(BaseModel):
     azure_api_version: str = AZURE_API_VERSION
     azure_deployment: str | None = None
     """The Azure deployment the requests name as their model; by default TAGGING_MODEL."""
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
     gateway_url: str = LOCAL_GATEWAY_URL
     gateway_state_dir: Path = Path(".gateway")
     qdrant_url: str | None = None
@@ -102,7 +127,8 @@ class TaggingSettings(BaseModel):
     work_dir: Path = Path(".tagging")
     max_attempts: int = Field(3, ge=1)
     max_transcript_tokens: int = Field(32_000, ge=100)
-    max_requests_per_file: int = Field(50_000, ge=1, le=50_000)
+    max_requests_per_file: int | None = Field(None, ge=1, le=100_000)
+    """Fewer requests a batch than the API allows (50,000 at OpenAI and Azure, 100,000 at Anthropic)."""
     max_cost_usd: float | None = Field(None, ge=0)
     enqueued_token_limit: int | None = Field(None, ge=1)
     pricing_file: Path | None = None
@@ -123,13 +149,32 @@ class TaggingSettings(BaseModel):
             )
         return cron
 
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_defaults(cls, values: object) -> object:
+        """The provider's model and endpoint where none is given: Claude Haiku on Message Batches for Anthropic."""
+        if not isinstance(values, Mapping):
+            return values
+        credentialed = _credentialed_in(values)
+        provider = values.get("provider") or (credentialed[0] if len(credentialed) == 1 else None)
+        defaults = PROVIDER_DEFAULTS.get(str(provider), {})
+        return {**defaults, **{name: value for name, value in values.items() if value is not None}}
+
     @model_validator(mode="after")
     def _one_provider(self) -> TaggingSettings:
-        """Credentials for several providers and no TAGGING_PROVIDER would leave the choice to a guess."""
-        if self.provider is None and len(self._credentialed()) > 1:
+        """Credentials for several providers and no TAGGING_PROVIDER would leave the choice to a guess; an
+        endpoint belongs to its provider."""
+        credentialed = _credentialed_in(self.__dict__)
+        if self.provider is None and len(credentialed) > 1:
             raise ValueError(
-                "TAGGING_PROVIDER: credentials are set for "
-                f"{' and '.join(self._credentialed())}; choose one with TAGGING_PROVIDER"
+                f"TAGGING_PROVIDER: credentials are set for {' and '.join(credentialed)}; choose one with "
+                "TAGGING_PROVIDER"
+            )
+        if (self.batch_provider == "anthropic") != (self.endpoint == MESSAGES):
+            expected = MESSAGES if self.batch_provider == "anthropic" else f"{CHAT_COMPLETIONS} or /v1/responses"
+            raise ValueError(
+                f"TAGGING_ENDPOINT: {self.endpoint} is not an endpoint of {self.batch_provider}'s Batch API; "
+                f"expected {expected}"
             )
         if self.batch_provider == "azure" and self.azure_endpoint and self.azure_api_key is None:
             raise ValueError("AZURE_OPENAI_API_KEY: AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not")
@@ -140,20 +185,12 @@ class TaggingSettings(BaseModel):
             )
         return self
 
-    def _credentialed(self) -> list[Provider]:
-        found: list[Provider] = []
-        if self.openai_api_key is not None or self.openai_base_url is not None:
-            found.append("openai")
-        if self.azure_endpoint is not None and self.azure_api_key is not None:
-            found.append("azure")
-        return found
-
     @property
     def batch_provider(self) -> Provider:
         """TAGGING_PROVIDER, else the one provider with credentials, else OpenAI."""
         if self.provider is not None:
             return self.provider
-        credentialed = self._credentialed()
+        credentialed = _credentialed_in(self.__dict__)
         return credentialed[0] if credentialed else "openai"
 
     @classmethod
@@ -181,6 +218,8 @@ class TaggingSettings(BaseModel):
         """No credentials for the chosen provider: the project's own gateway answers, speaking its protocol."""
         if self.batch_provider == "azure":
             return self.azure_endpoint is None
+        if self.batch_provider == "anthropic":
+            return self.anthropic_api_key is None and self.anthropic_base_url is None
         return self.openai_api_key is None and self.openai_base_url is None
 
     @property
@@ -190,15 +229,18 @@ class TaggingSettings(BaseModel):
 
     @property
     def batch_api_url(self) -> str | None:
-        """The backend's base URL (for Azure, its endpoint); None lets the SDK use OpenAI's own."""
-        azure = self.batch_provider == "azure"
+        """The backend's base URL (for Azure, its endpoint; for Anthropic, the host its SDK adds ``/v1/...``
+        to); None lets the SDK use its provider's own."""
+        provider = self.batch_provider
         if self.uses_local_gateway:
-            return self.gateway_url.removesuffix("/").removesuffix("/v1") if azure else self.gateway_url
-        return self.azure_endpoint if azure else self.openai_base_url
+            return self.gateway_url if provider == "openai" else self.gateway_url.removesuffix("/").removesuffix("/v1")
+        return {"azure": self.azure_endpoint, "anthropic": self.anthropic_base_url}.get(provider, self.openai_base_url)
 
     @property
     def batch_api_key(self) -> str:
-        key = self.azure_api_key if self.batch_provider == "azure" else self.openai_api_key
+        key = {"azure": self.azure_api_key, "anthropic": self.anthropic_api_key}.get(
+            self.batch_provider, self.openai_api_key
+        )
         return key.get_secret_value() if key is not None else LOCAL_GATEWAY_KEY
 
     @property

@@ -24,10 +24,15 @@ from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.prompt import prompt_version_for, user_message
 from tagging_assets.core.selection import CacheItem
 from tagging_assets.core.tokens import TokenCounter
+from tagging_assets.core.wire import MESSAGES
 from tagging_assets.core.wire import encoder as request_encoder
 
 MAX_REQUESTS_PER_FILE = 50_000
 MAX_BYTES_PER_FILE = 200 * 1024 * 1024
+MAX_REQUESTS_PER_MESSAGE_BATCH = 100_000
+MAX_BYTES_PER_MESSAGE_BATCH = 256 * 1000 * 1000 - MAX_REQUESTS_PER_MESSAGE_BATCH - 64
+"""Anthropic's 256 MB, read as the smaller decimal megabytes, less the commas and brackets that join the
+shard's lines into the create request's ``requests`` list."""
 _COUNTED_TOGETHER = 256
 """Requests whose tokens are counted in one call, so that exact counts use every core."""
 
@@ -39,6 +44,17 @@ class Limits:
     requests: int = MAX_REQUESTS_PER_FILE
     bytes: int = MAX_BYTES_PER_FILE
     tokens: int | None = None
+
+    @classmethod
+    def for_endpoint(cls, endpoint: str, *, requests: int | None = None, tokens: int | None = None) -> Limits:
+        """The API's limits for one batch of ``endpoint``, tightened by the configured request count and
+        token budget: 50,000 requests and 200 MB a file at OpenAI and Azure, 100,000 requests and 256 MB a
+        Message Batch at Anthropic."""
+        if endpoint == MESSAGES:
+            most, size = MAX_REQUESTS_PER_MESSAGE_BATCH, MAX_BYTES_PER_MESSAGE_BATCH
+        else:
+            most, size = MAX_REQUESTS_PER_FILE, MAX_BYTES_PER_FILE
+        return cls(requests=min(requests or most, most), bytes=size, tokens=tokens)
 
 
 def shard_path(output: Path, number: int) -> Path:
@@ -68,7 +84,7 @@ def write_shards(
 
     Items are counted a few hundred at a time, so exact counts run on every core.
     """
-    limits = limits or Limits()
+    limits = limits or Limits.for_endpoint(endpoint)
     encoder = request_encoder(endpoint, options, system_prompt)
     framing = counter.request_tokens([system_prompt, ""])
     prompt_version = prompt_version_for(system_prompt)
@@ -79,13 +95,14 @@ def write_shards(
             users = [user_message(item.title, item.transcript) for item in chunk]
             counts = [framing + count for count in counter.count_many(users)]
             for item, user, tokens in zip(chunk, users, counts, strict=True):
-                line = encoder.encode(item.custom_id, user)
+                custom_id = encoder.custom_id(item.custom_id)
+                line = encoder.encode(custom_id, user)
                 if writer is not None and not writer.fits(len(line), tokens, limits):
                     shards.append(writer.close())
                     writer = None
                 if writer is None:
                     writer = _ShardWriter(shard_path(output, len(shards) + 1), options.model, endpoint, prompt_version)
-                writer.add(line, _index_line(item, tokens), tokens)
+                writer.add(line, _index_line(custom_id, item, tokens), tokens)
     finally:
         if writer is not None:
             shards.append(writer.close())
@@ -103,10 +120,10 @@ def _chunks(items: Iterable[CacheItem], size: int) -> Iterator[list[CacheItem]]:
         yield chunk
 
 
-def _index_line(item: CacheItem, tokens: int) -> bytes:
+def _index_line(custom_id: str, item: CacheItem, tokens: int) -> bytes:
     return orjson.dumps(
         {
-            "custom_id": item.custom_id,
+            "custom_id": custom_id,
             "point_id": item.point_id,
             "content_hash": item.content_hash,
             "attempts": item.attempts,

@@ -18,7 +18,7 @@ from tagging_assets.core.errors import TokenBudgetError
 from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.report import tag_frequencies
 from tagging_assets.core.selection import collector_paused, read_snapshot, write_snapshot
-from tagging_assets.core.shards import Limits, write_shards
+from tagging_assets.core.shards import write_shards
 from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
 from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
@@ -39,10 +39,10 @@ def cached_transcripts(
     context: AssetExecutionContext, qdrant: QdrantCacheResource, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> SelectedItems:
     report = SelectionReport()
-    settings = tagging.settings()
+    settings = tagging.settings(batch_api.batch_provider)
     snapshot = settings.work_dir.resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
     with failing_clearly(), qdrant.open() as cache, collector_paused():
-        processor = tagging.processor(cache=cache, client=None, backend=batch_api.backend)
+        processor = tagging.processor(cache=cache, batch_api=batch_api)
         count = write_snapshot(processor.select(report), snapshot)
     context.add_output_metadata(
         {
@@ -76,8 +76,7 @@ def batch_input_jsonl(
     tagging: TaggingResource,
     cached_transcripts: SelectedItems,
 ) -> BatchInput:
-    quick = batch_api.get_client(max_retries=1, timeout_seconds=10)
-    processor = tagging.processor(cache=None, client=quick, backend=batch_api.backend)
+    processor = tagging.processor(cache=None, batch_api=batch_api, quick=True)
     settings = processor.settings
     output = settings.work_dir.resolve() / "submissions" / context.run.run_id / "requests.jsonl"
     with failing_clearly():
@@ -91,7 +90,7 @@ def batch_input_jsonl(
             endpoint=settings.endpoint,
             system_prompt=SYSTEM_PROMPT,
             counter=processor.counter,
-            limits=Limits(requests=settings.max_requests_per_file, tokens=settings.enqueued_token_limit),
+            limits=processor.shard_limits,
         )
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.input_tokens for shard in shards)
@@ -138,9 +137,7 @@ def openai_batch_job(
     submitted: list[SubmittedBatch] = []
     deferred = []
     with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(
-            cache=cache, client=batch_api.get_client(), backend=batch_api.backend, warn=context.log.warning
-        )
+        processor = tagging.processor(cache=cache, batch_api=batch_api, warn=context.log.warning)
         estimate = processor.expected_cost(input_tokens, requests)
         processor.enforce_cap(estimate, f"this submission ({requests:,} requests)")
         for shard in shards:
@@ -186,7 +183,7 @@ def batch_results_raw(
     context: AssetExecutionContext, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> DownloadedFiles:
     batch_id = context.partition_key
-    processor = tagging.processor(cache=None, client=batch_api.get_client(), backend=batch_api.backend)
+    processor = tagging.processor(cache=None, batch_api=batch_api)
     target = processor.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
         status = processor.check_status(batch_id)
@@ -239,7 +236,7 @@ def tagged_points(
     batch_results_raw: DownloadedFiles,
 ) -> WritebackSummary:
     with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(cache=cache, client=batch_api.get_client(), backend=batch_api.backend)
+        processor = tagging.processor(cache=cache, batch_api=batch_api)
         summary = processor.process_results(
             batch_results_raw.batch_id, batch_results_raw.output, batch_results_raw.errors
         )

@@ -62,7 +62,7 @@ def every_request_accounted_for(
     tagging: TaggingResource,
     batch_results_raw: DownloadedFiles,
 ) -> AssetCheckResult:
-    record = tagging.processor(cache=None, client=batch_api.get_client()).record(context.partition_key)
+    record = tagging.processor(cache=None, batch_api=batch_api).record(context.partition_key)
     accounting = account_for_results(
         read_index(Path(record.index_file)), batch_results_raw.output, batch_results_raw.errors
     )
@@ -117,7 +117,7 @@ def cache_agrees_with_results(
     batch_results_raw: DownloadedFiles,
 ) -> AssetCheckResult:
     batch_id = context.partition_key
-    record = tagging.processor(cache=None, client=batch_api.get_client()).record(batch_id)
+    record = tagging.processor(cache=None, batch_api=batch_api).record(batch_id)
     index = read_index(Path(record.index_file))
     with qdrant.open() as cache:
         found = disagreements(cache, batch_id, index, batch_results_raw.output, batch_results_raw.errors)

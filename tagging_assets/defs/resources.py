@@ -6,12 +6,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource, EnvVar
-from openai import AzureOpenAI, OpenAI
 
+from tagging_assets.batches.api import BatchApi
+from tagging_assets.batches.clients import BatchClient, batch_api_of, sdk_client
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
-from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, TaggingSettings
+from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, PROVIDERS, Provider, TaggingSettings
 from tagging_assets.core.wire import CHAT_COMPLETIONS
 
 
@@ -33,42 +35,53 @@ class QdrantCacheResource(ConfigurableResource):
 
 
 class BatchApiResource(ConfigurableResource):
-    """The OpenAI Batch API, Azure OpenAI's (``provider`` "azure": ``base_url`` is the resource's endpoint) or
-    any compatible endpoint; with no credentials, the local gateway, whose offline tagger's tags are recorded as
-    such (``backend``) so that a real API tags those items again."""
+    """The OpenAI Batch API, Azure OpenAI's (``provider`` "azure": ``base_url`` is the resource's endpoint),
+    Anthropic's Message Batches (``provider`` "anthropic") or any compatible endpoint; with no credentials, the
+    local gateway, whose offline tagger's tags are recorded as such (``backend``) so that a real API tags those
+    items again."""
 
     base_url: str | None = None
     api_key: str
     provider: str = "openai"
+    """openai, azure or anthropic (Dagster config takes no ``Literal``)."""
     api_version: str = AZURE_API_VERSION
     offline_tagger: bool = False
     """The local gateway, whose tags a real API replaces (Dagster config takes no ``Literal``, so a flag)."""
+    max_retries: int = 5
+    timeout_seconds: float = 120.0
 
     @property
     def backend(self) -> Backend:
         return "offline-tagger" if self.offline_tagger else "api"
 
-    max_retries: int = 5
-    timeout_seconds: float = 120.0
+    @property
+    def batch_provider(self) -> Provider:
+        if self.provider not in PROVIDERS:
+            raise ConfigError(f"invalid configuration: batch_api.provider={self.provider}: expected one of {PROVIDERS}")
+        return self.provider
 
     def dashboard_url(self, batch_id: str) -> str | None:
-        """Where OpenAI's dashboard shows the batch; None for any other endpoint, which has no such page."""
-        if self.base_url and not self.base_url.startswith("https://api.openai.com"):
+        """Where OpenAI's dashboard shows the batch; None for any other API, which has no page per batch."""
+        if self.batch_provider != "openai" or (
+            self.base_url and not self.base_url.startswith("https://api.openai.com")
+        ):
             return None
         return f"https://platform.openai.com/batches/{batch_id}"
 
-    def get_client(self, *, max_retries: int | None = None, timeout_seconds: float | None = None) -> OpenAI:
-        retries = self.max_retries if max_retries is None else max_retries
-        timeout = timeout_seconds or self.timeout_seconds
-        if self.provider == "azure":
-            return AzureOpenAI(
-                azure_endpoint=self.base_url or "",
-                api_key=self.api_key,
-                api_version=self.api_version,
-                max_retries=retries,
-                timeout=timeout,
-            )
-        return OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=retries, timeout=timeout)
+    def get_client(self, *, max_retries: int | None = None, timeout_seconds: float | None = None) -> BatchClient:
+        return sdk_client(
+            self.batch_provider,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            api_version=self.api_version,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            timeout=timeout_seconds or self.timeout_seconds,
+        )
+
+    def get_api(self, *, quick: bool = False) -> BatchApi:
+        """The Batch API; ``quick``: one retry and a ten-second timeout, for a sensor tick or a question."""
+        client = self.get_client(max_retries=1, timeout_seconds=10) if quick else self.get_client()
+        return batch_api_of(client, self.batch_provider)
 
 
 class TaggingResource(ConfigurableResource):
@@ -80,7 +93,7 @@ class TaggingResource(ConfigurableResource):
     file_ttl_days: float = 30
     work_dir: str = ".tagging"
     max_attempts: int = 3
-    max_requests_per_file: int = 50_000
+    max_requests_per_file: int | None = None
     max_transcript_tokens: int = 32_000
     stuck_after_seconds: float = 6 * 3600
     max_cost_usd: float | None = None
@@ -91,18 +104,22 @@ class TaggingResource(ConfigurableResource):
     def from_settings(cls, settings: TaggingSettings) -> TaggingResource:
         return cls(**settings.model_dump(mode="json", include=set(cls.model_fields)))
 
-    def settings(self) -> TaggingSettings:
-        return TaggingSettings.model_validate({name: getattr(self, name) for name in type(self).model_fields})
+    def settings(self, provider: Provider = "openai") -> TaggingSettings:
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return TaggingSettings.model_validate({**fields, "provider": provider})
 
     def processor(
         self,
         *,
         cache: QdrantCache | None,
-        client: OpenAI | None,
-        backend: Backend = "api",
+        batch_api: BatchApiResource,
+        quick: bool = False,
         warn: Callable[[str], None] | None = None,
     ) -> BatchProcessor:
-        return BatchProcessor(cache, client, settings=self.settings(), backend=backend, warn=warn)
+        """The processor for these settings at ``batch_api``, whose provider it speaks."""
+        settings = self.settings(batch_api.batch_provider)
+        api = batch_api.get_api(quick=quick)
+        return BatchProcessor(cache, api=api, settings=settings, backend=batch_api.backend, warn=warn)
 
 
 def _api_key(settings: TaggingSettings) -> str:
@@ -111,6 +128,8 @@ def _api_key(settings: TaggingSettings) -> str:
         return LOCAL_GATEWAY_KEY
     if settings.batch_provider == "azure":
         return EnvVar("AZURE_OPENAI_API_KEY")
+    if settings.batch_provider == "anthropic":
+        return EnvVar("ANTHROPIC_API_KEY") if settings.anthropic_api_key else LOCAL_GATEWAY_KEY
     return EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY
 
 

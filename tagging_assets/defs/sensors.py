@@ -15,10 +15,11 @@ from dagster import (
     SensorResult,
     sensor,
 )
-from openai import NotFoundError, OpenAI, OpenAIError
 
-from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS, output_expires_in, status_of
+from tagging_assets.batches.api import BatchApi
+from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS
 from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus
+from tagging_assets.core.errors import BatchApiError, UnknownBatchError
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
 from tagging_assets.defs.jobs import process_batch, submit_batches
 from tagging_assets.defs.partitions import BATCH_PARTITIONS
@@ -39,13 +40,11 @@ def _progress(status: BatchStatus, stuck_seconds: float | None) -> AssetObservat
     return AssetObservation(asset_key=batch_results_raw.key, partition=status.batch_id, metadata=metadata)
 
 
-def _warn_if_expiring(context: SensorEvaluationContext, client: OpenAI, status: BatchStatus) -> None:
+def _warn_if_expiring(context: SensorEvaluationContext, api: BatchApi, status: BatchStatus) -> None:
     """A finished batch still unprocessed is requested a run each time it finishes; if that run failed, its
-    output sits at the API until it expires (TAGGING_FILE_TTL_DAYS). Say so while there is time."""
-    try:
-        left = output_expires_in(client, status, now=time.time())
-    except OpenAIError:
-        return
+    output sits at the API until it expires (TAGGING_FILE_TTL_DAYS; 29 days at Anthropic). Say so while there
+    is time."""
+    left = api.output_expires_in(status, now=time.time())
     if left is not None and left < EXPIRY_WARNING_SECONDS:
         context.log.warning(
             "batch %s finished but is not processed, and its results expire at the API in %.1f h: "
@@ -82,7 +81,7 @@ def batch_status_sensor(
     in_flight = [key for key in instance.get_dynamic_partitions(BATCH_PARTITIONS) if key not in processed]
     if not in_flight:
         return SensorResult(skip_reason="no batches in flight")
-    client = batch_api.get_client(max_retries=1, timeout_seconds=10)
+    api = batch_api.get_api(quick=True)
     run_requests: list[RunRequest] = []
     progress: list[str] = []
     unreachable: list[str] = []
@@ -92,12 +91,12 @@ def batch_status_sensor(
     seen: dict[str, str] = {}
     for batch_id in in_flight:
         try:
-            status = status_of(client.batches.retrieve(batch_id))
-        except NotFoundError:
+            status = api.status(batch_id)
+        except UnknownBatchError:
             unknown.append(batch_id)
             continue
-        except OpenAIError as error:
-            unreachable.append(f"{batch_id}: {type(error).__name__}")
+        except BatchApiError as error:
+            unreachable.append(f"{batch_id}: {type(error.__cause__ or error).__name__}")
             if batch_id in last_seen:
                 seen[batch_id] = last_seen[batch_id]
             continue
@@ -106,7 +105,7 @@ def batch_status_sensor(
         if seen[batch_id] != last_seen.get(batch_id):
             observations.append(_progress(status, stuck))
         if status.status in TERMINAL_STATUSES:
-            _warn_if_expiring(context, client, status)
+            _warn_if_expiring(context, api, status)
             run_requests.append(
                 RunRequest(
                     job_name=process_batch.name,
@@ -129,7 +128,7 @@ def batch_status_sensor(
         context.log.warning(
             "the Batch API at %s does not know %s: made at another API (or with another key); point the "
             "batch_api resource back at that one to process it",
-            str(client.base_url).rstrip("/"),
+            api.base_url,
             ", ".join(unknown),
         )
     if run_requests and _deferred_requests(instance) > 0:

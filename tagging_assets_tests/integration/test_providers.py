@@ -117,7 +117,7 @@ def test_the_provider_is_the_one_named_or_the_one_with_credentials(environ, prov
             {"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "TAGGING_PROVIDER": "azure"},
             "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not",
         ),
-        ({"TAGGING_PROVIDER": "bedrock"}, "TAGGING_PROVIDER: Input should be 'openai' or 'azure'"),
+        ({"TAGGING_PROVIDER": "bedrock"}, "TAGGING_PROVIDER: Input should be 'openai', 'azure' or 'anthropic'"),
     ],
 )
 def test_an_unclear_provider_is_one_line_naming_what_to_set(environ, message):

@@ -10,11 +10,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from anthropic import Anthropic
 from dagster import DagsterInstance, build_sensor_context
 from openai import OpenAI
 from openai.types import Batch
 
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.definitions import build_definitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 from tagging_assets.defs.sensors import batch_status_sensor
@@ -37,10 +39,30 @@ class Gateway(GatewayProcess):
     def client(self, **options: Any) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=self.api_key or "sk-local", **options)
 
+    def anthropic_client(self, **options: Any) -> Anthropic:
+        return Anthropic(base_url=f"http://127.0.0.1:{self.port}", api_key=self.api_key or "sk-local", **options)
+
+    def _stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats") as response:
+            return json.load(response)
+
     def served(self) -> dict[str, int]:
         """API requests served since start, by method and route (the gateway's /stats)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats") as response:
-            return json.load(response)["requests"]
+        return self._stats()["requests"]
+
+    def batches(self) -> dict[str, dict[str, Any]]:
+        """Every batch the gateway holds, OpenAI's and Anthropic's: its status and request counts as the
+        worker sees them."""
+        return self._stats()["batches"]
+
+    def wait_until(self, batch_id: str, statuses: tuple[str, ...] = TERMINAL_STATUSES, timeout: float = 120) -> dict:
+        """Poll the gateway's own view of a batch, in any protocol, until it reaches one of ``statuses``."""
+        deadline = time.monotonic() + timeout
+        while (batch := self.batches()[batch_id])["status"] not in statuses:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"batch {batch_id} still {batch['status']} after {timeout} s")
+            time.sleep(0.05)
+        return batch
 
 
 def shard_options(model: str = "gpt-4o-mini", endpoint: str = "/v1/chat/completions") -> dict[str, Any]:
@@ -69,6 +91,16 @@ def request_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **body: 
             **body,
         },
     }
+
+
+def message_request(custom_id: str, text: str, model: str = "claude-haiku-4-5") -> dict[str, Any]:
+    """One Message Batch request asking for tags of ``text``, as the pipeline writes it."""
+    from tagging_assets.core.models import model_table
+    from tagging_assets.core.wire import MESSAGES, builder_for
+
+    options = model_table().profile(model).request_options()
+    request = builder_for(MESSAGES).request(custom_id, options, "Tag this transcript.", text)
+    return request.model_dump(exclude_none=True)
 
 
 def jsonl(lines: list[dict[str, Any]]) -> bytes:
@@ -117,24 +149,25 @@ def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[dict[str,
     ]
 
 
-PROVIDERS = ("openai", "azure")
+PROVIDERS = ("openai", "azure", "anthropic")
 """The providers whose protocol the gateway speaks; the reliability tests run for each."""
 
 
 def batch_api_for(gateway: GatewayProcess, provider: str = "openai", **options: Any) -> BatchApiResource:
-    """The Batch API resource for ``gateway`` in ``provider``'s protocol: OpenAI's ``/v1``, or Azure's
-    ``/openai`` through ``AzureOpenAI``."""
+    """The Batch API resource for ``gateway`` in ``provider``'s protocol: OpenAI's ``/v1``, Azure's ``/openai``
+    through ``AzureOpenAI``, or Anthropic's Message Batches through ``Anthropic``."""
     key = gateway.api_key or "sk-test"
-    if provider == "azure":
-        return BatchApiResource(base_url=f"http://127.0.0.1:{gateway.port}", api_key=key, provider="azure", **options)
-    return BatchApiResource(base_url=gateway.base_url, api_key=key, **options)
+    if provider == "openai":
+        return BatchApiResource(base_url=gateway.base_url, api_key=key, **options)
+    return BatchApiResource(base_url=f"http://127.0.0.1:{gateway.port}", api_key=key, provider=provider, **options)
 
 
 def resources_for(gateway, cache_path, tmp_path, provider: str = "openai", **tagging):
+    settings = TaggingSettings(provider=provider, work_dir=tmp_path / "work", **tagging)
     return {
         "qdrant": QdrantCacheResource(path=str(cache_path)),
         "batch_api": batch_api_for(gateway, provider),
-        "tagging": TaggingResource(work_dir=str(tmp_path / "work"), **tagging),
+        "tagging": TaggingResource.from_settings(settings),
     }
 
 
@@ -146,7 +179,10 @@ def run_sensor(instance: DagsterInstance, resources: dict):
 def sensor_tick(instance: DagsterInstance, api: GatewayProcess | str, provider: str = "openai", **tagging):
     """One evaluation of the sensor against a gateway, in ``provider``'s protocol, or an OpenAI base URL."""
     batch_api = BatchApiResource(base_url=api, api_key="k") if isinstance(api, str) else batch_api_for(api, provider)
-    resources = {"batch_api": batch_api, "tagging": TaggingResource(**tagging)}
+    resources = {
+        "batch_api": batch_api,
+        "tagging": TaggingResource.from_settings(TaggingSettings(provider=provider, **tagging)),
+    }
     return batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
 
 
@@ -156,7 +192,7 @@ def submit_and_process(instance, resources, gateway):
     submitted = project.resolve_job_def("submit_batches").execute_in_process(instance=instance)
     batch_ids = [batch["batch_id"] for batch in submitted.output_for_node("openai_batch_job")["batches"]]
     for batch_id in batch_ids:
-        wait_for(gateway.client(), batch_id)
+        gateway.wait_until(batch_id)
     result = run_sensor(instance, resources)
     assert result.run_requests
     # The sensor targets two jobs, so the daemon refuses a run request that does not name its job.
@@ -182,7 +218,11 @@ def statuses(cache_path) -> dict[str, dict]:
 def user_env(tmp_path: Path, gateway: GatewayProcess, provider: str = "openai", **extra: str) -> dict[str, str]:
     """A user's environment: no API key, the cache, work files and Dagster home in a temporary folder; the local
     gateway answers in ``provider``'s protocol."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_", "AZURE_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_", "AZURE_", "ANTHROPIC_"))
+    }
     return base | {
         "QDRANT_PATH": str(tmp_path / "qdrant"),
         "TAGGING_WORK_DIR": str(tmp_path / "work"),

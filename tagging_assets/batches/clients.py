@@ -47,8 +47,13 @@ def sdk_client(
     return OpenAI(base_url=base_url, api_key=api_key, **options)
 
 
+DEFAULT_RETRIES = 5
+"""More than the SDKs' two: a submission or download that fails after a day of waiting costs more than a
+few seconds of backing off."""
+
+
 def batch_api_client(
-    settings: TaggingSettings, *, max_retries: int | None = None, timeout: float | None = None
+    settings: TaggingSettings, *, max_retries: int = DEFAULT_RETRIES, timeout: float | None = None
 ) -> BatchClient:
     """A client for the settings' provider, or for the local gateway speaking that provider's protocol."""
     return sdk_client(

@@ -15,10 +15,12 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import cast
 
 import anthropic
+import httpx2
 from anthropic import Anthropic
 from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request
@@ -99,15 +101,26 @@ class MessageBatches:
         """Stream the results, every request's outcome in one file: Anthropic keeps no separate error file."""
         if not batch.finished:
             raise BatchError(f"batch {batch.batch_id} is still {batch.status}; its results are not ready")
+        results_url = batch.output_file_id
+        if results_url is None:
+            raise BatchError(f"batch {batch.batch_id} has ended but Anthropic's API names no results for it")
         output.parent.mkdir(parents=True, exist_ok=True)
-        stream_to_file(
-            lambda: self.client.messages.batches.with_streaming_response.results(batch.batch_id),
-            output,
-            what=f"the results of {batch.batch_id}",
-        )
+        stream_to_file(lambda: self._results(results_url), output, what=f"the results of {batch.batch_id}")
         return DownloadedFiles(
             batch_id=batch.batch_id, status=batch.status, output=output, output_bytes=output.stat().st_size
         )
+
+    def _results(self, results_url: str) -> closing[httpx2.Response]:
+        """One streamed GET of the results: the SDK's ``results()`` asks for the batch again first, so each
+        attempt would take two calls for one file."""
+        response = self.client.get(
+            results_url,
+            cast_to=httpx2.Response,
+            options={"headers": {"Accept": "application/binary"}},
+            stream=True,
+            stream_cls=None,
+        )
+        return closing(response)
 
     def model_warning(self, model: str, *, now: float) -> str | None:
         """Anthropic's models list names no shutdown dates; its deprecations page does, which no API serves."""

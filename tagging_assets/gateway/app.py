@@ -207,8 +207,12 @@ class GatewayApi:
         return json_response({"status": "ok"})
 
     async def stats(self, _request: Request) -> Response:
-        """API requests served since start, by method and route: what a client really asked for."""
-        return json_response({"requests": dict(self._served)})
+        """API requests served since start, by method and route: what a client really asked for; and every
+        batch of either protocol with its status and request counts as the worker sees them (Anthropic shows
+        no progress until a batch ends)."""
+        rows = [*self.store.list_batches(None, 10_000), *self.store.list_batches(None, 10_000, messages=True)]
+        batches = {row["id"]: {"status": row["status"], **row["request_counts"]} for row in rows}
+        return json_response({"requests": dict(self._served), "batches": batches})
 
     async def list_models(self, _request: Request) -> Response:
         """Every served model and snapshot; a model with a shutdown date set carries it, as OpenAI lists them."""
@@ -381,8 +385,9 @@ class GatewayApi:
         return json_response((updated or self._batch(batch_id)).object)
 
     def _batch(self, batch_id: str) -> Any:
+        """An OpenAI batch; a Message Batch is Anthropic's and unknown here, as it is to OpenAI."""
         row = self.store.get_batch(batch_id)
-        if row is None:
+        if row is None or row.object["endpoint"] == MESSAGES:
             raise ApiError(404, f"No batch found with id '{batch_id}'.", "batch_id")
         return row
 

@@ -40,8 +40,9 @@ class MessageBatchesApi:
         except ValueError:
             raise AnthropicApiError(400, "The request body is not valid JSON.") from None
         requests = params.get("requests") if isinstance(params, dict) else None
-        if not isinstance(requests, list) or not 1 <= len(requests) <= MAX_BATCH_REQUESTS:
-            raise AnthropicApiError(400, f"requests: a list of 1 to {MAX_BATCH_REQUESTS:,} requests is required")
+        most = min(MAX_BATCH_REQUESTS, self._gateway.settings.max_lines_per_batch)
+        if not isinstance(requests, list) or not 1 <= len(requests) <= most:
+            raise AnthropicApiError(400, f"requests: a list of 1 to {most:,} requests is required")
         lines, seen = [], set()
         for number, item in enumerate(requests):
             custom_id = item.get("custom_id") if isinstance(item, dict) else None

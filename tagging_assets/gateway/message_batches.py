@@ -40,7 +40,7 @@ class MessageBatchesApi:
         except ValueError:
             raise AnthropicApiError(400, "The request body is not valid JSON.") from None
         requests = params.get("requests") if isinstance(params, dict) else None
-        most = min(MAX_BATCH_REQUESTS, self._gateway.settings.max_lines_per_batch)
+        most = self._gateway.settings.max_lines_per_batch or MAX_BATCH_REQUESTS
         if not isinstance(requests, list) or not 1 <= len(requests) <= most:
             raise AnthropicApiError(400, f"requests: a list of 1 to {most:,} requests is required")
         lines, seen = [], set()

@@ -80,6 +80,8 @@ def _schema(body: dict[str, Any]) -> tuple[dict[str, Any] | str | None, str | No
     if isinstance(output_format, dict):
         if output_format.get("type") != "json_schema" or not isinstance(output_format.get("schema"), dict):
             return "output_config.format: expected {type: json_schema, schema: {...}}", None
+        if problem := unsupported_in_schema(output_format["schema"]):
+            return f"output_config.format.schema: {problem}", None
         return output_format["schema"], None
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -89,6 +91,32 @@ def _schema(body: dict[str, Any]) -> tuple[dict[str, Any] | str | None, str | No
             return f"tool_choice: no tool named {choice.get('name')!r} with an input_schema", None
         return forced["input_schema"], str(choice["name"])
     return None, None
+
+
+UNSUPPORTED_KEYWORDS = {
+    "array": ("maxItems", "uniqueItems"),
+    "integer": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    "string": ("minLength", "maxLength"),
+}
+"""What Anthropic's structured outputs refuse in a schema, by type (its SDK's ``transform_schema`` moves these
+into descriptions); ``minItems`` is taken only as 0 or 1, and every object must close its properties."""
+
+
+def unsupported_in_schema(schema: Any) -> str | None:
+    """The first part of a structured-output schema Anthropic would refuse, in its words, or None."""
+    if not isinstance(schema, dict):
+        return None
+    kind = schema.get("type")
+    for keyword in UNSUPPORTED_KEYWORDS.get(str(kind), ()):
+        if keyword in schema:
+            return f"For '{kind}' type, property '{keyword}' is not supported"
+    if kind == "array" and schema.get("minItems", 0) not in (0, 1):
+        return "For 'array' type, property 'minItems' only supports values 0 or 1"
+    if kind == "object" and schema.get("additionalProperties") is not False:
+        return "For 'object' type, 'additionalProperties' must be explicitly set to false"
+    children = [*(schema.get("properties") or {}).values(), schema.get("items")]
+    return next((problem for child in children if (problem := unsupported_in_schema(child))), None)
 
 
 def message(

@@ -95,7 +95,12 @@ class GatewaySettings(BaseModel):
         "keywords", description="keywords: the offline key-phrase tagger; echo: a trivial reply, to time the server."
     )
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Tagger processes.")
-    max_lines_per_batch: int = Field(50_000, ge=1, description="More lines fail validation as too_many_tasks.")
+    max_lines_per_batch: int | None = Field(
+        None,
+        ge=1,
+        description="Requests a batch may hold; unset means each API's own (50,000 at OpenAI, 100,000 at "
+        "Anthropic). More fail validation as too_many_tasks, or a Message Batch's create.",
+    )
     max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="A larger input file fails validation.")
     enqueued_token_limit: int | None = Field(
         None, ge=1, description="Tokens that may be queued per model at once (token_limit_exceeded above it)."

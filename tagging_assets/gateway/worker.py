@@ -28,6 +28,8 @@ from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
 
 logger = logging.getLogger(__name__)
 
+MAX_LINES_PER_BATCH = 50_000
+"""OpenAI's limit of requests a batch."""
 MAX_REPORTED_ERRORS = 100
 """Validation stops listing errors after this many, as the real API does not list thousands."""
 
@@ -65,10 +67,10 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
             if not raw.strip():
                 continue
             check.total += 1
-            if check.total > settings.max_lines_per_batch:
+            if check.total > (most := settings.max_lines_per_batch or MAX_LINES_PER_BATCH):
                 check.fail(
                     "too_many_tasks",
-                    f"The batch has more than {settings.max_lines_per_batch:,} requests; "
+                    f"The batch has more than {most:,} requests; "
                     "split it into several batches.",
                 )
                 return check

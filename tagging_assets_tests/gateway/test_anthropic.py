@@ -9,12 +9,14 @@ import urllib.request
 
 import anthropic
 import pytest
+from anthropic import transform_schema
 
 from tagging_assets.core.wire import tagging_json_schema
 
 KEY = "sk-ant-test"
 TEXT = "Kubernetes schedules pods onto nodes; services give them stable addresses."
-TOOL = {"name": "record_tags", "input_schema": tagging_json_schema()}
+SCHEMA = tagging_json_schema()
+TOOL = {"name": "record_tags", "input_schema": SCHEMA}
 
 
 def client(gateway, **options) -> anthropic.Anthropic:
@@ -48,7 +50,7 @@ def test_a_message_answers_with_structured_output_or_a_forced_tool(gateway):
     sdk = client(gateway, max_retries=0)
     structured = sdk.messages.create(
         **params(system="Tag it."),
-        extra_body={"output_config": {"format": {"type": "json_schema", "schema": TOOL["input_schema"]}}},
+        extra_body={"output_config": {"format": {"type": "json_schema", "schema": transform_schema(SCHEMA)}}},
     )
     assert structured.model == "claude-haiku-4-5-20251001" and structured.stop_reason == "end_turn"
     assert set(json.loads(structured.content[0].text)) == {"tags", "summary"}
@@ -152,3 +154,26 @@ def test_an_expired_message_batch_reports_the_rest_as_expired(start_gateway):
     assert done.request_counts.expired > 0
     kinds = [result.result.type for result in sdk.messages.batches.results(batch.id)]
     assert kinds.count("expired") == done.request_counts.expired and len(kinds) == 20
+
+
+@pytest.mark.parametrize(
+    ("schema", "refused"),
+    [
+        (SCHEMA, "For 'array' type, property 'maxItems' is not supported"),
+        (
+            {**SCHEMA, "additionalProperties": True},
+            "For 'object' type, 'additionalProperties' must be explicitly set to false",
+        ),
+        (
+            {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}, "additionalProperties": False},
+            "For 'integer' type, property 'minimum' is not supported",
+        ),
+    ],
+)
+def test_a_structured_output_schema_anthropic_would_refuse_is_refused_as_anthropic_words_it(gateway, schema, refused):
+    sdk = client(gateway, max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as error:
+        sdk.messages.create(
+            **params(), extra_body={"output_config": {"format": {"type": "json_schema", "schema": schema}}}
+        )
+    assert error.value.body["error"]["message"] == f"output_config.format.schema: {refused}"

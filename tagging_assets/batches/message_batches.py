@@ -213,6 +213,9 @@ class MessageBatchSubmitter:
         )
 
     def _create(self, shard: Shard, key: str) -> MessageBatch:
+        """Create the batch once. A create whose response was lost is looked for before it is tried again; and
+        once one succeeds, the listing is read once more, so that a batch an earlier attempt made (one the
+        listing did not show yet) is kept and the later one cancelled."""
         requests = _requests_in(shard.path)
         self.records.note_pending(PendingSubmission(key, time.time(), shard.requests))
         once = self.client.with_options(max_retries=0)
@@ -220,7 +223,9 @@ class MessageBatchSubmitter:
         def create() -> MessageBatch:
             return once.messages.batches.create(requests=requests)
 
-        return write_once(create, lambda: self.find_batch(key), what="creating the Message Batch")
+        created = write_once(create, lambda: self.find_batch(key), what="creating the Message Batch")
+        pending = self.records.pending(key)
+        return (self._made_by(pending) if pending else None) or created
 
 
 def _requests_in(path: Path) -> list[Request]:

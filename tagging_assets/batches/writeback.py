@@ -25,6 +25,7 @@ from tagging_assets.core.contracts import (
     WritebackSummary,
 )
 from tagging_assets.core.cost import cost_of
+from tagging_assets.core.wire import item_id_of
 from tagging_assets.core.models import ModelProfile
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 
@@ -199,5 +200,9 @@ class _Tally:
         self.tags.update(outcome.output.tags)
         if len(self.sample) < SAMPLE_SIZE:
             self.sample.append(
-                TagSample(custom_id=outcome.custom_id, tags=outcome.output.tags, summary=outcome.output.summary)
+                TagSample(
+                    custom_id=item_id_of(outcome.custom_id) or outcome.custom_id,
+                    tags=outcome.output.tags,
+                    summary=outcome.output.summary,
+                )
             )

@@ -279,7 +279,10 @@ def message_custom_id(item_id: str) -> str:
 
 
 def item_id_of(custom_id: str) -> str | None:
-    """The item id a Message Batch ``custom_id`` spells, or None for a hashed one or one not spelled here."""
+    """The item id a ``custom_id`` spells, for people to read: OpenAI's as they are, a Message Batch's
+    reversed; None for a hashed one or one not spelled here."""
+    if ":" in custom_id:
+        return custom_id
     if custom_id.startswith(_HASHED_PREFIX):
         return None
     spelled = bytearray()

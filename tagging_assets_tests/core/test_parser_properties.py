@@ -3,6 +3,7 @@ and the token counts. Arbitrary bytes never crash them: a line is either read or
 
 import json
 import math
+import re
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -16,7 +17,7 @@ from tagging_assets.core.models import ModelTable
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import read_index
 from tagging_assets.core.tokens import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST, TokenCounter
-from tagging_assets.core.wire import BUILDERS, read_request
+from tagging_assets.core.wire import BUILDERS, MESSAGE_CUSTOM_ID, item_id_of, message_custom_id, read_request
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -122,6 +123,50 @@ RESULT_LINE = st.fixed_dictionaries(
     }
 ).map(lambda line: json.dumps(line).encode())
 """A result line near the real shape, with any field's value swapped for any JSON at all."""
+MESSAGE_RESULT_LINE = st.fixed_dictionaries(
+    {
+        "custom_id": _maybe(st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True)),
+        "result": _maybe(
+            st.fixed_dictionaries(
+                {
+                    "type": _maybe(st.sampled_from(["succeeded", "errored", "canceled", "expired"])),
+                    "message": _maybe(
+                        st.fixed_dictionaries(
+                            {
+                                "content": _maybe(
+                                    st.lists(
+                                        st.fixed_dictionaries(
+                                            {
+                                                "type": _maybe(st.sampled_from(["text", "tool_use"])),
+                                                "text": _maybe(CONTENT),
+                                                "input": JSON,
+                                            }
+                                        ),
+                                        max_size=2,
+                                    )
+                                ),
+                                "stop_reason": _maybe(
+                                    st.sampled_from(["end_turn", "tool_use", "max_tokens", "refusal"])
+                                ),
+                                "usage": _maybe(
+                                    st.fixed_dictionaries(
+                                        {
+                                            "input_tokens": JSON,
+                                            "cache_read_input_tokens": JSON,
+                                            "output_tokens": _maybe(st.integers(0, 10**6)),
+                                        }
+                                    )
+                                ),
+                            }
+                        )
+                    ),
+                    "error": _maybe(st.fixed_dictionaries({"error": _maybe(st.fixed_dictionaries({"type": JSON}))})),
+                }
+            )
+        ),
+    }
+).map(lambda line: json.dumps(line).encode())
+"""A Message Batch result line near the real shape, with any field's value swapped for any JSON at all."""
 
 
 def _file(folder: Path, lines: list[bytes]) -> Path:
@@ -131,7 +176,7 @@ def _file(folder: Path, lines: list[bytes]) -> Path:
 
 
 @settings(max_examples=300)
-@given(st.lists(LINE_BYTES | RESULT_LINE, max_size=12))
+@given(st.lists(LINE_BYTES | RESULT_LINE | MESSAGE_RESULT_LINE, max_size=12))
 def test_every_line_of_a_result_file_is_an_outcome_or_a_named_problem(lines: list[bytes]) -> None:
     with TemporaryDirectory() as folder:
         problems: list[ParseProblem] = []
@@ -284,3 +329,13 @@ def test_trimming_keeps_a_text_within_its_budget_and_says_whether_it_cut(
         return
     assert cut and "words omitted" in trimmed
     assert counter.count(trimmed) <= max_tokens + MARKER_TOKENS
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_every_item_id_becomes_a_message_batch_custom_id_and_back(item_id: str) -> None:
+    custom_id = message_custom_id(item_id)
+    assert re.fullmatch(MESSAGE_CUSTOM_ID, custom_id)
+    assert item_id_of(custom_id) in (item_id, None)
+    if len(item_id.encode()) <= 21:
+        assert item_id_of(custom_id) == item_id, "an id of up to 21 bytes always fits, escaped, in 64 characters"
+    assert message_custom_id(item_id + "x") != custom_id

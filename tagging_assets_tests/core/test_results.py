@@ -117,3 +117,50 @@ def test_a_truncated_reply_says_how_much_went_to_reasoning():
     body = {"object": "response", "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}
     outcome = outcome_of(_response_line({**body, "output": [], "usage": {**USAGE, "output_tokens": 40}}))
     assert outcome.error == "truncated: the reply hit its output token limit (40 tokens, 40 of them reasoning)"
+
+
+def _message_result(result: dict) -> dict:
+    return {"custom_id": "youtube-3ax", "result": result}
+
+
+def _succeeded(content: list, stop_reason: str = "end_turn") -> dict:
+    usage = {"input_tokens": 90, "cache_read_input_tokens": 10, "cache_creation_input_tokens": 0, "output_tokens": 20}
+    message = {"model": "claude-haiku-4-5-20251001", "content": content, "stop_reason": stop_reason, "usage": usage}
+    return _message_result({"type": "succeeded", "message": message})
+
+
+@pytest.mark.parametrize(
+    ("line", "error", "retryable"),
+    [
+        (_succeeded([{"type": "text", "text": GOOD}]), None, True),
+        (_succeeded([{"type": "tool_use", "name": "video_tags", "input": json.loads(GOOD)}], "tool_use"), None, True),
+        (_succeeded([{"type": "text", "text": GOOD[:30]}], "max_tokens"), "truncated", True),
+        (_succeeded([], "refusal"), "refusal", True),
+        (
+            _message_result(
+                {
+                    "type": "errored",
+                    "error": {"type": "error", "error": {"type": "invalid_request_error", "message": "x"}},
+                }
+            ),
+            "http_400",
+            False,
+        ),
+        (
+            _message_result(
+                {"type": "errored", "error": {"type": "error", "error": {"type": "overloaded_error", "message": "x"}}}
+            ),
+            "http_529",
+            True,
+        ),
+        (_message_result({"type": "canceled"}), "batch_cancelled", True),
+        (_message_result({"type": "expired"}), "batch_expired", True),
+    ],
+)
+def test_each_message_batch_result_type_is_an_outcome_with_its_reason(line, error, retryable):
+    outcome = outcome_of(read_result(json.dumps(line)))
+    assert (outcome.error or "").split(":")[0] == (error or "") and outcome.retryable == retryable
+    if error is None:
+        assert outcome.output.tags == ["vector-search", "hnsw", "recall"]
+        assert outcome.usage == TokenUsage(input_tokens=100, output_tokens=20, cached_tokens=10)
+        assert outcome.model_snapshot == "claude-haiku-4-5-20251001"

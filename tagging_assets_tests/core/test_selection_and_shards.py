@@ -12,7 +12,7 @@ from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_ver
 from tagging_assets.core.selection import CacheItem, content_hash, select_items, why_tag
 from tagging_assets.core.shards import Limits, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter
-from tagging_assets.core.wire import BUILDERS, ChatCompletionRequest, encoder
+from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, MESSAGES, ChatCompletionRequest, encoder, item_id_of
 from tagging_assets.seed.seeding import point_id_for, seed_cache
 from tagging_assets_tests.support import shard_options
 
@@ -198,3 +198,26 @@ def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path):
     with pytest.raises(OSError) as failure:
         _shards(items, tmp_path / "r.jsonl")
     assert failure.value.errno == errno.ENOSPC
+
+
+def test_message_batch_shards_hold_anthropics_custom_ids_and_their_index_maps_them_to_points(tmp_path):
+    assert (Limits.for_endpoint(MESSAGES).requests, Limits.for_endpoint(CHAT_COMPLETIONS).requests) == (100_000, 50_000)
+    assert Limits.for_endpoint(MESSAGES).bytes < 256 * 1000 * 1000 < Limits.for_endpoint(MESSAGES).bytes + 100_100
+    items = [CacheItem(n, f"v:{n}-x_y", "Title", "A talk about vector search.", "h", 0, "new") for n in range(5)]
+    shards = write_shards(
+        items,
+        tmp_path / "requests.jsonl",
+        **shard_options("claude-haiku-4-5", MESSAGES),
+        system_prompt=SYSTEM_PROMPT,
+        counter=TokenCounter(),
+        limits=Limits.for_endpoint(MESSAGES, requests=2),
+    )
+    assert [shard.requests for shard in shards] == [2, 2, 1]
+    assert audit_input_files([shard.path for shard in shards]).problems == []
+    for shard in shards:
+        custom_ids = [json.loads(line)["custom_id"] for line in shard.path.read_text().splitlines()]
+        index = read_index(shard.index_path)
+        assert list(index) == custom_ids
+        assert {item_id_of(custom_id): index[custom_id].point_id for custom_id in custom_ids} == {
+            f"youtube:v:{n}-x_y": n for n in (index[c].point_id for c in custom_ids)
+        }

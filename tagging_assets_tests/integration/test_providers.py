@@ -1,5 +1,7 @@
-"""Azure OpenAI end to end: the AzureOpenAI client against the gateway's Azure paths (``/openai/...``,
-``api-version``, the ``api-key`` header, a deployment named as the model), through the command line and the demo."""
+"""Azure OpenAI and Anthropic end to end, each through its SDK: the AzureOpenAI client against the gateway's Azure
+paths (``/openai/...``, ``api-version``, the ``api-key`` header, a deployment named as the model), and the
+Anthropic client against its Message Batches, through the command line and the demo; and how the provider is
+chosen."""
 
 import json
 import re
@@ -14,6 +16,7 @@ from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.wire import item_id_of
 from tagging_assets_tests.support import user_env
 
 AZURE_KEY = "azure-test-key"
@@ -96,6 +99,9 @@ def test_azure_credentials_and_api_version_are_checked_as_azure_checks_them(azur
         ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"}, "azure"),
         ({"TAGGING_PROVIDER": "azure"}, "azure"),
         ({"OPENAI_API_KEY": "sk-x", "AZURE_OPENAI_API_KEY": "k", "TAGGING_PROVIDER": "openai"}, "openai"),
+        ({"ANTHROPIC_API_KEY": "sk-ant-x"}, "anthropic"),
+        ({"ANTHROPIC_BASE_URL": "http://127.0.0.1:1"}, "anthropic"),
+        ({"TAGGING_PROVIDER": "anthropic"}, "anthropic"),
     ],
 )
 def test_the_provider_is_the_one_named_or_the_one_with_credentials(environ, provider):
@@ -118,6 +124,18 @@ def test_the_provider_is_the_one_named_or_the_one_with_credentials(environ, prov
             "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not",
         ),
         ({"TAGGING_PROVIDER": "bedrock"}, "TAGGING_PROVIDER: Input should be 'openai', 'azure' or 'anthropic'"),
+        (
+            {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-ant-x"},
+            "TAGGING_PROVIDER: credentials are set for openai and anthropic; choose one with TAGGING_PROVIDER",
+        ),
+        (
+            {"ANTHROPIC_API_KEY": "sk-ant-x", "TAGGING_ENDPOINT": "/v1/chat/completions"},
+            "TAGGING_ENDPOINT: /v1/chat/completions is not an endpoint of anthropic's Batch API; expected /v1/messages",
+        ),
+        (
+            {"TAGGING_ENDPOINT": "/v1/messages"},
+            "TAGGING_ENDPOINT: /v1/messages is not an endpoint of openai's Batch API",
+        ),
     ],
 )
 def test_an_unclear_provider_is_one_line_naming_what_to_set(environ, message):
@@ -137,3 +155,52 @@ def test_azure_keeps_files_14_to_30_days_and_a_shorter_ttl_is_refused_before_any
             file=("in.jsonl", b"{}\n"), purpose="batch", expires_after={"anchor": "created_at", "seconds": 3_600}
         )
     assert short.value.body["param"] == "expires_after" and "between 1209600 and 2592000" in short.value.body["message"]
+
+
+ANTHROPIC_KEY = "sk-ant-test"
+
+
+def test_the_cli_workflow_tags_every_bundled_transcript_with_claude_haiku_on_message_batches(tmp_path, start_gateway):
+    gateway = start_gateway(api_key=ANTHROPIC_KEY)
+    env = user_env(
+        tmp_path,
+        gateway,
+        "anthropic",
+        ANTHROPIC_API_KEY=ANTHROPIC_KEY,
+        ANTHROPIC_BASE_URL=f"http://127.0.0.1:{gateway.port}",
+    )
+    assert cli(env, "seed-cache").exit_code == 0
+    requests = tmp_path / "requests.jsonl"
+    prepared = cli(env, "prepare", "--output", str(requests))
+    assert "Requests for claude-haiku-4-5 at /v1/messages" in prepared.stdout, prepared.stdout
+    lines = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", line["custom_id"]) for line in lines)
+    assert {item_id_of(line["custom_id"]) for line in lines} >= {"youtube:sample-ab-testing"}
+    assert {line["params"]["output_config"]["format"]["type"] for line in lines} == {"json_schema"}
+    submitted = cli(env, "submit", "--input", str(requests), "--json")
+    assert submitted.exit_code == 0, submitted.stderr
+    batch_id = json.loads(submitted.stdout)["batch_id"]
+    assert batch_id.startswith("msgbatch_")
+    assert cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.1").exit_code == 0
+    status = json.loads(cli(env, "status", "--batch-id", batch_id, "--json").stdout)
+    assert (status["status"], status["completed"], status["total"]) == ("completed", 42, 42)
+    processed = cli(env, "process", "--batch-id", batch_id)
+    assert "42 tagged, 0 failed." in processed.stdout, processed.stderr
+    assert re.search(r"\$[\d.]+ with the Batch API", processed.stdout), "priced at Claude Haiku 4.5's batch rate"
+    served = gateway.served()
+    assert served["POST /v1/messages/batches"] == 1 and not any("/files" in route for route in served), served
+    with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
+        states = [payload["tagging"] for _, payload in cache.scroll(["tagging"]) if payload.get("tagging")]
+    assert {(state["model"], state["model_snapshot"]) for state in states} == {
+        ("claude-haiku-4-5", "claude-haiku-4-5-20251001")
+    }
+    assert {state["endpoint"] for state in states} == {"/v1/messages"}
+
+
+def test_the_demo_runs_on_anthropics_protocol_through_the_local_gateway(tmp_path, shared_gateway):
+    env = user_env(tmp_path, shared_gateway, "anthropic")
+    demo = cli(env, "demo")
+    assert demo.exit_code == 0, demo.stderr
+    assert "42 of 43 videos tagged" in demo.stdout
+    assert re.search(r"\$0\.0\d+ at batch prices", demo.stdout), demo.stdout[-400:]
+    assert any(route.startswith("POST /v1/messages/batches") for route in shared_gateway.served())

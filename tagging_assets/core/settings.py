@@ -69,6 +69,7 @@ ENVIRONMENT = {
     "work_dir": "TAGGING_WORK_DIR",
     "max_attempts": "TAGGING_MAX_ATTEMPTS",
     "max_transcript_tokens": "TAGGING_MAX_TRANSCRIPT_TOKENS",
+    "max_requests_per_file": "TAGGING_MAX_REQUESTS_PER_FILE",
     "max_cost_usd": "TAGGING_MAX_COST_USD",
     "enqueued_token_limit": "TAGGING_ENQUEUED_TOKEN_LIMIT",
     "pricing_file": "TAGGING_PRICING_FILE",

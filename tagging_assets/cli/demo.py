@@ -22,7 +22,7 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context
 from tagging_assets.cli.backend import local_gateway
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Submission, TaggingState, WritebackSummary
-from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.settings import PROVIDER_NAMES, TaggingSettings
 from tagging_assets.definitions import definitions_from_settings
 from tagging_assets.defs.assets import tagged_points
 from tagging_assets.defs.resources import resources_from_settings
@@ -85,6 +85,10 @@ def run_demo(
 
     gateway = local_gateway(settings, say) if settings.uses_local_gateway else nullcontext()
     with gateway:
+        where = "the local gateway" if settings.uses_local_gateway else "the API"
+        say(
+            f"Tagging with {settings.model} at {PROVIDER_NAMES[settings.batch_provider]} ({where}, {settings.batch_api_url or 'its default URL'})."
+        )
         batches = submit().batches
         say(f"Submitted {len(batches)} batch(es): {', '.join(b.batch_id for b in batches) or 'nothing new to tag'}")
         deadline = time.monotonic() + timeout_seconds

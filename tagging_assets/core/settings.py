@@ -28,6 +28,12 @@ LOCAL_GATEWAY_KEY = "sk-local-gateway"
 Provider = Literal["openai", "azure", "anthropic"]
 """Whose Batch API runs the batches; each is driven through its own SDK client."""
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+PROVIDER_NAMES = {
+    "openai": "OpenAI's Batch API",
+    "azure": "Azure OpenAI's global batch",
+    "anthropic": "Anthropic's Message Batches",
+}
+"""Each provider's batch API as messages name it."""
 CREDENTIAL_VARIABLES: dict[str, tuple[str, str]] = {
     "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
     "azure": ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"),

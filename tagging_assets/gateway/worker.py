@@ -70,8 +70,7 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
             if check.total > (most := settings.max_lines_per_batch or MAX_LINES_PER_BATCH):
                 check.fail(
                     "too_many_tasks",
-                    f"The batch has more than {most:,} requests; "
-                    "split it into several batches.",
+                    f"The batch has more than {most:,} requests; split it into several batches.",
                 )
                 return check
             _check_line(raw, number, endpoint, seen, check)

@@ -86,9 +86,8 @@ def run_demo(
     gateway = local_gateway(settings, say) if settings.uses_local_gateway else nullcontext()
     with gateway:
         where = "the local gateway" if settings.uses_local_gateway else "the API"
-        say(
-            f"Tagging with {settings.model} at {PROVIDER_NAMES[settings.batch_provider]} ({where}, {settings.batch_api_url or 'its default URL'})."
-        )
+        api = PROVIDER_NAMES[settings.batch_provider]
+        say(f"Tagging with {settings.model} at {api} ({where}, {settings.batch_api_url or 'its default URL'}).")
         batches = submit().batches
         say(f"Submitted {len(batches)} batch(es): {', '.join(b.batch_id for b in batches) or 'nothing new to tag'}")
         deadline = time.monotonic() + timeout_seconds

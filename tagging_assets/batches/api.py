@@ -72,7 +72,3 @@ class BatchApi(Protocol):
     def output_expires_in(self, batch: BatchStatus, *, now: float) -> float | None:
         """Seconds until a finished batch's results are gone from the API, if they go."""
         ...
-
-    def quick(self) -> BatchApi:
-        """The same API with one retry and a short timeout: for a sensor tick or a question not worth a wait."""
-        ...

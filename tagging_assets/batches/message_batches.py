@@ -25,7 +25,7 @@ from anthropic import Anthropic
 from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request
 
-from tagging_assets.batches.api import BatchApi, SubmitOptions
+from tagging_assets.batches.api import SubmitOptions
 from tagging_assets.batches.download import stream_to_file
 from tagging_assets.batches.records import BatchRecord, PendingSubmission, RecordStore
 from tagging_assets.batches.retries import write_once
@@ -82,9 +82,6 @@ class MessageBatches:
     @property
     def base_url(self) -> str:
         return str(self.client.base_url).rstrip("/")
-
-    def quick(self) -> BatchApi:
-        return MessageBatches(self.client.with_options(max_retries=1, timeout=10))
 
     def submitter(self, records: RecordStore, options: SubmitOptions) -> MessageBatchSubmitter:
         return MessageBatchSubmitter(self.client, records, options)

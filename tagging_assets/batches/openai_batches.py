@@ -8,7 +8,7 @@ from pathlib import Path
 import openai
 from openai import OpenAI
 
-from tagging_assets.batches.api import BatchApi, SubmitOptions
+from tagging_assets.batches.api import SubmitOptions
 from tagging_assets.batches.download import download_results
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.batches.status import model_lifecycle, output_expires_in, status_of
@@ -28,9 +28,6 @@ class OpenAIBatches:
     @property
     def base_url(self) -> str:
         return base_url_of(self.client)
-
-    def quick(self) -> BatchApi:
-        return OpenAIBatches(self.client.with_options(max_retries=1, timeout=10), provider=self.provider)
 
     def submitter(self, records: RecordStore, options: SubmitOptions) -> Submitter:
         return Submitter(

@@ -255,7 +255,7 @@ def _table(path: str | None) -> ModelTable:
     example = (
         f"TAGGING_PRICING_FILE={path} must be JSON like "
         '{"gpt-5.4-mini": {"input": 0.75, "cached_input": 0.075, "output": 4.50}} '
-        "(USD per million tokens; optional reasoning_efforts, temperature, max_output_tokens)"
+        "(USD per million tokens; optional reasoning_efforts, temperature, max_output_tokens, json_output)"
     )
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))

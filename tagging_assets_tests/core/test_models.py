@@ -5,9 +5,9 @@ import json
 import pytest
 
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.models import ModelTable, RequestOptions
+from tagging_assets.core.models import ModelTable, RequestOptions, model_table
 from tagging_assets.core.settings import TaggingSettings
-from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, RESPONSES
+from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, MESSAGES, RESPONSES, builder_for
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,36 @@ def test_claude_models_are_priced_from_anthropics_page_and_their_snapshots_resol
     assert haiku.request_options().temperature == 0.2
     assert table.profile("claude-opus-4-8").request_options().temperature is None, "no sampling parameters"
     assert table.profile("claude-sonnet-5").prices is None, "an unlisted Claude is not priced as another"
+
+
+@pytest.mark.parametrize(
+    ("model", "json_output"),
+    [
+        ("claude-haiku-4-5", "schema"),
+        ("claude-sonnet-4-5-20250929", "schema"),
+        ("claude-opus-4-8", "schema"),
+        ("claude-opus-4-1", "tool"),
+        ("claude-3-5-haiku-20241022", "tool"),
+        ("gpt-4o-mini", "schema"),
+    ],
+)
+def test_claude_models_before_4_5_get_their_json_through_a_forced_tool(model, json_output):
+    options = model_table().profile(model).request_options()
+    assert options.json_output == json_output
+    if not model.startswith("claude"):
+        return
+    params = builder_for(MESSAGES).request("youtube-3ax", options, "Tag it.", "Title: T\n\ntext").params
+    assert (params.system, params.messages, params.max_tokens) == (
+        "Tag it.",
+        [{"role": "user", "content": "Title: T\n\ntext"}],
+        300,
+    )
+    if json_output == "tool":
+        assert params.output_config is None and params.tool_choice == {
+            "type": "tool",
+            "name": "video_tags",
+            "disable_parallel_tool_use": True,
+        }
+        assert params.tools and params.tools[0]["input_schema"]["required"] == ["tags", "summary"]
+    else:
+        assert params.tools is None and params.output_config["format"]["type"] == "json_schema"

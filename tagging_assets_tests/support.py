@@ -177,8 +177,11 @@ def run_sensor(instance: DagsterInstance, resources: dict):
 
 
 def sensor_tick(instance: DagsterInstance, api: GatewayProcess | str, provider: str = "openai", **tagging):
-    """One evaluation of the sensor against a gateway, in ``provider``'s protocol, or an OpenAI base URL."""
-    batch_api = BatchApiResource(base_url=api, api_key="k") if isinstance(api, str) else batch_api_for(api, provider)
+    """One evaluation of the sensor against a gateway, in ``provider``'s protocol, or against a base URL."""
+    if isinstance(api, str):
+        batch_api = BatchApiResource(base_url=api, api_key="k", provider=provider)
+    else:
+        batch_api = batch_api_for(api, provider)
     resources = {
         "batch_api": batch_api,
         "tagging": TaggingResource.from_settings(TaggingSettings(provider=provider, **tagging)),

@@ -6,6 +6,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from dagster import (
     AssetKey,
     instance_for_test,
@@ -16,7 +17,7 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions, defs
 from tagging_assets.defs import assets, checks
 from tagging_assets.defs.partitions import batch_partitions
-from tagging_assets_tests.support import resources_for, run_sensor, sensor_tick, submit_and_process, wait_for
+from tagging_assets_tests.support import PROVIDERS, resources_for, run_sensor, sensor_tick, submit_and_process, wait_for
 
 
 def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared_gateway, seeded_cache, tmp_path):
@@ -129,9 +130,10 @@ def test_cancelled_batches_are_requested_and_processed_ones_skipped(instance, sh
     assert [request.run_key for request in result.run_requests] == [f"{cancelled.id}:cancelled"]
 
 
-def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance):
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance, provider):
     instance.add_dynamic_partitions(batch_partitions.name, ["batch_somewhere"])
-    result = sensor_tick(instance, "http://127.0.0.1:9/v1")
+    result = sensor_tick(instance, "http://127.0.0.1:9", provider)
     assert not result.run_requests and not result.asset_events
     assert "unreachable: batch_somewhere: APIConnectionError" in result.skip_reason.skip_message
 

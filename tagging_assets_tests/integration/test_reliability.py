@@ -486,10 +486,13 @@ def test_a_finished_batch_whose_results_expire_soon_unprocessed_is_warned_of(ins
     assert f"batch {batch.id} finished but is not processed" in warning and "expire at the API in 1.0 h" in warning
 
 
-def test_a_batch_the_api_does_not_know_is_named_by_the_sensor_not_retried_as_unreachable(instance, shared_gateway):
-    instance.add_dynamic_partitions("openai_batches", ["batch_made_elsewhere"])
-    result = sensor_tick(instance, shared_gateway)
-    assert result.skip_reason.skip_message == "unknown: batch_made_elsewhere"
+def test_a_batch_the_api_does_not_know_is_named_by_the_sensor_not_retried_as_unreachable(
+    instance, shared_gateway, provider
+):
+    batch_id = "msgbatch_made_elsewhere" if provider == "anthropic" else "batch_made_elsewhere"
+    instance.add_dynamic_partitions("openai_batches", [batch_id])
+    result = sensor_tick(instance, shared_gateway, provider)
+    assert result.skip_reason.skip_message == f"unknown: {batch_id}"
     assert not result.run_requests
 
 

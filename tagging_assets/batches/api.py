@@ -10,13 +10,14 @@ and its models in ``core/models.py``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.core.contracts import Backend, BatchStatus, DownloadedFiles, Shard
+from tagging_assets.core.errors import BatchApiError, UnknownBatchError
 from tagging_assets.core.settings import Provider
 
 DEFAULT_FILE_TTL_SECONDS = 30 * 86_400
@@ -33,6 +34,56 @@ class SubmitOptions:
     enqueued_token_limit: int | None = None
     file_ttl_seconds: int = DEFAULT_FILE_TTL_SECONDS
     warn: Callable[[str], None] = field(default=logger.warning)
+
+
+LISTED_BATCHES_TO_SEARCH = 1000
+"""How far down the listing (newest first) a search for batches goes before it asks for the rest by id."""
+
+
+@dataclass(frozen=True)
+class Statuses:
+    """Many batches' statuses at once: found, unknown to the API, or not read because a call failed."""
+
+    found: dict[str, BatchStatus] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+    """Batch id -> the error that kept it from being read."""
+    calls: int = 0
+    """API calls it took."""
+
+
+def statuses_by_listing(
+    batch_ids: Iterable[str],
+    listing: Callable[[], Iterable[BatchStatus]],
+    status: Callable[[str], BatchStatus],
+    *,
+    page_size: int,
+) -> Statuses:
+    """The statuses of ``batch_ids`` from the API's listing, newest first, a page a call: a thousand batches in
+    flight are ten calls, not a thousand, and each status is as exact as a retrieve's. The listing stops once
+    every batch is found; one it did not reach within ``LISTED_BATCHES_TO_SEARCH`` (older than the rest, or
+    unknown to this API) is asked for by id."""
+    wanted = set(batch_ids)
+    result = Statuses()
+    listed = 0
+    try:
+        for listed, batch in enumerate(listing(), start=1):
+            if batch.batch_id in wanted:
+                result.found[batch.batch_id] = batch
+            if len(result.found) == len(wanted) or listed >= max(LISTED_BATCHES_TO_SEARCH, 2 * len(wanted)):
+                break
+    except BatchApiError as error:
+        return Statuses(unreachable={batch_id: str(error) for batch_id in sorted(wanted)}, calls=1)
+    calls = max(1, -(-listed // page_size))
+    for batch_id in sorted(wanted - result.found.keys()):
+        calls += 1
+        try:
+            result.found[batch_id] = status(batch_id)
+        except UnknownBatchError:
+            result.unknown.append(batch_id)
+        except BatchApiError as error:
+            result.unreachable[batch_id] = str(error)
+    return Statuses(result.found, result.unknown, result.unreachable, calls)
 
 
 class BatchSubmitter(Protocol):
@@ -58,6 +109,10 @@ class BatchApi(Protocol):
     def submitter(self, records: RecordStore, options: SubmitOptions) -> BatchSubmitter: ...
 
     def status(self, batch_id: str) -> BatchStatus: ...
+
+    def statuses(self, batch_ids: Iterable[str]) -> Statuses:
+        """Many batches' statuses in a few calls, for the sensor."""
+        ...
 
     def download(self, batch: BatchStatus, output: Path) -> DownloadedFiles:
         """Stream a finished batch's results to ``output``, and its errors beside it where the API keeps them

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import cast
@@ -25,7 +25,7 @@ from anthropic import Anthropic
 from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request
 
-from tagging_assets.batches.api import SubmitOptions
+from tagging_assets.batches.api import Statuses, SubmitOptions, statuses_by_listing
 from tagging_assets.batches.download import stream_to_file
 from tagging_assets.batches.records import BatchRecord, PendingSubmission, RecordStore
 from tagging_assets.batches.retries import write_once
@@ -39,6 +39,8 @@ RESULTS_KEPT_SECONDS = 29 * 86_400
 """Anthropic keeps a batch's results for 29 days after its creation."""
 CLOCK_SKEW_SECONDS = 300
 _LISTED_BATCHES_TO_SEARCH = 1000
+_PAGE = 100
+"""The most Message Batches a listing page holds in this pipeline's listings (Anthropic allows up to 1,000)."""
 
 
 def message_batch_status(batch: MessageBatch) -> BatchStatus:
@@ -91,6 +93,16 @@ class MessageBatches:
             return message_batch_status(self.client.messages.batches.retrieve(batch_id))
         except anthropic.NotFoundError:
             raise UnknownBatchError(f"batch {batch_id} is not known at Anthropic's API at {self.base_url}") from None
+        except anthropic.AnthropicError as error:
+            raise BatchApiError(describe(error) or str(error)) from error
+
+    def statuses(self, batch_ids: Iterable[str]) -> Statuses:
+        return statuses_by_listing(batch_ids, self._listing, self.status, page_size=_PAGE)
+
+    def _listing(self) -> Iterator[BatchStatus]:
+        try:
+            for batch in self.client.messages.batches.list(limit=_PAGE):
+                yield message_batch_status(batch)
         except anthropic.AnthropicError as error:
             raise BatchApiError(describe(error) or str(error)) from error
 

@@ -3,12 +3,13 @@ output and error files downloaded. The steps live in ``submit``, ``status`` and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import openai
 from openai import OpenAI
 
-from tagging_assets.batches.api import SubmitOptions
+from tagging_assets.batches.api import Statuses, SubmitOptions, statuses_by_listing
 from tagging_assets.batches.download import download_results
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.batches.status import model_lifecycle, output_expires_in, status_of
@@ -16,6 +17,9 @@ from tagging_assets.batches.submit import Submitter, base_url_of
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles
 from tagging_assets.core.errors import BatchApiError, UnknownBatchError, describe
 from tagging_assets.core.settings import Provider
+
+_PAGE = 100
+"""The most batches a listing page holds."""
 
 
 class OpenAIBatches:
@@ -46,6 +50,16 @@ class OpenAIBatches:
             return status_of(self.client.batches.retrieve(batch_id))
         except openai.NotFoundError:
             raise UnknownBatchError(f"batch {batch_id} is not known at the Batch API at {self.base_url}") from None
+        except openai.OpenAIError as error:
+            raise BatchApiError(describe(error) or str(error)) from error
+
+    def statuses(self, batch_ids: Iterable[str]) -> Statuses:
+        return statuses_by_listing(batch_ids, self._listing, self.status, page_size=_PAGE)
+
+    def _listing(self) -> Iterator[BatchStatus]:
+        try:
+            for batch in self.client.batches.list(limit=_PAGE):
+                yield status_of(batch)
         except openai.OpenAIError as error:
             raise BatchApiError(describe(error) or str(error)) from error
 

@@ -1,4 +1,4 @@
-"""The sensor that watches batches in flight: one status call per batch, nothing else."""
+"""The sensor that watches batches in flight: their statuses from the API's listing, a hundred a call."""
 
 import json
 import time
@@ -19,7 +19,6 @@ from dagster import (
 from tagging_assets.batches.api import BatchApi
 from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS
 from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus
-from tagging_assets.core.errors import BatchApiError, UnknownBatchError
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
 from tagging_assets.defs.jobs import process_batch, submit_batches
 from tagging_assets.defs.partitions import BATCH_PARTITIONS
@@ -55,6 +54,19 @@ def _warn_if_expiring(context: SensorEvaluationContext, api: BatchApi, status: B
         )
 
 
+def _by_error(failed: dict[str, str]) -> list[str]:
+    """One line per error, naming the first few batches it kept from being read: a listing that fails fails for
+    every batch at once."""
+    batches: dict[str, list[str]] = {}
+    for batch_id, error in failed.items():
+        batches.setdefault(error, []).append(batch_id)
+    lines = []
+    for error, ids in batches.items():
+        more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+        lines.append(f"{', '.join(ids[:3])}{more}: {error}")
+    return lines
+
+
 def _deferred_requests(instance: DagsterInstance) -> int:
     """Requests the last submission left waiting for the enqueued-token budget."""
     event = instance.get_latest_materialization_event(openai_batch_job.key)
@@ -84,22 +96,16 @@ def batch_status_sensor(
     api = batch_api.get_api(quick=True)
     run_requests: list[RunRequest] = []
     progress: list[str] = []
-    unreachable: list[str] = []
-    unknown: list[str] = []
     observations: list[AssetObservation] = []
     last_seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     seen: dict[str, str] = {}
-    for batch_id in in_flight:
-        try:
-            status = api.status(batch_id)
-        except UnknownBatchError:
-            unknown.append(batch_id)
-            continue
-        except BatchApiError as error:
-            unreachable.append(f"{batch_id}: {type(error.__cause__ or error).__name__}")
-            if batch_id in last_seen:
-                seen[batch_id] = last_seen[batch_id]
-            continue
+    statuses = api.statuses(in_flight)
+    unknown = statuses.unknown
+    unreachable = _by_error(statuses.unreachable)
+    for batch_id in statuses.unreachable:
+        if batch_id in last_seen:
+            seen[batch_id] = last_seen[batch_id]
+    for batch_id, status in statuses.found.items():
         stuck = status.stuck_for(time.time(), tagging.stuck_after_seconds)
         seen[batch_id] = f"{status.status}:{status.completed}:{status.failed}:{stuck is not None}"
         if seen[batch_id] != last_seen.get(batch_id):

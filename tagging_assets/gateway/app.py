@@ -5,6 +5,7 @@ the official ``openai`` SDK talks to it as it talks to the real API.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import itertools
@@ -42,7 +43,7 @@ AZURE_UNAUTHORIZED = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
     "active subscription and use a correct regional API endpoint for your resource."
 )
-_ID = re.compile(r"/(?:batch_|file-)[A-Za-z0-9]+")
+_ID = re.compile(r"/(?:msgbatch_|batch_|file-)[A-Za-z0-9]+")
 COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
@@ -152,6 +153,8 @@ class GatewayApi:
                 )
         number = next(self._requests)
         self._served[f"{request.method} {_ID.sub('/{id}', request.url.path)}"] += 1
+        if self.faults.latency_seconds:
+            await asyncio.sleep(self.faults.latency_seconds)
         if self.faults.rate_limit_every and number % self.faults.rate_limit_every == 0:
             seconds = self.faults.retry_after_seconds
             message = "Rate limit reached for requests (injected fault)."

@@ -41,6 +41,9 @@ class FaultSettings(BaseModel):
     )
     length_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies cut off at max_tokens.")
     seconds_per_line: float = Field(0.0, ge=0, description="Extra time each line takes: slow progress.")
+    latency_seconds: float = Field(
+        0.0, ge=0, description="How long every API request waits before it is answered: an API far away."
+    )
     expire_after_seconds: float | None = Field(
         None, gt=0, description="Completion window in seconds; unset means the 24 hours of the real API."
     )

@@ -135,7 +135,7 @@ def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance, provid
     instance.add_dynamic_partitions(batch_partitions.name, ["batch_somewhere"])
     result = sensor_tick(instance, "http://127.0.0.1:9", provider)
     assert not result.run_requests and not result.asset_events
-    assert "unreachable: batch_somewhere: APIConnectionError" in result.skip_reason.skip_message
+    assert "unreachable: batch_somewhere: cannot reach " in result.skip_reason.skip_message
 
 
 def _processed(instance, shared_gateway, seeded_cache, tmp_path):
@@ -229,21 +229,37 @@ def test_the_definitions_load_and_validate(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_sensor_tick_makes_one_status_call_per_batch_in_flight_and_nothing_else(instance, start_gateway):
+LISTING = {"openai": "GET /v1/batches", "azure": "GET /openai/batches", "anthropic": "GET /v1/messages/batches"}
+RETRIEVE = {route: f"{route}/{{id}}" for route in LISTING.values()}
 
-    from tagging_assets_tests.support import jsonl, request_line, submit
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_sensor_tick_lists_the_batches_in_flight_a_page_a_call_and_asks_only_for_the_rest(
+    instance, start_gateway, provider
+):
+    from tagging_assets_tests.support import jsonl, message_request, request_line, submit
 
     gateway = start_gateway(validating_stall_seconds=600)
-    batch_ids = [submit(gateway.client(), jsonl([request_line(f"n{n}", "Text.")])).id for n in range(10)]
-    instance.add_dynamic_partitions(batch_partitions.name, batch_ids)
+    if provider == "anthropic":
+        sdk = gateway.anthropic_client()
+        batch_ids = [sdk.messages.batches.create(requests=[message_request(f"n{n}", "Text.")]).id for n in range(150)]
+    else:
+        batch_ids = [submit(gateway.client(), jsonl([request_line(f"n{n}", "Text.")])).id for n in range(150)]
+    elsewhere = ("msgbatch_" if provider == "anthropic" else "batch_") + "0" * 24
+    instance.add_dynamic_partitions(batch_partitions.name, [*batch_ids, elsewhere])
 
-    served = gateway.served
-    before = served()
-    result = sensor_tick(instance, gateway.base_url)
-    after = served()
-    calls = {route: count - before.get(route, 0) for route, count in after.items() if count != before.get(route, 0)}
-    assert calls == {"GET /v1/batches/{id}": 10}
-    assert all(f"{batch_id} validating" in result.skip_reason.skip_message for batch_id in batch_ids)
+    before = gateway.served()
+    result = sensor_tick(instance, gateway, provider)
+    calls = {route: count - before.get(route, 0) for route, count in gateway.served().items()}
+    listing = LISTING[provider]
+    assert {route: count for route, count in calls.items() if count} == {listing: 2, RETRIEVE[listing]: 1}, (
+        "150 batches are two pages of the listing; only the one it does not show is asked for by id"
+    )
+    phase = "in_progress" if provider == "anthropic" else "validating"
+    message = result.skip_reason.skip_message
+    assert all(f"{batch_id} {phase}" in message for batch_id in batch_ids)
+    assert message.endswith(f"unknown: {elsewhere}")
+    assert len(result.asset_events) == 150, "each batch's progress recorded, exactly as a retrieve reads it"
 
 
 def test_the_sensor_records_each_batchs_progress_on_its_partition_when_it_changes(instance, start_gateway):

@@ -1,5 +1,5 @@
 """prepare and process at 1k, 10k and 50k transcripts, against a naive baseline and the store's own floor,
-and one sensor tick with 100 batches in flight.
+(the sensor's tick has its own benchmark, ``sensor_tick.py``).
 
 Each cache holds synthetic transcripts of about 1,000 words, stitched from sentences of the real transcripts
 in ../shared/data/transcripts.jsonl, in an embedded Qdrant store. Every measurement runs in a fresh process,
@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,52 +267,6 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb} | extra))
 
 
-def sensor_tick_with_batches(count: int) -> dict[str, Any]:
-    """One sensor evaluation with ``count`` batches in flight: its time and the API calls it made."""
-    from dagster import build_sensor_context, instance_for_test
-    from openai import OpenAI
-
-    from tagging_assets.defs.resources import BatchApiResource, TaggingResource
-    from tagging_assets.defs.sensors import batch_status_sensor
-    from tagging_assets.gateway.process import GatewayProcess
-
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        GatewayProcess(Path(scratch) / "gw", {"validating_stall_seconds": 3600}) as gateway,
-        instance_for_test() as instance,
-    ):
-        client = OpenAI(base_url=gateway.base_url, api_key="k")
-        line = {
-            "custom_id": "a",
-            "method": "POST",
-            "url": "/v1/chat/completions",
-            "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]},
-        }
-        uploaded = client.files.create(file=("in.jsonl", (json.dumps(line) + "\n").encode()), purpose="batch")
-        ids = [
-            client.batches.create(
-                input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-            ).id
-            for _ in range(count)
-        ]
-        instance.add_dynamic_partitions("openai_batches", ids)
-
-        def served() -> dict[str, int]:
-            with urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/stats") as response:
-                return json.load(response)["requests"]
-
-        before = served()
-        resources = {
-            "batch_api": BatchApiResource(base_url=gateway.base_url, api_key="k"),
-            "tagging": TaggingResource(),
-        }
-        started = time.perf_counter()
-        batch_status_sensor(build_sensor_context(instance=instance, resources=resources))
-        seconds = time.perf_counter() - started
-        calls = {k: v - before.get(k, 0) for k, v in served().items() if v != before.get(k, 0)}
-    return {"seconds": seconds, "calls": calls}
-
-
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]} | {"runs": len(runs)}
 
@@ -356,7 +309,7 @@ def measure_size(size: int, scratch: Path, repeats: int) -> dict[str, Any]:
     return figures
 
 
-def table(rows: list[tuple[int, dict[str, Any]]], tick: dict[str, Any]) -> str:
+def table(rows: list[tuple[int, dict[str, Any]]]) -> str:
     repeats = rows[0][1]["prepare"]["runs"]
     lines = [
         f"Measured by `make bench` on {os.cpu_count()} cores ({platform.machine()}, Python "
@@ -413,8 +366,7 @@ def table(rows: list[tuple[int, dict[str, Any]]], tick: dict[str, Any]) -> str:
     lines += [
         "",
         f"From {first[0]:,} to {last[0]:,} transcripts the store's own RSS grows {store_growth:.0f} MB and "
-        f"prepare's {prepare_growth:.0f} MB. A sensor tick with 100 batches in flight took {tick['seconds']:.2f} s "
-        f"and made these API calls: {', '.join(f'{k} x{v}' for k, v in tick['calls'].items())}.",
+        f"prepare's {prepare_growth:.0f} MB.",
     ]
     return "\n".join(lines)
 
@@ -435,7 +387,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         rows = [(size, measure_size(int(size), Path(scratch), args.repeats)) for size in args.sizes.split(",")]
-    markdown = table([(int(size), figures) for size, figures in rows], sensor_tick_with_batches(100))
+    markdown = table([(int(size), figures) for size, figures in rows])
     print(markdown)
     if not args.no_readme:
         write_section("pipeline", markdown)

@@ -54,6 +54,18 @@ def _warn_if_expiring(context: SensorEvaluationContext, api: BatchApi, status: B
         )
 
 
+LISTED_PER_TICK = 20
+"""Batches in flight a tick names in its log and skip reason; every one still gets its observation."""
+
+
+def _at_most(lines: list[str], most: int) -> list[str]:
+    """The first ``most`` lines and a count of the rest: a tick's log and skip reason stay short at a thousand
+    batches, while the observations hold each batch's progress."""
+    if len(lines) <= most:
+        return lines
+    return [*lines[:most], f"and {len(lines) - most:,} more batches in flight"]
+
+
 def _by_error(failed: dict[str, str]) -> list[str]:
     """One line per error, naming the first few batches it kept from being read: a listing that fails fails for
     every batch at once."""
@@ -126,6 +138,7 @@ def batch_status_sensor(
                 line += f" (stuck: {status.status} for {stuck / 3600:.1f} h)"
                 context.log.warning("batch %s has been %s for %.0f s", batch_id, status.status, stuck)
             progress.append(line)
+    progress = _at_most(progress, LISTED_PER_TICK)
     for line in progress:
         context.log.info(line)
     if unreachable:

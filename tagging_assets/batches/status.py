@@ -34,6 +34,7 @@ def status_of(batch: Batch) -> BatchStatus:
         error_file_id=batch.error_file_id,
         errors=tuple(BatchProblem(code=e.code, message=e.message, line=e.line, param=e.param) for e in errors),
         created_at=batch.created_at,
+        in_progress_at=batch.in_progress_at,
         finalizing_at=batch.finalizing_at,
         finished_at=batch.completed_at or batch.expired_at or batch.cancelled_at or batch.failed_at,
         metadata=dict(batch.metadata or {}),

@@ -12,27 +12,26 @@ from typing import Any, NoReturn
 
 import click
 
-from tagging_assets.batches.processor import BatchProcessor
-from tagging_assets.cli.backend import batch_client, client_if_answering
 from tagging_assets.cli.gateway import gateway
-from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus, SelectionReport
 from tagging_assets.core.errors import reported
-from tagging_assets.core.report import tag_frequencies, videos_with_tag
-from tagging_assets.core.selection import parse_where
 from tagging_assets.core.settings import TaggingSettings
-from tagging_assets.seed.samples import load_samples
-from tagging_assets.seed.seeding import read_transcripts_jsonl, seed_cache
+
+# The SDKs, Qdrant and the workflow are imported by the commands that use them, so that `--help` and a
+# command's usage errors answer at once (under half a second) instead of after loading them all.
 
 _ENVIRONMENT_HELP = """
 \b
 Environment (README: Configuration):
-  OPENAI_API_KEY, OPENAI_BASE_URL  the batch backend (neither set: the local gateway)
+  TAGGING_PROVIDER                 openai, azure or anthropic (unset: whose credentials are set)
+  OPENAI_API_KEY, OPENAI_BASE_URL  OpenAI's Batch API (no credentials at all: the local gateway)
+  AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, TAGGING_AZURE_DEPLOYMENT   Azure OpenAI's global batch
+  ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL                                   Anthropic's Message Batches
   TAGGING_GATEWAY_URL              where the local gateway listens (http://127.0.0.1:8787/v1)
   QDRANT_URL, QDRANT_API_KEY       a Qdrant server or Qdrant Cloud
   QDRANT_PATH                      the embedded store when QDRANT_URL is unset (.qdrant)
   TAGGING_COLLECTION               the collection (nate_content)
-  TAGGING_MODEL                    the model (gpt-4o-mini)
+  TAGGING_MODEL                    the model (gpt-4o-mini; claude-haiku-4-5 on Anthropic)
   TAGGING_WORK_DIR                 request files, results and batch records (.tagging)
   TAGGING_MAX_ATTEMPTS             attempts per item before it is given up on (3)
   TAGGING_MAX_TRANSCRIPT_TOKENS    longer transcripts are trimmed, head and tail (32000)
@@ -46,7 +45,7 @@ Environment (README: Configuration):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_ENVIRONMENT_HELP)
 def main() -> None:
-    """Tag a Qdrant cache of video transcripts with OpenAI Batch API jobs."""
+    """Tag a Qdrant cache of video transcripts with batch jobs at OpenAI, Azure OpenAI or Anthropic."""
 
 
 main.add_command(gateway)
@@ -72,10 +71,23 @@ def _bar(total: int, label: str) -> Any:
     return click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True)
 
 
-def _advance(bar: Any, state: BatchStatus) -> None:
-    """Move a batch's bar to its requests done; the total is known only once the batch is validated."""
+def _advance(bar: Any, state: BatchStatus, label: str) -> None:
+    """Move a batch's bar to its requests done, with the time left in its label; the total is known only once
+    the batch is validated."""
     bar.length = max(state.total, 1)
+    left = state.seconds_left(time.time())
+    bar.label = label if left is None else f"{label} ({_duration(left)} left)"
     bar.update(state.done - bar.pos)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s`` or ``2 h 10 min``: how the lesson's scripts say a time left."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def _print_json(data: Any) -> None:
@@ -99,6 +111,10 @@ def _warning(message: str) -> None:
 @click.option("--collection", help="The collection to fill [default: TAGGING_COLLECTION].")
 def seed_cache_command(source: Path | None, collection: str | None) -> None:
     """Load transcripts into the cache: the bundled samples, or --source. Points already there are untouched."""
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.seed.samples import load_samples
+    from tagging_assets.seed.seeding import read_transcripts_jsonl, seed_cache
+
     settings = _settings()
     with _clear_errors():
         items = read_transcripts_jsonl(source) if source else load_samples()
@@ -133,6 +149,11 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     Warns when the API lists the model with a shutdown date; refuses when that date
     falls inside a batch's 24 hours.
     """
+    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.cli.backend import client_if_answering
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.core.selection import parse_where
+
     settings = _settings()
     report = SelectionReport()
     with _clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
@@ -202,15 +223,21 @@ def submit(input_file: Path, as_json: bool) -> None:
     more than TAGGING_MAX_COST_USD, or when it would queue more than
     TAGGING_ENQUEUED_TOKEN_LIMIT tokens beside the batches in flight.
     """
+    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.cli.backend import batch_client
+    from tagging_assets.core.cache import QdrantCache
+
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
         processor = BatchProcessor(cache, client, settings=settings, warn=_warning)
         batch_id = processor.submit_batch(input_file)
         status = processor.check_status(batch_id)
+    record = processor.record(batch_id)
     if as_json:
-        _print_json(status.to_json())
+        _print_json(status.to_json() | {"input_file_id": record.input_file_id or None, "completion_window": "24h"})
         return
-    click.echo(f"Batch {batch_id}: {status.status}, {status.metadata.get('requests', '?')} requests")
+    sent = f"input file {record.input_file_id}" if record.input_file_id else "requests sent inline"
+    click.echo(f"Batch {batch_id}: {status.status}, {record.requests} requests ({sent}), completion window 24h")
 
 
 @main.command()
@@ -220,23 +247,30 @@ def submit(input_file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (with --watch, once finished).")
 def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     """Show a batch's status and progress: requests done of the total, failures, errors."""
+    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.cli.backend import batch_client
+
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client:
         processor = BatchProcessor(None, client, settings=settings)
         state = processor.check_status(batch_id)
         if watch and state.status not in TERMINAL_STATUSES:
-            with _bar(state.total, f"Batch {batch_id}") as bar:
+            label = f"Batch {batch_id}"
+            with _bar(state.total, label) as bar:
                 while state.status not in TERMINAL_STATUSES:
-                    _advance(bar, state)
+                    _advance(bar, state, label)
                     time.sleep(interval)
                     state = processor.check_status(batch_id)
-                _advance(bar, state)
+                _advance(bar, state, label)
+    left = state.seconds_left(time.time())
     if as_json:
-        _print_json(state.to_json())
+        _print_json({**state.to_json(), "estimated_seconds_left": None if left is None else round(left)})
         return
     click.echo(
         f"Batch {batch_id}: {state.status} {state.done}/{state.total} ({state.progress_pct}%), {state.failed} failed"
     )
+    if left is not None:
+        click.echo(f"Estimated time remaining: {_duration(left)}")
     for error in state.errors:
         click.echo(f"  {error.code}: {error.message}" + (f" (line {error.line})" if error.line else ""))
 
@@ -251,6 +285,10 @@ def process(batch_id: str, as_json: bool) -> None:
     next prepare while within TAGGING_MAX_ATTEMPTS. Prints the actual cost from the
     batch's usage and the saving against realtime. Safe to run again.
     """
+    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.cli.backend import batch_client
+    from tagging_assets.core.cache import QdrantCache
+
     settings = _settings()
     with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
         processor = BatchProcessor(cache, client, settings=settings)
@@ -286,6 +324,9 @@ def tags(top: int, as_json: bool) -> None:
 
     Counted by the store, a facet over the `tags` payload field (TAGGING_COLLECTION, QDRANT_URL or QDRANT_PATH).
     """
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.core.report import tag_frequencies
+
     settings = _settings()
     with _clear_errors(), QdrantCache.from_settings(settings) as cache:
         cache.require()
@@ -311,6 +352,9 @@ def tags(top: int, as_json: bool) -> None:
 )
 def search(tag: str, as_json: bool) -> None:
     """List the videos tagged TAG, through a payload filter on `tags` (indexed on a Qdrant server)."""
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.core.report import videos_with_tag
+
     settings = _settings()
     with _clear_errors(), QdrantCache.from_settings(settings) as cache:
         cache.require()

@@ -177,6 +177,8 @@ class BatchStatus(_Readable):
     error_file_id: str | None
     errors: tuple[BatchProblem, ...] = ()
     created_at: int
+    in_progress_at: int | None = None
+    """When its requests began to run, where the API says (OpenAI and Azure; Anthropic does not)."""
     finalizing_at: int | None = None
     finished_at: int | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
@@ -192,6 +194,14 @@ class BatchStatus(_Readable):
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def seconds_left(self, now: float) -> float | None:
+        """The time left at the pace since the requests began to run, as the lesson's ``check_status.py``
+        estimates it; None until some are done, or where the API does not say when they began."""
+        if self.status != "in_progress" or not self.done or self.in_progress_at is None or self.done >= self.total:
+            return None
+        elapsed = max(now - self.in_progress_at, 1e-3)
+        return (self.total - self.done) * elapsed / self.done
 
     def missing_reason(self) -> str:
         """Why a submitted request is in neither result file of this batch."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import anthropic
-import openai
+if TYPE_CHECKING:
+    import anthropic
+    import openai
 
 
 class TaggingError(Exception):
@@ -55,10 +56,6 @@ class TokenBudgetError(BatchError):
     """Submitting now would queue more tokens than the enqueued-token budget allows; it can wait for batches."""
 
 
-SDK_ERRORS = (openai.OpenAIError, anthropic.AnthropicError)
-"""What either SDK raises for a call that failed."""
-
-
 def api_message(error: openai.APIStatusError | anthropic.APIStatusError) -> str:
     """The API's own message for a failed call, without the SDK's framing: OpenAI's ``{"message"}`` body, or
     Anthropic's ``{"type": "error", "error": {"message"}}``."""
@@ -73,6 +70,15 @@ def describe(error: BaseException) -> str | None:
     """The one line a user sees for ``error``, or None when it is a bug rather than something they can fix."""
     if isinstance(error, TaggingError):
         return str(error)
+    return _described_sdk_error(error)
+
+
+def _described_sdk_error(error: BaseException) -> str | None:
+    """An SDK's error in one line. The SDKs are imported here, not when this module is: a command that never
+    called one (``--help``) never pays for loading them, and one that did has them loaded already."""
+    import anthropic
+    import openai
+
     if isinstance(error, openai.AuthenticationError):
         return "the Batch API rejected the API key (check OPENAI_API_KEY, or AZURE_OPENAI_API_KEY on Azure)"
     if isinstance(error, openai.NotFoundError):

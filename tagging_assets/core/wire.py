@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, Protocol
 
 import orjson
-from anthropic import transform_schema
 from pydantic import BaseModel, Field, TypeAdapter
 
 from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS, NO_USAGE, TAG_PATTERN, Endpoint, TokenUsage
@@ -313,6 +312,8 @@ class Messages:
         return message_custom_id(item_id)
 
     def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel:
+        from anthropic import transform_schema  # the SDK loads only where Anthropic's requests are made
+
         schema = transform_schema(tagging_json_schema())
         structured: dict[str, Any] = {"output_config": {"format": {"type": "json_schema", "schema": schema}}}
         if options.json_output == "tool":

@@ -107,3 +107,42 @@ def test_an_effort_the_model_does_not_take_is_one_line_and_writes_nothing(seeded
         "error: invalid configuration: TAGGING_REASONING_EFFORT=none: gpt-5-mini accepts minimal, low, medium, high"
     )
     assert not (tmp_path / "requests.jsonl").exists()
+
+
+HELP_LOADS = """
+import sys
+from click.testing import CliRunner
+from tagging_assets.cli.commands import main
+for args in (["--help"], ["status", "--help"], ["prepare", "--help"], ["gateway", "--help"], ["status"]):
+    CliRunner().invoke(main, args)
+print(sorted(name for name in ("openai", "anthropic", "qdrant_client", "dagster", "tiktoken") if name in sys.modules))
+"""
+
+
+def test_help_and_usage_errors_load_no_sdk_no_qdrant_and_no_dagster():
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", HELP_LOADS], capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]", "only the commands that use them load the SDKs, Qdrant and Dagster"
+
+
+def test_the_time_left_is_estimated_from_the_pace_since_the_requests_began():
+    from tagging_assets.core.contracts import BatchStatus
+
+    running = BatchStatus(
+        batch_id="batch_x",
+        status="in_progress",
+        total=42,
+        completed=10,
+        failed=4,
+        progress_pct=33.3,
+        output_file_id=None,
+        error_file_id=None,
+        created_at=900,
+        in_progress_at=1000,
+    )
+    assert running.seconds_left(now=1070) == pytest.approx(28 * 70 / 14)
+    for unknown in ({"completed": 0, "failed": 0}, {"in_progress_at": None}, {"status": "finalizing"}):
+        assert running.model_copy(update=unknown).seconds_left(now=1070) is None

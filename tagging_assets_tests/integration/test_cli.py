@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
     submitted = run(env, "submit", "--input", str(tmp_path / "input.jsonl"))
     assert submitted.returncode == 0, submitted.stderr
     batch_id = re.search(r"Batch (batch_\w+)", submitted.stdout).group(1)
+    assert re.search(r"105 requests \(input file file-\w+\), completion window 24h", submitted.stdout), "as the lesson"
     again = run(env, "submit", "--input", str(tmp_path / "input.jsonl"))
     assert f"Batch {batch_id}" in again.stdout, "the same file is submitted once"
 
@@ -60,6 +62,7 @@ def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
     assert rerun_json["skipped"] == {"up-to-date": 105} and rerun_json["expected_cost_batch_usd"] == 0
     state = json.loads(run(env, "status", "--batch-id", batch_id, "--json").stdout)
     assert state["status"] == "completed" and state["completed"] == state["total"] == 105
+    assert state["estimated_seconds_left"] is None, "nothing is left of a finished batch"
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
         payloads = [payload for _, payload in cache.scroll(["video_id", "tags", "summary", "tagging"])]
     assert all(p["tags"] and p["summary"] and p["tagging"]["status"] == "tagged" for p in payloads)
@@ -145,3 +148,21 @@ def test_help_explains_the_commands_and_the_environment():
         "QDRANT_PATH",
     ):
         assert text in result.stdout
+
+
+def test_status_estimates_the_time_left_of_a_batch_in_progress(tmp_path, start_gateway, real_transcripts):
+    from tagging_assets.seed.seeding import seed_cache
+    from tagging_assets_tests.support import cache_items
+
+    gateway = start_gateway(seconds_per_line=0.5, workers=1)
+    env = user_env(tmp_path, gateway)
+    with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
+        seed_cache(cache, cache_items(real_transcripts, 30))
+    assert run(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
+    batch_id = json.loads(run(env, "submit", "--input", str(tmp_path / "input.jsonl"), "--json").stdout)["batch_id"]
+    while gateway.batches()[batch_id]["completed"] < 2:
+        time.sleep(0.05)
+    state = json.loads(run(env, "status", "--batch-id", batch_id, "--json").stdout)
+    assert state["status"] == "in_progress" and state["estimated_seconds_left"] > 0
+    shown = run(env, "status", "--batch-id", batch_id)
+    assert re.search(r"Estimated time remaining: \d+ (s|min)", shown.stdout), shown.stdout

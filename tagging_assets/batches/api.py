@@ -18,7 +18,7 @@ from typing import Protocol
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.core.contracts import Backend, BatchStatus, DownloadedFiles, Shard
 from tagging_assets.core.errors import BatchApiError, UnknownBatchError
-from tagging_assets.core.settings import Provider
+from tagging_assets.core.settings import CREDENTIAL_VARIABLES, Provider
 
 DEFAULT_FILE_TTL_SECONDS = 30 * 86_400
 """Uploads and batch output expire after this long at the API, OpenAI's longest."""
@@ -127,3 +127,19 @@ class BatchApi(Protocol):
     def output_expires_in(self, batch: BatchStatus, *, now: float) -> float | None:
         """Seconds until a finished batch's results are gone from the API, if they go."""
         ...
+
+
+def status_naming_its_api(api: BatchApi, records: RecordStore, batch_id: str) -> BatchStatus:
+    """The batch's status. A batch the API in use does not know is an ``UnknownBatchError`` that says which API
+    made it, when this work directory's records know, and which variables point at that one."""
+    try:
+        return api.status(batch_id)
+    except UnknownBatchError:
+        record = records.find(batch_id)
+        if record is not None and record.base_url and record.base_url != api.base_url:
+            url, key = CREDENTIAL_VARIABLES[api.provider]
+            raise UnknownBatchError(
+                f"batch {batch_id} was made at the Batch API at {record.base_url}, not the one in use "
+                f"({api.base_url}); point {url} and {key} at that one to follow it"
+            ) from None
+        raise

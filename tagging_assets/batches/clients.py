@@ -4,23 +4,30 @@
 ``AzureOpenAI`` is an ``OpenAI``: Azure differs in its URLs (``{endpoint}/openai/...?api-version=``), its
 ``api-key`` header and the deployment its requests name, which the SDK and the settings handle. Each SDK reads
 its own base-URL variable (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``) through the settings.
+
+Each SDK is imported when its provider's client is made, not with this module: a command pays for the one it
+uses (Anthropic's takes a second to load, OpenAI's under half of one).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from anthropic import Anthropic
-from openai import AzureOpenAI, OpenAI
+import sys
+from typing import TYPE_CHECKING, Any, cast
 
 from tagging_assets.batches.api import BatchApi
-from tagging_assets.batches.message_batches import MessageBatches
-from tagging_assets.batches.openai_batches import OpenAIBatches
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.settings import Provider, TaggingSettings
 
-BatchClient = OpenAI | Anthropic
-"""An SDK client of one of the providers."""
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+    from openai import OpenAI
+
+    BatchClient = OpenAI | Anthropic
+    """An SDK client of one of the providers."""
+
+DEFAULT_RETRIES = 5
+"""More than the SDKs' two: a submission or download that fails after a day of waiting costs more than a
+few seconds of backing off."""
 
 
 def sdk_client(
@@ -39,17 +46,18 @@ def sdk_client(
     if timeout is not None:
         options["timeout"] = timeout
     if provider == "azure":
+        from openai import AzureOpenAI
+
         if base_url is None:
             raise ConfigError("invalid configuration: AZURE_OPENAI_ENDPOINT is not set")
         return AzureOpenAI(azure_endpoint=base_url, api_key=api_key, api_version=api_version, **options)
     if provider == "anthropic":
+        from anthropic import Anthropic
+
         return Anthropic(base_url=base_url, api_key=api_key, **options)
+    from openai import OpenAI
+
     return OpenAI(base_url=base_url, api_key=api_key, **options)
-
-
-DEFAULT_RETRIES = 5
-"""More than the SDKs' two: a submission or download that fails after a day of waiting costs more than a
-few seconds of backing off."""
 
 
 def batch_api_client(
@@ -67,7 +75,17 @@ def batch_api_client(
 
 
 def batch_api_of(client: BatchClient, provider: Provider = "openai") -> BatchApi:
-    """The Batch API an SDK client speaks to."""
-    if isinstance(client, Anthropic):
+    """The Batch API an SDK client speaks to. A client is Anthropic's only if that SDK is loaded."""
+    anthropic = sys.modules.get("anthropic")
+    if anthropic is not None and isinstance(client, anthropic.Anthropic):
+        from tagging_assets.batches.message_batches import MessageBatches
+
         return MessageBatches(client)
-    return OpenAIBatches(client, provider="azure" if provider == "azure" else "openai")
+    from tagging_assets.batches.openai_batches import OpenAIBatches
+
+    return OpenAIBatches(cast("OpenAI", client), provider="azure" if provider == "azure" else "openai")
+
+
+def batch_api(settings: TaggingSettings) -> BatchApi:
+    """The configured provider's Batch API, or the local gateway's in its protocol."""
+    return batch_api_of(batch_api_client(settings), settings.batch_provider)

@@ -11,7 +11,7 @@ from typing import Protocol
 import httpx2
 from openai import OpenAI
 
-from tagging_assets.batches.retries import ATTEMPTS, UNKNOWN_OUTCOME, backoff
+from tagging_assets.batches.retries import ATTEMPTS, backoff, unknown_outcome
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles
 from tagging_assets.core.errors import BatchError
 
@@ -59,6 +59,7 @@ def stream_to_file(
     """Stream a response body to disk, starting over if the connection drops mid-body (which the SDK's
     retries cannot cover once a streamed response has begun); the file appears only when complete."""
     partial = target.with_name(target.name + ".partial")
+    retried: tuple[type[Exception], ...] = (*unknown_outcome(), httpx2.TransportError)
     error: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -67,7 +68,7 @@ def stream_to_file(
                     out.write(chunk)
             partial.replace(target)
             return
-        except (*UNKNOWN_OUTCOME, httpx2.TransportError) as failure:
+        except retried as failure:
             error = failure
         time.sleep(backoff(attempt, error))
     raise BatchError(f"downloading {what} failed {attempts} times; the last error: {error}")

@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openai import OpenAI
 
-from tagging_assets.batches.api import BatchApi, BatchSubmitter, SubmitOptions
-from tagging_assets.batches.clients import BatchClient, batch_api_client, batch_api_of
+from tagging_assets.batches.api import BatchApi, BatchSubmitter, SubmitOptions, status_naming_its_api
+from tagging_assets.batches.clients import batch_api_client, batch_api_of
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
@@ -41,13 +42,16 @@ from tagging_assets.core.contracts import (
     WritebackSummary,
 )
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
-from tagging_assets.core.errors import BatchError, InputError, UnknownBatchError
+from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
 from tagging_assets.core.selection import CacheItem, Filters, collector_paused, select_items
-from tagging_assets.core.settings import CREDENTIAL_VARIABLES, TaggingSettings
+from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.shards import Limits, index_path_for, load_shard, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter, counter_for
+
+if TYPE_CHECKING:
+    from tagging_assets.batches.clients import BatchClient
 
 logger = logging.getLogger(__name__)
 
@@ -278,17 +282,7 @@ class BatchProcessor:
     def check_status(self, batch_id: str) -> BatchStatus:
         """The batch's status and progress; ``status["status"]`` reads as in the lesson. A batch the API in use
         does not know is a ``BatchError`` that says which API made it."""
-        try:
-            return self.api.status(batch_id)
-        except UnknownBatchError:
-            record = self.records.find(batch_id)
-            if record is not None and record.base_url and record.base_url != self.base_url:
-                url, key = CREDENTIAL_VARIABLES[self.api.provider]
-                raise UnknownBatchError(
-                    f"batch {batch_id} was made at the Batch API at {record.base_url}, not the one in use "
-                    f"({self.base_url}); point {url} and {key} at that one to follow it"
-                ) from None
-            raise
+        return status_naming_its_api(self.api, self.records, batch_id)
 
     # results
 

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import anthropic
-import openai
-
 from tagging_assets.core.errors import BatchError, describe
 
-UNKNOWN_OUTCOME = (
-    openai.APIConnectionError,
-    openai.RateLimitError,
-    openai.InternalServerError,
-    anthropic.APIConnectionError,
-    anthropic.RateLimitError,
-    anthropic.InternalServerError,
-)
-"""Failures after which the server may or may not have acted."""
+
+def unknown_outcome() -> tuple[type[Exception], ...]:
+    """Failures after which the server may or may not have acted, in each SDK loaded: a client of one SDK never
+    raises the other's, and looking them up here spares a command that uses one the second's import (a second
+    at start, for Anthropic's)."""
+    found: list[type[Exception]] = []
+    for name in ("openai", "anthropic"):
+        sdk = sys.modules.get(name)
+        if sdk is not None:
+            found += [sdk.APIConnectionError, sdk.RateLimitError, sdk.InternalServerError]
+    return tuple(found)
+
+
 ATTEMPTS = 6
 
 _T = TypeVar("_T")
@@ -27,8 +29,9 @@ _T = TypeVar("_T")
 
 def backoff(attempt: int, error: BaseException | None) -> float:
     """Seconds to wait: the server's Retry-After when it gave one, else exponential from half a second."""
-    if isinstance(error, openai.APIStatusError | anthropic.APIStatusError):
-        retry_after = error.response.headers.get("retry-after")
+    response = getattr(error, "response", None)
+    if response is not None and hasattr(response, "headers"):
+        retry_after = response.headers.get("retry-after")
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             return min(float(retry_after), 60.0)
     return min(0.5 * 2**attempt, 8.0)
@@ -42,7 +45,7 @@ def write_once(write: Callable[[], _T], find: Callable[[], _T | None], *, what: 
     for attempt in range(attempts):
         try:
             return write()
-        except UNKNOWN_OUTCOME as failure:
+        except unknown_outcome() as failure:
             error = failure
         found = find()
         if found is not None:

@@ -247,20 +247,23 @@ def submit(input_file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (with --watch, once finished).")
 def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     """Show a batch's status and progress: requests done of the total, failures, errors."""
-    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.batches.api import status_naming_its_api
+    from tagging_assets.batches.clients import batch_api_of
+    from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
 
     settings = _settings()
+    records = RecordStore(settings.work_dir)
     with _clear_errors(), batch_client(settings, _note) as client:
-        processor = BatchProcessor(None, client, settings=settings)
-        state = processor.check_status(batch_id)
+        api = batch_api_of(client, settings.batch_provider)
+        state = status_naming_its_api(api, records, batch_id)
         if watch and state.status not in TERMINAL_STATUSES:
             label = f"Batch {batch_id}"
             with _bar(state.total, label) as bar:
                 while state.status not in TERMINAL_STATUSES:
                     _advance(bar, state, label)
                     time.sleep(interval)
-                    state = processor.check_status(batch_id)
+                    state = status_naming_its_api(api, records, batch_id)
                 _advance(bar, state, label)
     left = state.seconds_left(time.time())
     if as_json:

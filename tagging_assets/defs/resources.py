@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource, EnvVar
 
 from tagging_assets.batches.api import BatchApi
-from tagging_assets.batches.clients import BatchClient, batch_api_of, sdk_client
+from tagging_assets.batches.clients import batch_api_of, sdk_client
 from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, PROVIDERS, Provider, TaggingSettings
 from tagging_assets.core.wire import CHAT_COMPLETIONS
+
+if TYPE_CHECKING:
+    from tagging_assets.batches.clients import BatchClient
 
 
 class QdrantCacheResource(ConfigurableResource):

@@ -166,3 +166,24 @@ def test_status_estimates_the_time_left_of_a_batch_in_progress(tmp_path, start_g
     assert state["status"] == "in_progress" and state["estimated_seconds_left"] > 0
     shown = run(env, "status", "--batch-id", batch_id)
     assert re.search(r"Estimated time remaining: \d+ (s|min)", shown.stdout), shown.stdout
+
+
+STATUS_LOADS = """
+import sys
+from click.testing import CliRunner
+from tagging_assets.cli.commands import main
+result = CliRunner().invoke(main, ["status", "--batch-id", sys.argv[1]])
+assert result.exit_code == 0, result.output
+print(sorted(name for name in ("openai", "anthropic", "qdrant_client", "dagster", "tiktoken") if name in sys.modules))
+"""
+
+
+def test_status_loads_only_its_providers_sdk(env, tmp_path, shared_gateway):
+    from tagging_assets_tests.support import jsonl, request_line, submit
+
+    batch = submit(shared_gateway.client(), jsonl([request_line("a", "Vector search.")]))
+    loaded = subprocess.run(
+        [sys.executable, "-c", STATUS_LOADS, batch.id], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "['openai']", "no Anthropic SDK, no Qdrant, no Dagster to read a status"

@@ -285,9 +285,10 @@ class SelectionReport(BaseModel):
 
 
 class SelectedItems(_Readable):
-    """``cached_transcripts``' manifest: the items that need tags, in a snapshot file."""
+    """``cached_transcripts``' output: the items that need tags, listed in a manifest without their
+    transcripts."""
 
-    snapshot: Path
+    manifest: Path
     items: int
     model: str
 

@@ -7,6 +7,7 @@ catches duplicates: points are read a page at a time and handed on one by one.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ MAX_TRANSCRIPT_TOKENS = 32_000
 """A transcript longer than this is trimmed: far inside gpt-4o-mini's 128k context, and a cap on what one item
 can cost."""
 _PROGRESS_EVERY = 1000
+_MANIFEST_PAGE = 256
+"""Points read back a call when requests are written from a manifest."""
 
 Filters = models.Filter | Mapping[str, Any] | None
 """Which points to consider: a qdrant ``Filter``, or the lesson's dict of payload field and value, each an exact
@@ -154,6 +157,7 @@ def select_items(
     """Stream the points that need tags; count the rest in ``report``, each with its reason.
     ``progress`` hears of the points scanned, a thousand at a time, for a progress bar."""
     fields = cache.fields
+    max_tokens = max_transcript_tokens
     seen_videos: set[str] = set()
     selected, skipped = report.selected, report.skipped
     scanned = truncated_count = 0
@@ -191,21 +195,30 @@ def select_items(
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue
             selected[reason] = selected.get(reason, 0) + 1
-            transcript, truncated = counter.trim(transcript, max_transcript_tokens)
-            truncated_count += truncated
-            yield CacheItem(
-                point_id,
-                sendable(video_id),
-                sendable(title),
-                sendable(transcript),
-                item_hash,
-                attempts,
-                reason,
-                truncated,
-            )
+            item = _cache_item(point_id, video_id, title, transcript, item_hash, attempts, reason, counter, max_tokens)
+            truncated_count += item.truncated
+            yield item
     finally:
         report.scanned += scanned
         report.truncated += truncated_count
+
+
+def _cache_item(
+    point_id: PointId,
+    video_id: str,
+    title: str,
+    transcript: str,
+    item_hash: str,
+    attempts: int,
+    reason: str,
+    counter: TokenCounter,
+    max_transcript_tokens: int,
+) -> CacheItem:
+    """A selected point as requests are written from it: trimmed to the token budget, and sendable."""
+    transcript, truncated = counter.trim(transcript, max_transcript_tokens)
+    return CacheItem(
+        point_id, sendable(video_id), sendable(title), sendable(transcript), item_hash, attempts, reason, truncated
+    )
 
 
 @contextmanager
@@ -228,18 +241,57 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def write_snapshot(items: Iterable[CacheItem], path: Path) -> int:
-    """Write the selected items to a JSONL file, so later steps need not scan the cache again."""
+def write_manifest(items: Iterable[CacheItem], path: Path) -> int:
+    """Write the selected items without their transcripts: point id, content hash, attempts and reason, a few
+    dozen bytes each. The request files are then the only copy of the transcripts the work directory holds
+    (a snapshot with them doubled the cache on disk)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("wb") as snapshot:
+    with path.open("wb") as manifest:
         for item in items:
-            snapshot.write(orjson.dumps(item, option=orjson.OPT_APPEND_NEWLINE))
+            entry = {
+                "point_id": item.point_id,
+                "content_hash": item.content_hash,
+                "attempts": item.attempts,
+                "reason": item.reason,
+            }
+            manifest.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
             count += 1
     return count
 
 
-def read_snapshot(path: Path) -> Iterator[CacheItem]:
-    with path.open("rb") as snapshot:
-        for line in snapshot:
-            yield CacheItem(**orjson.loads(line))
+def read_manifest(
+    cache: QdrantCache,
+    path: Path,
+    *,
+    counter: TokenCounter,
+    max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
+    changed: Callable[[], None] | None = None,
+) -> Iterator[CacheItem]:
+    """The manifest's items with their transcripts read again from the cache, a page of ids a call. An item
+    gone from the cache, or whose title or transcript changed since it was selected, is left for the next
+    selection (which finds it changed) and ``changed`` hears of it: its requests would not match its hash."""
+    fields = cache.fields
+    wanted = [fields.video_id, fields.title, fields.transcript]
+    with path.open("rb") as manifest:
+        while page := [orjson.loads(line) for line in itertools.islice(manifest, _MANIFEST_PAGE)]:
+            payloads = cache.retrieve([entry["point_id"] for entry in page], wanted)
+            for entry in page:
+                payload = payloads.get(entry["point_id"], {})
+                title, transcript = payload.get(fields.title), payload.get(fields.transcript)
+                title = title if isinstance(title, str) else ""
+                if not isinstance(transcript, str) or content_hash(title, transcript) != entry["content_hash"]:
+                    if changed is not None:
+                        changed()
+                    continue
+                yield _cache_item(
+                    entry["point_id"],
+                    str(payload.get(fields.video_id)),
+                    title,
+                    transcript,
+                    entry["content_hash"],
+                    entry["attempts"],
+                    entry["reason"],
+                    counter,
+                    max_transcript_tokens,
+                )

@@ -1,6 +1,7 @@
 """The five assets, from the cache to tags written back. Each calls the library and reports what it did as
 metadata; they hand each other small typed manifests, never transcripts."""
 
+from collections import Counter
 from dataclasses import asdict
 
 from dagster import AssetExecutionContext, MetadataValue, asset
@@ -17,7 +18,7 @@ from tagging_assets.core.contracts import (
 from tagging_assets.core.errors import TokenBudgetError
 from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.report import tag_frequencies
-from tagging_assets.core.selection import collector_paused, read_snapshot, write_snapshot
+from tagging_assets.core.selection import collector_paused, read_manifest, write_manifest
 from tagging_assets.core.shards import write_shards
 from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
 from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
@@ -33,17 +34,18 @@ OWNERS = ["team:ai-data"]
     owners=OWNERS,
     description="The transcripts in the cache that need tags now: never tagged, changed since, tagged with "
     "another prompt or model, tagged by the local gateway's offline tagger while a real API is configured, or "
-    "failed within their retry budget. A snapshot on disk, not in memory.",
+    "failed within their retry budget. A manifest on disk (point ids, content hashes, attempts), not the "
+    "transcripts: the request files are their only copy.",
 )
 def cached_transcripts(
     context: AssetExecutionContext, qdrant: QdrantCacheResource, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> SelectedItems:
     report = SelectionReport()
     settings = tagging.settings(batch_api.batch_provider)
-    snapshot = settings.work_dir.resolve() / "snapshots" / f"{context.run.run_id}.jsonl"
+    manifest = settings.work_dir.resolve() / "selections" / f"{context.run.run_id}.jsonl"
     with failing_clearly(), qdrant.open() as cache, collector_paused():
         processor = tagging.processor(cache=cache, batch_api=batch_api)
-        count = write_snapshot(processor.select(report), snapshot)
+        count = write_manifest(processor.select(report), manifest)
     context.add_output_metadata(
         {
             "collection": qdrant.collection,
@@ -53,17 +55,19 @@ def cached_transcripts(
             "items_given_up": report.skipped.get("given-up", 0),
             "selected_by_reason": MetadataValue.json(report.selected),
             "skipped_by_reason": MetadataValue.json(report.skipped),
-            "snapshot": MetadataValue.path(str(snapshot)),
+            "manifest": MetadataValue.path(str(manifest)),
+            "manifest_bytes": manifest.stat().st_size,
         }
     )
-    return SelectedItems(snapshot=snapshot, items=count, model=settings.model)
+    return SelectedItems(manifest=manifest, items=count, model=settings.model)
 
 
 @asset(
     group_name=GROUP,
     kinds={"jsonl"},
     owners=OWNERS,
-    description="Batch API input: one JSONL request per selected transcript, asking for tags and a summary "
+    description="Batch API input: one JSONL request per selected transcript, read again from the cache by the "
+    "manifest's point ids (one changed since selection waits for the next), asking for tags and a summary "
     "with Structured Outputs, sharded to the API's limits (50,000 requests, 200 MB a file), each shard with "
     "an index for write-back. The request options (max_completion_tokens, temperature, reasoning effort) come "
     "from the model's profile; a model the API says shuts down within a batch's 24 hours is refused. Carries the "
@@ -72,6 +76,7 @@ def cached_transcripts(
 )
 def batch_input_jsonl(
     context: AssetExecutionContext,
+    qdrant: QdrantCacheResource,
     batch_api: BatchApiResource,
     tagging: TaggingResource,
     cached_transcripts: SelectedItems,
@@ -79,25 +84,35 @@ def batch_input_jsonl(
     processor = tagging.processor(cache=None, batch_api=batch_api, quick=True)
     settings = processor.settings
     output = settings.work_dir.resolve() / "submissions" / context.run.run_id / "requests.jsonl"
+    changed = Counter[str]()
     with failing_clearly():
         options = processor.request_options
         if warning := processor.model_warning():
             context.log.warning(warning)
-        shards = write_shards(
-            read_snapshot(cached_transcripts.snapshot),
-            output,
-            options=options,
-            endpoint=settings.endpoint,
-            system_prompt=SYSTEM_PROMPT,
-            counter=processor.counter,
-            limits=processor.shard_limits,
-        )
+        with qdrant.open() as cache, collector_paused():
+            items = read_manifest(
+                cache,
+                cached_transcripts.manifest,
+                counter=processor.counter,
+                max_transcript_tokens=settings.max_transcript_tokens,
+                changed=lambda: changed.update(["changed"]),
+            )
+            shards = write_shards(
+                items,
+                output,
+                options=options,
+                endpoint=settings.endpoint,
+                system_prompt=SYSTEM_PROMPT,
+                counter=processor.counter,
+                limits=processor.shard_limits,
+            )
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.input_tokens for shard in shards)
     context.add_output_metadata(
         {
             "shards": len(shards),
             "requests": requests,
+            "items_changed_since_selection": changed["changed"],
             "bytes": sum(shard.bytes for shard in shards),
             "input_tokens": input_tokens,
             "token_count": processor.counter.method,

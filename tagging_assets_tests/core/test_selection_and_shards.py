@@ -9,7 +9,7 @@ from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import SelectionReport
 from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_version_for, user_message
-from tagging_assets.core.selection import CacheItem, content_hash, select_items, why_tag
+from tagging_assets.core.selection import CacheItem, content_hash, read_manifest, select_items, why_tag, write_manifest
 from tagging_assets.core.shards import Limits, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter
 from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, MESSAGES, ChatCompletionRequest, encoder, item_id_of
@@ -221,3 +221,22 @@ def test_message_batch_shards_hold_anthropics_custom_ids_and_their_index_maps_th
         assert {item_id_of(custom_id): index[custom_id].point_id for custom_id in custom_ids} == {
             f"youtube:v:{n}-x_y": n for n in (index[c].point_id for c in custom_ids)
         }
+
+
+def test_a_manifest_reads_its_items_back_from_the_cache_and_leaves_a_changed_one_for_the_next_selection(tmp_path):
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        seed_cache(
+            cache, [{"video_id": f"v{n}", "title": "T", "transcript": f"Talk {n} about search."} for n in range(3)]
+        )
+        selected = _select(cache)
+        manifest = tmp_path / "selection.jsonl"
+        assert write_manifest(selected, manifest) == 3
+        assert b"Talk" not in manifest.read_bytes(), "no transcript in the manifest"
+        changed_id = point_id_for("v1")
+        cache.set_payloads([(changed_id, {"transcript": "Edited since."})])
+        changed = []
+        items = list(read_manifest(cache, manifest, counter=TokenCounter(), changed=lambda: changed.append(1)))
+    assert sorted(item.video_id for item in items) == ["v0", "v2"] and len(changed) == 1
+    assert [(item.video_id, item.transcript, item.content_hash) for item in items] == [
+        (item.video_id, item.transcript, item.content_hash) for item in selected if item.video_id != "v1"
+    ], "the same items, in the manifest's order"

@@ -303,3 +303,19 @@ def test_batches_link_to_openais_dashboard_only_when_openai_runs_them():
     official = BatchApiResource(base_url="https://api.openai.com/v1", api_key="k")
     assert official.dashboard_url("batch_1") == "https://platform.openai.com/batches/batch_1"
     assert BatchApiResource(base_url="http://127.0.0.1:8787/v1", api_key="k").dashboard_url("batch_1") is None
+
+
+def test_no_transcript_is_written_to_disk_before_the_request_files(
+    instance, shared_gateway, seeded_cache, tmp_path, real_transcripts
+):
+    resources = resources_for(shared_gateway, seeded_cache, tmp_path)
+    submitted = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
+    [batch] = submitted.output_for_node("openai_batch_job")["batches"]
+    requests = batch["input_file"]
+    written = [path for path in (tmp_path / "work").rglob("*") if path.is_file() and path != requests]
+    snippets = [item["transcript"][200:260].encode() for item in real_transcripts[:40]]
+    holding = [str(path) for path in written if any(snippet in path.read_bytes() for snippet in snippets)]
+    assert holding == [], "the request files are the only copy of the transcripts"
+    assert sum(snippet in requests.read_bytes() for snippet in snippets) == 40
+    manifest = instance.get_latest_materialization_event(assets.cached_transcripts.key).asset_materialization
+    assert manifest.metadata["manifest_bytes"].value < 150 * 40, "a few dozen bytes an item"

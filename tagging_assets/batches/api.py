@@ -48,16 +48,12 @@ class Statuses:
     unknown: list[str] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
     """Batch id -> the error that kept it from being read."""
-    calls: int = 0
-    """API calls it took."""
 
 
 def statuses_by_listing(
     batch_ids: Iterable[str],
     listing: Callable[[], Iterable[BatchStatus]],
     status: Callable[[str], BatchStatus],
-    *,
-    page_size: int,
 ) -> Statuses:
     """The statuses of ``batch_ids`` from the API's listing, newest first, a page a call: a thousand batches in
     flight are ten calls, not a thousand, and each status is as exact as a retrieve's. The listing stops once
@@ -65,7 +61,6 @@ def statuses_by_listing(
     unknown to this API) is asked for by id."""
     wanted = set(batch_ids)
     result = Statuses()
-    listed = 0
     try:
         for listed, batch in enumerate(listing(), start=1):
             if batch.batch_id in wanted:
@@ -73,17 +68,15 @@ def statuses_by_listing(
             if len(result.found) == len(wanted) or listed >= max(LISTED_BATCHES_TO_SEARCH, 2 * len(wanted)):
                 break
     except BatchApiError as error:
-        return Statuses(unreachable={batch_id: str(error) for batch_id in sorted(wanted)}, calls=1)
-    calls = max(1, -(-listed // page_size))
+        return Statuses(unreachable={batch_id: str(error) for batch_id in sorted(wanted)})
     for batch_id in sorted(wanted - result.found.keys()):
-        calls += 1
         try:
             result.found[batch_id] = status(batch_id)
         except UnknownBatchError:
             result.unknown.append(batch_id)
         except BatchApiError as error:
             result.unreachable[batch_id] = str(error)
-    return Statuses(result.found, result.unknown, result.unreachable, calls)
+    return result
 
 
 class BatchSubmitter(Protocol):

@@ -97,7 +97,7 @@ class MessageBatches:
             raise BatchApiError(describe(error) or str(error)) from error
 
     def statuses(self, batch_ids: Iterable[str]) -> Statuses:
-        return statuses_by_listing(batch_ids, self._listing, self.status, page_size=_PAGE)
+        return statuses_by_listing(batch_ids, self._listing, self.status)
 
     def _listing(self) -> Iterator[BatchStatus]:
         try:

@@ -39,7 +39,6 @@ bench: install
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/sensor_tick.py
 	$(BIN)/python benchmarks/disk_bytes.py
-	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/token_counts.py
 
 screenshot: install

@@ -25,7 +25,7 @@ from anthropic import Anthropic
 from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request
 
-from tagging_assets.batches.api import Statuses, SubmitOptions, statuses_by_listing
+from tagging_assets.batches.api import LISTED_BATCHES_TO_SEARCH, Statuses, SubmitOptions, statuses_by_listing
 from tagging_assets.batches.download import stream_to_file
 from tagging_assets.batches.records import BatchRecord, PendingSubmission, RecordStore
 from tagging_assets.batches.retries import write_once
@@ -38,7 +38,6 @@ from tagging_assets.core.wire import MESSAGES
 RESULTS_KEPT_SECONDS = 29 * 86_400
 """Anthropic keeps a batch's results for 29 days after its creation."""
 CLOCK_SKEW_SECONDS = 300
-_LISTED_BATCHES_TO_SEARCH = 1000
 _PAGE = 100
 """The most Message Batches a listing page holds in this pipeline's listings (Anthropic allows up to 1,000)."""
 
@@ -184,7 +183,7 @@ class MessageBatchSubmitter:
             try:
                 return self.client.messages.batches.retrieve(batch_id)
             except anthropic.NotFoundError:
-                self._set_aside(batch_id, key)
+                self.options.warn(self.records.set_aside_unknown(batch_id, key, self.base_url))
         pending = self.records.pending(key)
         return self._made_by(pending) if pending is not None else None
 
@@ -193,13 +192,12 @@ class MessageBatchSubmitter:
         cancelled."""
         made: list[MessageBatch] = []
         for number, batch in enumerate(self.client.messages.batches.list(limit=100)):
-            if number >= _LISTED_BATCHES_TO_SEARCH:
+            if number >= LISTED_BATCHES_TO_SEARCH:
                 break
             if batch.created_at.timestamp() < pending.started_at - CLOCK_SKEW_SECONDS:
                 break
-            counts = batch.request_counts
-            requests = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
-            if requests == pending.requests and batch.cancel_initiated_at is None and not self.records.find(batch.id):
+            same_size = message_batch_status(batch).total == pending.requests
+            if same_size and batch.cancel_initiated_at is None and not self.records.find(batch.id):
                 made.append(batch)
         if not made:
             return None
@@ -211,15 +209,6 @@ class MessageBatchSubmitter:
                 "lost and retried), and this second batch was found before it ran"
             )
         return kept
-
-    def _set_aside(self, batch_id: str, key: str) -> None:
-        record = self.records.find(batch_id)
-        made_at = record.base_url if record and record.base_url else "another API"
-        stale = self.records.set_aside(batch_id, key)
-        self.options.warn(
-            f"batch {batch_id} in {self.records.work_dir} was made at {made_at}; Anthropic's API at {self.base_url} "
-            f"does not know it, so its record is set aside in {stale} and this input is submitted here"
-        )
 
     def _create(self, shard: Shard, key: str) -> MessageBatch:
         """Create the batch once. A create whose response was lost is looked for before it is tried again; and

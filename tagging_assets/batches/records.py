@@ -106,6 +106,17 @@ class RecordStore:
     def _pending_path(self, submission_key: str) -> Path:
         return self.work_dir / "pending" / f"{submission_key}.json"
 
+    def set_aside_unknown(self, batch_id: str, submission_key: str, api_in_use: str) -> str:
+        """Set aside the records of a batch the API in use answers 404 for; the warning to give, naming where
+        the batch was made."""
+        record = self.find(batch_id)
+        made_at = record.base_url if record and record.base_url else "another Batch API"
+        stale = self.set_aside(batch_id, submission_key)
+        return (
+            f"batch {batch_id} in {self.work_dir} was made at {made_at}; the Batch API at {api_in_use} "
+            f"does not know it, so its record is set aside in {stale} and this input is submitted here"
+        )
+
     def batch_for_key(self, submission_key: str) -> str | None:
         """The batch this work directory made for a submission key, if it made one."""
         path = self.work_dir / "keys" / f"{submission_key}.json"

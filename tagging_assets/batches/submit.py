@@ -27,7 +27,7 @@ from openai import OpenAI
 from openai.types import Batch
 from openai.types.file_create_params import ExpiresAfter
 
-from tagging_assets.batches.api import DEFAULT_FILE_TTL_SECONDS
+from tagging_assets.batches.api import DEFAULT_FILE_TTL_SECONDS, LISTED_BATCHES_TO_SEARCH
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import write_once
 from tagging_assets.core.contracts import TERMINAL_STATUSES, Backend, Shard
@@ -35,7 +35,6 @@ from tagging_assets.core.errors import InputError, TokenBudgetError
 from tagging_assets.core.settings import Provider
 from tagging_assets.core.wire import CHAT_COMPLETIONS, RESPONSES
 
-_LISTED_BATCHES_TO_SEARCH = 1000
 _LISTED_FILES_TO_SEARCH = 10_000
 BatchEndpoint = Literal["/v1/chat/completions", "/v1/responses"]
 """The endpoints of tagging requests, as the SDK's ``batches.create`` types them."""
@@ -128,30 +127,21 @@ class Submitter:
             try:
                 batch = self.client.batches.retrieve(batch_id)
             except openai.NotFoundError:
-                self._set_aside(batch_id, key)
+                self.warn(self.records.set_aside_unknown(batch_id, key, self.base_url))
             else:
                 return batch if batch.status != "failed" else None
         for number, batch in enumerate(self.client.batches.list(limit=100)):
-            if number >= _LISTED_BATCHES_TO_SEARCH:
+            if number >= LISTED_BATCHES_TO_SEARCH:
                 break
             if (batch.metadata or {}).get("submission_key") == key and batch.status != "failed":
                 return batch
         return None
 
-    def _set_aside(self, batch_id: str, key: str) -> None:
-        record = self.records.find(batch_id)
-        made_at = record.base_url if record and record.base_url else "another Batch API"
-        stale = self.records.set_aside(batch_id, key)
-        self.warn(
-            f"batch {batch_id} in {self.records.work_dir} was made at {made_at}; the Batch API at {self.base_url} "
-            f"does not know it, so its record is set aside in {stale} and this input is submitted here"
-        )
-
     def in_flight_tokens(self, model: str) -> int:
         """Input tokens this project has queued for the model in batches not yet finished."""
         total = 0
         for number, batch in enumerate(self.client.batches.list(limit=100)):
-            if number >= _LISTED_BATCHES_TO_SEARCH:
+            if number >= LISTED_BATCHES_TO_SEARCH:
                 break
             metadata = batch.metadata or {}
             if batch.status not in TERMINAL_STATUSES and metadata.get("model") == model:

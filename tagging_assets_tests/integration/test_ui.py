@@ -114,39 +114,6 @@ def test_graphql_shows_the_assets_their_lineage_the_checks_the_sensor_and_the_sc
     assert [s["name"] for s in repository["schedules"]] == ["submit_new_and_stale"]
 
 
-def _page(folder: Path, url: str, path: str, name: str, expected: list[str]) -> None:
-    """Open one page of the UI in headless Chromium, check that it shows ``expected``, and save its screenshot
-    as ``name`` (into TAGGING_SCREENSHOT_DIR too, when set)."""
-    browser = chromium()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={folder / 'chromium-profile'}",
-        "--window-size=1600,900",
-        "--virtual-time-budget=20000",
-    ]
-    graphql(url, "mutation { setNuxSeen }")  # what the first visit's "Skip" on Dagster's welcome dialog does
-    page = f"{url}{path}"
-    dom = subprocess.run([browser, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=180)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    missing = [text for text in expected if text not in dom.stdout]
-    assert not missing, f"not on {path}: {missing}"
-    screenshot = folder / name
-    shot = subprocess.run(
-        [browser, *flags, f"--screenshot={screenshot}", page], capture_output=True, text=True, timeout=180
-    )
-    assert shot.returncode == 0 and screenshot.stat().st_size > 20_000, shot.stderr[-2000:]
-    if keep := os.environ.get("TAGGING_SCREENSHOT_DIR"):
-        shutil.copy(screenshot, Path(keep) / name)
-
-
 def _page(folder: Path, url: str, path: str, name: str, expected: list[str], height: int = 900) -> None:
     """Open one page of the UI in headless Chromium, check that it shows ``expected``, and save its screenshot
     as ``name`` (into TAGGING_SCREENSHOT_DIR too, when set)."""

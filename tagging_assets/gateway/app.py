@@ -405,7 +405,7 @@ class GatewayApi:
     async def realtime(self, endpoint: str, request: Request) -> Response:
         body = await _json_body(request)
         key = request_id(f"realtime:{time.time_ns()}")
-        status, reply = await self.pool.run((endpoint, body, key, self.settings.tagger, self.faults))
+        status, reply = await self.pool.run((endpoint, body, key, self.settings.tagger, self.faults, None))
         return json_response(reply, status)
 
 

@@ -27,7 +27,7 @@ from tagging_assets.gateway.models import (
     snapshot_of,
 )
 from tagging_assets.gateway.settings import FaultSettings
-from tagging_assets.gateway.tagger import Tagging, tag_text
+from tagging_assets.gateway.tagger import BatchTerms, Tagging, tag_text
 
 CHARS_PER_TOKEN = 4
 """Token counts are estimated as one token per four characters (OpenAI's own rule
@@ -52,6 +52,11 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + estimate_tokens(text) for _, text in _turns(body))
 
 
+def user_text(body: dict[str, Any]) -> str:
+    """What a request of any endpoint asks to tag: its user turns, as each endpoint's reader takes them."""
+    return "\n\n".join(text for role, text in _turns(body) if role == "user")
+
+
 def cached_tokens(body: dict[str, Any]) -> int:
     """The prompt prefix OpenAI's cache would serve: the instructions, in steps of 128 tokens, once they reach
     1,024 (shorter prefixes are never cached). The gateway treats the cache as warm."""
@@ -65,12 +70,12 @@ def request_id(key: str) -> str:
 
 
 def answer(
-    endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings
+    endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings, batch: BatchTerms | None
 ) -> tuple[int, dict[str, Any]]:
     """``complete``, with an unexpected failure answered as OpenAI's 500 for that one
     request, so one strange request never stops the batch it is in."""
     try:
-        return complete(endpoint, body, key, tagger, faults)
+        return complete(endpoint, body, key, tagger, faults, batch)
     except Exception:
         logger.exception("request %s failed inside the gateway", key)
         return 500, error_body(
@@ -79,12 +84,18 @@ def answer(
 
 
 def complete(
-    endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings
+    endpoint: str,
+    body: dict[str, Any],
+    key: str,
+    tagger: str,
+    faults: FaultSettings,
+    batch: BatchTerms | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Answer one ``/v1/chat/completions`` or ``/v1/responses`` body: ``(http_status, response_body)``.
+    """Answer one ``/v1/chat/completions``, ``/v1/responses`` or ``/v1/messages`` body:
+    ``(http_status, response_body)``.
 
     ``key`` identifies the request (the custom_id in a batch) and decides which
-    injected faults hit it.
+    injected faults hit it; ``batch`` holds the terms of the batch it is in (none in realtime).
     """
     if faults.seconds_per_line:
         time.sleep(faults.seconds_per_line)
@@ -97,7 +108,7 @@ def complete(
         error = _injected_error(status)
         return status, anthropic_error(error_kind(status), error["error"]["message"]) if endpoint == MESSAGES else error
     text = request.user_text
-    tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=_max_tags(request.schema))
+    tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=_max_tags(request.schema), batch=batch)
     refusal = None
     limit = request.limit
     if faults.picks("refusal", key, faults.refusal_rate):

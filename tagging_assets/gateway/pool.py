@@ -8,19 +8,35 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from tagging_assets.gateway.completions import answer
+from tagging_assets.gateway.completions import answer, user_text
 from tagging_assets.gateway.settings import FaultSettings
+from tagging_assets.gateway.tagger import BatchTerms, document_terms
 
 logger = logging.getLogger(__name__)
 
-Job = tuple[str, dict[str, Any], str, str, FaultSettings]
-"""One request: its endpoint, its body, its key (the custom_id), the tagger's name and the faults."""
+Job = tuple[str, dict[str, Any], str, str, FaultSettings, Path | None]
+"""One request: its endpoint, its body, its key (the custom_id), the tagger's name, the faults, and the file of
+the terms of the batch it is in (none in realtime)."""
 
 
 def _answer(job: Job) -> tuple[int, dict[str, Any]]:
-    return answer(*job)
+    endpoint, body, key, tagger, faults, terms = job
+    return answer(endpoint, body, key, tagger, faults, _batch_terms(terms) if terms else None)
+
+
+@lru_cache(maxsize=8)
+def _batch_terms(path: Path) -> BatchTerms:
+    """Each process reads a batch's terms once: a job names the file rather than carrying the counts, which
+    would be pickled again for every few lines."""
+    return BatchTerms.read(path)
+
+
+def _terms(body: dict[str, Any]) -> set[str]:
+    return document_terms(user_text(body))
 
 
 class TaggerPool:
@@ -42,6 +58,15 @@ class TaggerPool:
         executor = self._executor
         try:
             return list(executor.map(_answer, jobs, chunksize=max(1, len(jobs) // (self._workers * 4))))
+        except BrokenProcessPool:
+            self._rebuild(executor)
+            raise
+
+    def terms(self, bodies: list[dict[str, Any]]) -> list[set[str]]:
+        """The terms of each request's text (``document_terms``)."""
+        executor = self._executor
+        try:
+            return list(executor.map(_terms, bodies, chunksize=max(1, len(bodies) // (self._workers * 4))))
         except BrokenProcessPool:
             self._rebuild(executor)
             raise

@@ -121,6 +121,10 @@ class GatewayStore:
     def content_path(self, file_id: str) -> Path:
         return self.files_dir / file_id
 
+    def terms_path(self, batch_id: str) -> Path:
+        """Where a batch's terms are kept while it runs (``BatchTerms``)."""
+        return self.files_dir / f".{batch_id}.terms.json"
+
     def add_file(
         self, source: IO[bytes], filename: str, purpose: str, expires_after_seconds: int | None
     ) -> dict[str, Any]:

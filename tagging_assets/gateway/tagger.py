@@ -1,21 +1,33 @@
 """The offline tagger: key phrases and a one-sentence summary from the text alone.
 
 It stands in for the model when no API key is set, so it must behave like a real
-tagger: every transcript's tags come from its own words. The key phrases are
-scored the YAKE way (Campos et al., 2020: casing, position, frequency, context
-spread and sentence spread of each word; a phrase scores by its words and its
-own frequency) and the summary is the transcript's own sentence that best covers
-those phrases. It is deterministic and needs no network, model or corpus.
+tagger: every transcript's tags come from its own words, and name what sets it
+apart. The key phrases are scored the YAKE way (Campos et al., 2020: casing,
+position, frequency, context spread and sentence spread of each word; a phrase
+scores by its words and its own frequency), then weighed down by how common
+their words are: in English at large (``wordfreq``'s list) and, in a batch,
+across the batch's other documents (``BatchTerms``), so a word every talk uses
+names none of them. Inflections are one term (the Snowball stemmer), so no two
+tags share a stem. The summary is the transcript's own sentence that best covers
+the tags. It is deterministic and needs no network or model.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
+from pathlib import Path
+
+import Stemmer
+import wordfreq
 
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS
 
@@ -34,6 +46,15 @@ _STAGE_CUE_RE = re.compile(r"\[[^\]]{0,40}\]|\([^)]{0,40}\)")
 _MAX_PHRASE_WORDS = 3
 _SUMMARY_MIN_WORDS = 8
 _SUMMARY_MAX_WORDS = 40
+_STEMMER = Stemmer.Stemmer("english")
+
+ENGLISH_WEIGHT = 0.3
+"""How much a word's commonness in English weighs a phrase down, per Zipf unit above ``ENGLISH_RARE_ZIPF``.
+A Zipf frequency is log10 of a word's uses per billion words: "the" is 7.7, "model" 5.1, "tokenizer" under 1."""
+ENGLISH_RARE_ZIPF = 3.0
+BATCH_WEIGHT = 4.0
+HEADING_WEIGHT = 1.0
+"""How much a word held by every other document of the batch weighs a phrase down, against none of them."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,44 @@ class Tagging:
 
     tags: list[str]
     summary: str
+
+
+@dataclass(frozen=True)
+class BatchTerms:
+    """How many of a batch's documents hold each term: what the gateway learns from the whole batch before it
+    tags any of it, as a model trained on the world knows which words every talk uses.
+
+    Terms that one document alone holds are left out, since no other document shares them."""
+
+    documents: int
+    counts: Mapping[str, int]
+
+    @classmethod
+    def of(cls, documents: Iterable[Iterable[str]]) -> BatchTerms:
+        """Count the terms of each document (``document_terms``) once."""
+        counts: Counter[str] = Counter()
+        total = 0
+        for terms in documents:
+            counts.update(terms)
+            total += 1
+        return cls(total, {term: count for term, count in counts.items() if count > 1})
+
+    def write(self, path: Path) -> None:
+        """Save the counts whole or not at all: a gateway killed mid-write counts again at its restart."""
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps({"documents": self.documents, "counts": self.counts}), encoding="utf-8")
+        os.replace(partial, path)
+
+    @classmethod
+    def read(cls, path: Path) -> BatchTerms:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        return cls(int(saved["documents"]), dict(saved["counts"]))
+
+    def share(self, term: str) -> float:
+        """The fraction of the batch's other documents that hold ``term``, for a document that holds it."""
+        if self.documents < 2:
+            return 0.0
+        return (self.counts.get(term, 1) - 1) / (self.documents - 1)
 
 
 @dataclass
@@ -53,21 +112,50 @@ class _WordStats:
     right: set[str] = field(default_factory=set)
 
 
-def tag_text(text: str, max_tags: int = MAX_TAGS, min_tags: int = MIN_TAGS) -> Tagging:
-    """Tag one text: up to ``max_tags`` key phrases (at least ``min_tags`` where the
-    text has that many distinct content words) and its most representative sentence."""
+@dataclass(frozen=True)
+class _Text:
+    """A text cut into sentences and words, and the term each content word stands for."""
+
+    sentences: list[str]
+    words: list[list[str]]
+    terms: dict[str, str]
+    """Each content word, as spelled, and its term: the stem of its lowercase form."""
+    spellings: dict[str, str]
+    """Each content word as a tag spells it: lowercase, with hyphens for anything but letters and digits."""
+
+
+def _read(text: str) -> _Text:
     speakers = {word.lower() for label in _SPEAKER_LABEL_RE.findall(text) for word in _WORD_RE.findall(label)}
     sentences = _sentences(_STAGE_CUE_RE.sub(" ", _SPEAKER_LABEL_RE.sub("", text)))
-    tokenised = [
-        [word for word in _WORD_RE.findall(sentence) if word.lower() not in speakers] for sentence in sentences
-    ]
-    word_scores = _score_words(tokenised)
+    words = [[word for word in _WORD_RE.findall(sentence) if word.lower() not in speakers] for sentence in sentences]
+    content = [word for word in {word for sentence in words for word in sentence} if _is_content(word)]
+    stems = _STEMMER.stemWords([word.lower() for word in content])
+    spellings = {word: re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-") for word in content}
+    return _Text(sentences, words, dict(zip(content, stems, strict=True)), spellings)
+
+
+def document_terms(text: str) -> set[str]:
+    """The terms of one text, for ``BatchTerms``: a few more than tagging it finds (speaker names and stage
+    cues stay in), which only adds terms no tag is made of, at a fifth of the cost of reading it for tags."""
+    content = [word.lower() for word in set(_WORD_RE.findall(text)) if _is_content(word)]
+    return set(_STEMMER.stemWords(content))
+
+
+def tag_text(
+    text: str, *, max_tags: int = MAX_TAGS, min_tags: int = MIN_TAGS, batch: BatchTerms | None = None
+) -> Tagging:
+    """Tag one text: up to ``max_tags`` key phrases (at least ``min_tags`` where the
+    text has that many distinct content words) and its most representative sentence.
+
+    ``batch`` holds the terms of the batch the text is in; without it, only English at large says what is common."""
+    read = _read(text)
+    word_scores = _score_words(read)
     if not word_scores:
         return Tagging(tags=[], summary="")
-    phrases = _score_phrases(tokenised, word_scores)
+    phrases = _score_phrases(read, word_scores, batch)
     tags = _pick_tags(phrases, word_scores, max_tags, min_tags)
-    summary = _pick_summary(sentences, tokenised, tags)
-    return Tagging(tags=tags, summary=summary)
+    summary = _pick_summary(read, {term for phrase in tags for term in phrase.terms})
+    return Tagging(tags=[phrase.surface for phrase in tags], summary=summary)
 
 
 def _sentences(text: str) -> list[str]:
@@ -79,24 +167,33 @@ def _is_content(word: str) -> bool:
     return len(lowered) > 2 and lowered not in _STOPWORDS and not lowered.isdigit() and "'" not in lowered
 
 
-def _norm(word: str) -> str:
-    """Fold case and plural so that "Transformers" and "transformer" are one term."""
-    lowered = word.lower()
-    if len(lowered) > 4 and lowered.endswith("ies"):
-        return lowered[:-3] + "y"
-    if len(lowered) > 3 and lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
-        return lowered[:-1]
-    return lowered
+@cache
+def _english() -> dict[str, float]:
+    return wordfreq.get_frequency_dict("en")
 
 
-def _score_words(tokenised: list[list[str]]) -> dict[str, float]:
+def _english_zipf_above_rare(word: str) -> float:
+    frequency = _english().get(word.lower(), 0.0)
+    if not frequency:
+        return 0.0
+    return max(0.0, math.log10(frequency) + 9 - ENGLISH_RARE_ZIPF)
+
+
+def _heading_terms(read: _Text) -> set[str]:
+    """The terms of a heading the text opens with (a first line that is no sentence, such as a title)."""
+    if not read.sentences or read.sentences[0].rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?")):
+        return set()
+    return {read.terms[word] for word in read.words[0] if word in read.terms}
+
+
+def _score_words(read: _Text) -> dict[str, float]:
     """YAKE's per-word score: lower is more important."""
     stats: dict[str, _WordStats] = defaultdict(_WordStats)
-    for index, words in enumerate(tokenised):
+    for index, words in enumerate(read.words):
         for position, word in enumerate(words):
-            if not _is_content(word):
+            term = read.terms.get(word)
+            if term is None:
                 continue
-            term = _norm(word)
             entry = stats[term]
             entry.count += 1
             if position > 0 and (word[0].isupper() or (len(word) > 1 and word.isupper())):
@@ -112,7 +209,7 @@ def _score_words(tokenised: list[list[str]]) -> dict[str, float]:
     mean = statistics.fmean(counts)
     spread = statistics.pstdev(counts)
     max_count = max(counts)
-    sentence_total = len(tokenised)
+    sentence_total = len(read.words)
     scores: dict[str, float] = {}
     for term, entry in stats.items():
         casing = entry.capitalised / (1 + math.log(entry.count))
@@ -126,80 +223,93 @@ def _score_words(tokenised: list[list[str]]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class _Phrase:
+    terms: tuple[str, ...]
     score: float
     surface: str
     """The phrase as the text most often spells it, lowercased and hyphenated."""
 
 
-def _score_phrases(tokenised: list[list[str]], word_scores: dict[str, float]) -> dict[tuple[str, ...], _Phrase]:
-    """YAKE's phrase score over runs of up to three content words: lower is better."""
-    spellings: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
-    for words in tokenised:
+def _score_phrases(read: _Text, word_scores: dict[str, float], batch: BatchTerms | None) -> list[_Phrase]:
+    """YAKE's phrase score over runs of up to three content words, weighed down by how common their terms are
+    (``_commonness``): lower is better."""
+    spellings: dict[tuple[str, ...], Counter[tuple[str, ...]]] = defaultdict(Counter)
+    terms, spelled_as = read.terms, read.spellings
+    for words in read.words:
         run: list[str] = []
         for word in [*words, ""]:
-            if word and _is_content(word):
+            if word in terms:
                 run.append(word)
                 continue
-            for size in range(1, _MAX_PHRASE_WORDS + 1):
+            for size in range(1, min(len(run), _MAX_PHRASE_WORDS) + 1):
                 for start in range(len(run) - size + 1):
                     words_in_run = run[start : start + size]
-                    phrase = tuple(_norm(term) for term in words_in_run)
-                    if len(set(phrase)) == size:
-                        spellings[phrase][_as_tag(words_in_run)] += 1
+                    phrase = tuple([terms[word] for word in words_in_run])
+                    if size == 1 or len(set(phrase)) == size:
+                        spellings[phrase][tuple([spelled_as[word] for word in words_in_run])] += 1
             run = []
-    scored: dict[tuple[str, ...], _Phrase] = {}
+    commonness = _commonness(read, batch)
+    scored: list[_Phrase] = []
     for phrase, spelled in spellings.items():
         count = sum(spelled.values())
         if len(phrase) > 1 and count < 2:
             continue
-        product = math.prod(word_scores[term] for term in phrase)
-        surface = min(spelled, key=lambda spelling: (-spelled[spelling], spelling))
-        scored[phrase] = _Phrase(product / (count * (1 + sum(word_scores[term] for term in phrase))), surface)
+        scores = [word_scores[term] for term in phrase]
+        weight = math.exp(sum(commonness[term] for term in phrase) / len(phrase))
+        spelling = min(spelled, key=lambda candidate: (-spelled[candidate], candidate))
+        scored.append(_Phrase(phrase, weight * math.prod(scores) / (count * (1 + sum(scores))), "-".join(spelling)))
     return scored
 
 
-def _pick_tags(
-    phrases: dict[tuple[str, ...], _Phrase], word_scores: dict[str, float], max_tags: int, min_tags: int
-) -> list[str]:
-    """The best phrases that do not repeat one another's words."""
-    chosen: list[str] = []
+def _commonness(read: _Text, batch: BatchTerms | None) -> dict[str, float]:
+    """How far each term is from naming what this text is about: common in English, common across the batch,
+    and not in the text's heading (a title says what a talk is about)."""
+    commonness: dict[str, float] = {}
+    for word, term in read.terms.items():
+        commonness[term] = max(commonness.get(term, 0.0), ENGLISH_WEIGHT * _english_zipf_above_rare(word))
+    if batch is not None:
+        for term in commonness:
+            commonness[term] += BATCH_WEIGHT * batch.share(term)
+    for term in _heading_terms(read):
+        commonness[term] -= HEADING_WEIGHT
+    return commonness
+
+
+def _pick_tags(phrases: list[_Phrase], word_scores: dict[str, float], max_tags: int, min_tags: int) -> list[_Phrase]:
+    """The best phrases that share no term with one another."""
+    chosen: list[_Phrase] = []
     used: set[str] = set()
-    for phrase in sorted(phrases, key=lambda item: (phrases[item].score, item)):
-        if used.intersection(phrase):
+    for phrase in sorted(phrases, key=lambda item: (item.score, item.terms)):
+        if used.intersection(phrase.terms):
             continue
-        chosen.append(phrases[phrase].surface)
-        used.update(phrase)
+        chosen.append(phrase)
+        used.update(phrase.terms)
         if len(chosen) == max_tags:
             break
     if len(chosen) < min_tags:
+        words = {phrase.terms[0]: phrase for phrase in phrases if len(phrase.terms) == 1}
         for term in sorted(word_scores, key=lambda item: (word_scores[item], item)):
-            if term not in used:
-                chosen.append(_as_tag([term]))
+            if term not in used and term in words:
+                chosen.append(words[term])
                 used.add(term)
             if len(chosen) == min_tags:
                 break
     return chosen
 
 
-def _as_tag(words: list[str]) -> str:
-    return "-".join(re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-") for word in words)
-
-
-def _pick_summary(sentences: list[str], tokenised: list[list[str]], tags: list[str]) -> str:
-    """The sentence that covers the most tag words for its length, early sentences first on ties.
+def _pick_summary(read: _Text, tag_terms: set[str]) -> str:
+    """The sentence that covers the most tag terms for its length, early sentences first on ties.
 
     Real sentences (ending in . ! or ?) win over headings such as a title line."""
-    tag_terms = {term for tag in tags for term in tag.split("-")}
     best_index, best_score = 0, -1.0
-    for index, words in enumerate(tokenised):
+    for index, words in enumerate(read.words):
         if not _SUMMARY_MIN_WORDS <= len(words) <= _SUMMARY_MAX_WORDS:
             continue
-        covered = {_norm(word) for word in words} & tag_terms
-        finished = sentences[index].rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?"))
+        covered = {read.terms[word] for word in words if word in read.terms} & tag_terms
+        finished = read.sentences[index].rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?"))
         score = len(covered) / math.sqrt(len(words)) + (1.0 if finished else 0.0)
         if score > best_score:
             best_index, best_score = index, score
-    sentence = sentences[best_index] if sentences else ""
+    sentence = read.sentences[best_index] if read.sentences else ""
     words = sentence.split()
     if len(words) > _SUMMARY_MAX_WORDS:
         sentence = " ".join(words[:_SUMMARY_MAX_WORDS]).rstrip(",;:") + "…"

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from tagging_assets.gateway.completions import prompt_tokens, request_id
@@ -25,6 +26,7 @@ from tagging_assets.gateway.messages import MESSAGES, batch_result, unfinished_r
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
+from tagging_assets.gateway.tagger import BatchTerms
 
 logger = logging.getLogger(__name__)
 
@@ -255,8 +257,11 @@ class BatchWorker:
             self._store.update_batch(batch_id, "in_progress", status="finalizing", finalizing_at=int(time.time()))
             return True
         tagger = self._settings.tagger
+        terms = self._batch_terms(row) if tagger == "keywords" else None
         endpoint = canonical(row.object["endpoint"])
-        answers = self._pool.map([(endpoint, body, custom_id, tagger, self._faults) for _, custom_id, body in jobs])
+        answers = self._pool.map(
+            [(endpoint, body, custom_id, tagger, self._faults, terms) for _, custom_id, body in jobs]
+        )
         record = batch_result if endpoint == MESSAGES else partial(_result_record, batch_id)
         results = [
             LineResult(number, custom_id, status == 200, record(custom_id, status, body))
@@ -264,6 +269,21 @@ class BatchWorker:
         ]
         self._store.record_lines(batch_id, results, line, offset)
         return True
+
+    def _batch_terms(self, row: BatchRow) -> Path:
+        """The file of the terms of every request of the batch, counted on every core before its first line is
+        tagged (and again after a restart that lost them), so that the tagger knows what the whole batch has in
+        common, as a model knows what every talk says. It holds up the other batches while it counts: about a
+        tenth of the time the batch takes to tag."""
+        path = self._store.terms_path(row.id)
+        if not path.exists():
+            BatchTerms.of(self._requests_terms(row)).write(path)
+        return path
+
+    def _requests_terms(self, row: BatchRow) -> Iterator[set[str]]:
+        with self._store.content_path(row.object["input_file_id"]).open("rb") as source:
+            while chunk := list(itertools.islice(source, self._chunk * 8)):
+                yield from self._pool.terms([json.loads(raw)["body"] for raw in chunk if raw.strip()])
 
     def _finish(self, row: BatchRow, final_status: str) -> bool:
         """Write the output and error files and settle the batch in ``final_status``."""
@@ -293,6 +313,7 @@ class BatchWorker:
         counts["failed"] += len(expired)
         if messages:
             counts["canceled" if final_status == "cancelled" else "expired"] = len(expired)
+        self._store.terms_path(batch_id).unlink(missing_ok=True)
         logger.info("batch %s %s: %s", batch_id, final_status, counts)
         self._store.update_batch(
             batch_id,

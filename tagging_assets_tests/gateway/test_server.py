@@ -169,7 +169,7 @@ def test_an_unexpected_tagger_failure_is_a_500_for_that_request_alone(monkeypatc
 
     monkeypatch.setattr(completions, "tag_text", broken)
     body = request_line("x", "Some text about agents.")["body"]
-    status, reply = completions.answer("/v1/chat/completions", body, "x", "keywords", FaultSettings())
+    status, reply = completions.answer("/v1/chat/completions", body, "x", "keywords", FaultSettings(), None)
     assert status == 500
     assert reply["error"]["type"] == "server_error"
     assert "boom" not in reply["error"]["message"]

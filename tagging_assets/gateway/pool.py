@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import threading
@@ -35,8 +36,8 @@ def _batch_terms(path: Path) -> BatchTerms:
     return BatchTerms.read(path)
 
 
-def _terms(body: dict[str, Any]) -> set[str]:
-    return document_terms(user_text(body))
+def _terms(line: bytes) -> set[str]:
+    return document_terms(user_text(json.loads(line)["body"]))
 
 
 class TaggerPool:
@@ -62,11 +63,12 @@ class TaggerPool:
             self._rebuild(executor)
             raise
 
-    def terms(self, bodies: list[dict[str, Any]]) -> list[set[str]]:
-        """The terms of each request's text (``document_terms``)."""
+    def terms(self, lines: list[bytes]) -> list[set[str]]:
+        """The terms of the text of each line of a batch's input (``document_terms``), each line parsed in the
+        process that reads it."""
         executor = self._executor
         try:
-            return list(executor.map(_terms, bodies, chunksize=max(1, len(bodies) // (self._workers * 4))))
+            return list(executor.map(_terms, lines, chunksize=max(1, len(lines) // (self._workers * 4))))
         except BrokenProcessPool:
             self._rebuild(executor)
             raise

@@ -119,9 +119,7 @@ class _Text:
     sentences: list[str]
     words: list[list[str]]
     terms: dict[str, str]
-    """Each content word, as spelled, and its term: the stem of its lowercase form."""
-    spellings: dict[str, str]
-    """Each content word as a tag spells it: lowercase, with hyphens for anything but letters and digits."""
+    """Each content word, as spelled (letters and digits only), and its term (``_terms_of``)."""
 
 
 def _read(text: str) -> _Text:
@@ -129,16 +127,24 @@ def _read(text: str) -> _Text:
     sentences = _sentences(_STAGE_CUE_RE.sub(" ", _SPEAKER_LABEL_RE.sub("", text)))
     words = [[word for word in _WORD_RE.findall(sentence) if word.lower() not in speakers] for sentence in sentences]
     content = [word for word in {word for sentence in words for word in sentence} if _is_content(word)]
-    stems = _STEMMER.stemWords([word.lower() for word in content])
-    spellings = {word: re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-") for word in content}
-    return _Text(sentences, words, dict(zip(content, stems, strict=True)), spellings)
+    return _Text(sentences, words, dict(zip(content, _terms_of([word.lower() for word in content]), strict=True)))
 
 
 def document_terms(text: str) -> set[str]:
     """The terms of one text, for ``BatchTerms``: a few more than tagging it finds (speaker names and stage
-    cues stay in), which only adds terms no tag is made of, at a fifth of the cost of reading it for tags."""
+    cues stay in), which only adds terms no tag is made of, at a tenth of the cost of reading it for tags."""
     content = [word.lower() for word in set(_WORD_RE.findall(text)) if _is_content(word)]
-    return set(_STEMMER.stemWords(content))
+    return set(_terms_of(content))
+
+
+def _terms_of(words: list[str]) -> list[str]:
+    """Each lowercase word's term: its Snowball stem, or its singular's where the text holds both and the
+    stemmer keeps the plural apart (it leaves the s after a vowel, as in "gpus" and "apis")."""
+    stems: list[str] = _STEMMER.stemWords(words)
+    stem_of = dict(zip(words, stems, strict=True))
+    return [
+        stem_of.get(word[:-1], stem) if word.endswith("s") else stem for word, stem in zip(words, stems, strict=True)
+    ]
 
 
 def tag_text(
@@ -173,7 +179,7 @@ def _english() -> dict[str, float]:
 
 
 def _english_zipf_above_rare(word: str) -> float:
-    frequency = _english().get(word.lower(), 0.0)
+    frequency = _english().get(word, 0.0)
     if not frequency:
         return 0.0
     return max(0.0, math.log10(frequency) + 9 - ENGLISH_RARE_ZIPF)
@@ -233,7 +239,7 @@ def _score_phrases(read: _Text, word_scores: dict[str, float], batch: BatchTerms
     """YAKE's phrase score over runs of up to three content words, weighed down by how common their terms are
     (``_commonness``): lower is better."""
     spellings: dict[tuple[str, ...], Counter[tuple[str, ...]]] = defaultdict(Counter)
-    terms, spelled_as = read.terms, read.spellings
+    terms = read.terms
     for words in read.words:
         run: list[str] = []
         for word in [*words, ""]:
@@ -245,7 +251,7 @@ def _score_phrases(read: _Text, word_scores: dict[str, float], batch: BatchTerms
                     words_in_run = run[start : start + size]
                     phrase = tuple([terms[word] for word in words_in_run])
                     if size == 1 or len(set(phrase)) == size:
-                        spellings[phrase][tuple([spelled_as[word] for word in words_in_run])] += 1
+                        spellings[phrase][tuple([word.lower() for word in words_in_run])] += 1
             run = []
     commonness = _commonness(read, batch)
     scored: list[_Phrase] = []
@@ -264,7 +270,7 @@ def _commonness(read: _Text, batch: BatchTerms | None) -> dict[str, float]:
     """How far each term is from naming what this text is about: common in English, common across the batch,
     and not in the text's heading (a title says what a talk is about)."""
     commonness: dict[str, float] = {}
-    for word, term in read.terms.items():
+    for word, term in {word.lower(): term for word, term in read.terms.items()}.items():
         commonness[term] = max(commonness.get(term, 0.0), ENGLISH_WEIGHT * _english_zipf_above_rare(word))
     if batch is not None:
         for term in commonness:

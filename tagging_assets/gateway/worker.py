@@ -283,7 +283,7 @@ class BatchWorker:
     def _requests_terms(self, row: BatchRow) -> Iterator[set[str]]:
         with self._store.content_path(row.object["input_file_id"]).open("rb") as source:
             while chunk := list(itertools.islice(source, self._chunk * 8)):
-                yield from self._pool.terms([json.loads(raw)["body"] for raw in chunk if raw.strip()])
+                yield from self._pool.terms([raw for raw in chunk if raw.strip()])
 
     def _finish(self, row: BatchRow, final_status: str) -> bool:
         """Write the output and error files and settle the batch in ``final_status``."""

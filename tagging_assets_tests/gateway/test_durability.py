@@ -1,10 +1,12 @@
-"""Kill the gateway mid-batch (SIGKILL) and start it on the same state: nothing lost, nothing twice."""
+"""Kill the gateway mid-batch (SIGKILL) and start it on the same state: nothing lost, nothing twice, and the
+same tags for the same text on either side of the kill."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+from collections import defaultdict
 
 import pytest
 
@@ -40,6 +42,14 @@ def test_sigkill_mid_batch_then_restart_completes_every_line_once(tmp_path, real
         assert len({line["custom_id"] for line in results}) == 400
         assert {line["custom_id"] for line in results} == {line["custom_id"] for line in lines}
         assert done.usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in results)
+        replies_by_transcript = defaultdict(set)
+        for line in results:
+            number = int(line["custom_id"].removeprefix("youtube:")) % len(real_transcripts)
+            replies_by_transcript[number].add(line["response"]["body"]["choices"][0]["message"]["content"])
+        assert all(len(replies) == 1 for replies in replies_by_transcript.values()), (
+            "a transcript tagged before a kill and again after it got other tags: the batch's terms changed"
+        )
+        assert not list((state_dir / "files").glob("*.terms.json"))
     finally:
         gateway.stop()
 

@@ -37,6 +37,7 @@ test-fast: install
 bench: install
 	$(BIN)/python benchmarks/gateway_throughput.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/sensor_tick.py
 	$(BIN)/python benchmarks/disk_bytes.py
 	$(BIN)/python benchmarks/token_counts.py

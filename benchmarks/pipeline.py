@@ -63,14 +63,12 @@ def sentences() -> list[str]:
     return found
 
 
-def seed(store: Path, count: int) -> None:
-    from qdrant_client import QdrantClient, models
+def synthetic_points(count: int) -> Iterator[Any]:
+    """``count`` cache points of ~``WORDS_PER_ITEM`` words each, stitched from the real transcripts' sentences."""
+    from qdrant_client import models
 
     pool = sentences()
-    client = QdrantClient(path=str(store))
-    client.create_collection(COLLECTION, vectors_config=models.VectorParams(size=8, distance=models.Distance.COSINE))
     cursor = 0
-    points = []
     for number in range(count):
         words: list[str] = []
         while len(words) < WORDS_PER_ITEM:
@@ -83,7 +81,23 @@ def seed(store: Path, count: int) -> None:
             "transcript": " ".join(words),
         }
         vector = [((number >> bit) & 1) + 0.1 for bit in range(8)]
-        points.append(models.PointStruct(id=number, vector=vector, payload=payload))
+        yield models.PointStruct(id=number, vector=vector, payload=payload)
+
+
+def create_collection(client: Any) -> None:
+    from qdrant_client import models
+
+    client.create_collection(COLLECTION, vectors_config=models.VectorParams(size=8, distance=models.Distance.COSINE))
+
+
+def seed(store: Path, count: int) -> None:
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(path=str(store))
+    create_collection(client)
+    points = []
+    for point in synthetic_points(count):
+        points.append(point)
         if len(points) == 1000:
             client.upsert(COLLECTION, points=points)
             points = []
@@ -107,13 +121,14 @@ def run_op(op: str, store: Path, work: Path, *options: str) -> dict[str, float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def write_results_file(work: Path) -> None:
-    """A completed batch's output file answering every request prepare wrote, as the API would."""
+def write_results_file(work: Path, requests: str = "input.jsonl", output: str = "output.jsonl") -> None:
+    """A completed batch's output file answering every request of a request file prepare wrote, as the API
+    would."""
     from tagging_assets.core.shards import index_path_for, read_index
 
     reply = json.dumps({"tags": ["vector-search", "batch-inference", "data"], "summary": "A talk."})
-    with (work / "output.jsonl").open("w") as out:
-        for custom_id in read_index(index_path_for(work / "input.jsonl")):
+    with (work / output).open("w") as out:
+        for custom_id in read_index(index_path_for(work / requests)):
             body = {
                 "choices": [{"message": {"content": reply}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 1300, "completion_tokens": 40},
@@ -158,17 +173,17 @@ def lesson_payloads(work: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
             )
 
 
-def bench_batch(work: Path) -> tuple[Any, Any]:
+def bench_batch(work: Path, requests: str = "input.jsonl") -> tuple[Any, Any]:
     """The record and the completed batch that write_results needs for the output file."""
     from openai.types import Batch
 
     from tagging_assets.batches.records import BatchRecord
     from tagging_assets.core.shards import index_path_for
 
-    index_file = index_path_for(work / "input.jsonl")
+    index_file = index_path_for(work / requests)
     record = BatchRecord(
         batch_id="batch_bench",
-        input_file=str(work / "input.jsonl"),
+        input_file=str(work / requests),
         index_file=str(index_file),
         input_sha256="",
         submission_key="",
@@ -204,8 +219,9 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
     from tagging_assets.core.wire import ChatCompletions
 
+    opening = time.perf_counter()
     cache = QdrantCache.connect(COLLECTION, path=store)
-    extra: dict[str, float] = {}
+    extra: dict[str, float] = {"open_seconds": time.perf_counter() - opening}
     if paused:
         gc.disable()
     started, cpu = time.perf_counter(), time.process_time()

@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/sensor_tick.py
+	$(BIN)/python benchmarks/cli_speed.py
 	$(BIN)/python benchmarks/disk_bytes.py
 	$(BIN)/python benchmarks/token_counts.py
 	$(BIN)/python benchmarks/tagger_quality.py

@@ -37,7 +37,9 @@ def _batch_terms(path: Path) -> BatchTerms:
 
 
 def _terms(line: bytes) -> set[str]:
-    return document_terms(user_text(json.loads(line)["body"]))
+    """A line whose body is no object holds no terms; it fails on its own when its turn comes."""
+    body = json.loads(line).get("body")
+    return document_terms(user_text(body)) if isinstance(body, dict) else set()
 
 
 class TaggerPool:

@@ -7,9 +7,10 @@ position, frequency, context spread and sentence spread of each word; a phrase
 scores by its words and its own frequency), then weighed down by how common
 their words are: in English at large (``wordfreq``'s list) and, in a batch,
 across the batch's other documents (``BatchTerms``), so a word every talk uses
-names none of them. Inflections are one term (the Snowball stemmer), so no two
-tags share a stem. The summary is the transcript's own sentence that best covers
-the tags. It is deterministic and needs no network or model.
+names none of them, and up by a title the text opens with. Inflections are one
+term (the Snowball stemmer), so no two tags share a stem. The summary is the
+transcript's own sentence that best covers the tags. It is deterministic and
+needs no network or model.
 """
 
 from __future__ import annotations
@@ -52,9 +53,14 @@ ENGLISH_WEIGHT = 0.3
 """How much a word's commonness in English weighs a phrase down, per Zipf unit above ``ENGLISH_RARE_ZIPF``.
 A Zipf frequency is log10 of a word's uses per billion words: "the" is 7.7, "model" 5.1, "tokenizer" under 1."""
 ENGLISH_RARE_ZIPF = 3.0
+"""Words no more common than this in English are not weighed down by it at all."""
 BATCH_WEIGHT = 4.0
-HEADING_WEIGHT = 1.0
 """How much a word held by every other document of the batch weighs a phrase down, against none of them."""
+HEADING_WEIGHT = 1.0
+"""How much a word of the heading the text opens with (the prompt's title line) weighs a phrase up.
+
+The three weights were chosen on the 105 real transcripts (``benchmarks/tagger_quality.py``): weaker batch or
+English weights leave ``model`` on a quarter of the videos; stronger ones favour names over topics."""
 
 
 @dataclass(frozen=True)
@@ -187,9 +193,14 @@ def _english_zipf_above_rare(word: str) -> float:
 
 def _heading_terms(read: _Text) -> set[str]:
     """The terms of a heading the text opens with (a first line that is no sentence, such as a title)."""
-    if not read.sentences or read.sentences[0].rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?")):
+    if not read.sentences or _is_finished(read.sentences[0]):
         return set()
     return {read.terms[word] for word in read.words[0] if word in read.terms}
+
+
+def _is_finished(sentence: str) -> bool:
+    """Whether it ends as a sentence does (. ! or ?, before any closing quote or bracket), unlike a heading."""
+    return sentence.rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?"))
 
 
 def _score_words(read: _Text) -> dict[str, float]:
@@ -311,8 +322,7 @@ def _pick_summary(read: _Text, tag_terms: set[str]) -> str:
         if not _SUMMARY_MIN_WORDS <= len(words) <= _SUMMARY_MAX_WORDS:
             continue
         covered = {read.terms[word] for word in words if word in read.terms} & tag_terms
-        finished = read.sentences[index].rstrip("\"'\u201d\u2019)]").endswith((".", "!", "?"))
-        score = len(covered) / math.sqrt(len(words)) + (1.0 if finished else 0.0)
+        score = len(covered) / math.sqrt(len(words)) + (1.0 if _is_finished(read.sentences[index]) else 0.0)
         if score > best_score:
             best_index, best_score = index, score
     sentence = read.sentences[best_index] if read.sentences else ""

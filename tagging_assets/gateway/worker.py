@@ -272,9 +272,9 @@ class BatchWorker:
 
     def _batch_terms(self, row: BatchRow) -> Path:
         """The file of the terms of every request of the batch, counted on every core before its first line is
-        tagged (and again after a restart that lost them), so that the tagger knows what the whole batch has in
-        common, as a model knows what every talk says. It holds up the other batches while it counts: about a
-        tenth of the time the batch takes to tag."""
+        tagged and kept until the batch ends, so that the tagger knows what the whole batch has in common, as a
+        model knows what every talk says, and a restart goes on with the same counts. It holds up the other
+        batches while it counts: about a tenth of the time the batch takes to tag."""
         path = self._store.terms_path(row.id)
         if not path.exists():
             BatchTerms.of(self._requests_terms(row)).write(path)

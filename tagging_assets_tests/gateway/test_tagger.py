@@ -194,4 +194,4 @@ def test_the_gateway_tags_a_batch_knowing_its_common_words_and_realtime_knowing_
     for tags in in_batch.values():
         for index, tag in enumerate(tags):
             assert not any(_stems(tag) & _stems(other) for other in tags[index + 1 :]), tags
-    assert not list((shared_gateway.state_dir / "files").glob("*.terms.json")), "the batch's terms outlive it"
+    assert not (shared_gateway.state_dir / "files" / f".{done.id}.terms.json").exists(), "its terms outlive it"

@@ -253,17 +253,21 @@ def _score_phrases(read: _Text, word_scores: dict[str, float], batch: BatchTerms
     terms = read.terms
     for words in read.words:
         run: list[str] = []
+        run_terms: list[str] = []
         for word in [*words, ""]:
-            if word in terms:
-                run.append(word)
+            term = terms.get(word)
+            if term is not None:
+                run.append(word.lower())
+                run_terms.append(term)
+                continue
+            if not run:
                 continue
             for size in range(1, min(len(run), _MAX_PHRASE_WORDS) + 1):
                 for start in range(len(run) - size + 1):
-                    words_in_run = run[start : start + size]
-                    phrase = tuple([terms[word] for word in words_in_run])
+                    phrase = tuple(run_terms[start : start + size])
                     if size == 1 or len(set(phrase)) == size:
-                        spellings[phrase][tuple([word.lower() for word in words_in_run])] += 1
-            run = []
+                        spellings[phrase][tuple(run[start : start + size])] += 1
+            run, run_terms = [], []
     commonness = _commonness(read, batch)
     scored: list[_Phrase] = []
     for phrase, spelled in spellings.items():

@@ -176,8 +176,7 @@ def read_chat(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int, d
     if problem is not None:
         return 400, problem
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    text = "\n\n".join(message_text(m) for m in messages if m.get("role") in ("user", None))
-    return TaggingRequest(model, snapshot, text, schema, limit if isinstance(limit, int) else None, effort)
+    return TaggingRequest(model, snapshot, user_text(body), schema, limit if isinstance(limit, int) else None, effort)
 
 
 _MOVED_IN_RESPONSES = {
@@ -236,8 +235,7 @@ def read_responses(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[i
     problem = reasoning_problem(model, effort, "reasoning.effort", body.get("temperature"), None)
     if problem is not None:
         return 400, problem
-    text = "\n\n".join(text for role, text in _turns(body) if role == "user")
-    return TaggingRequest(model, snapshot, text, schema, limit, effort)
+    return TaggingRequest(model, snapshot, user_text(body), schema, limit, effort)
 
 
 def _object(value: Any) -> dict[str, Any]:

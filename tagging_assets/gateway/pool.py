@@ -7,17 +7,20 @@ import json
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tagging_assets.gateway.completions import answer, user_text
 from tagging_assets.gateway.settings import FaultSettings
 from tagging_assets.gateway.tagger import BatchTerms, document_terms
 
 logger = logging.getLogger(__name__)
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 Job = tuple[str, dict[str, Any], str, str, FaultSettings, Path | None]
 """One request: its endpoint, its body, its key (the custom_id), the tagger's name, the faults, and the file of
@@ -58,19 +61,17 @@ class TaggerPool:
         return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
 
     def map(self, jobs: list[Job]) -> list[tuple[int, dict[str, Any]]]:
-        executor = self._executor
-        try:
-            return list(executor.map(_answer, jobs, chunksize=max(1, len(jobs) // (self._workers * 4))))
-        except BrokenProcessPool:
-            self._rebuild(executor)
-            raise
+        return self._spread(_answer, jobs)
 
     def terms(self, lines: list[bytes]) -> list[set[str]]:
         """The terms of the text of each line of a batch's input (``document_terms``), each line parsed in the
         process that reads it."""
+        return self._spread(_terms, lines)
+
+    def _spread(self, function: Callable[[Item], Result], items: list[Item]) -> list[Result]:
         executor = self._executor
         try:
-            return list(executor.map(_terms, lines, chunksize=max(1, len(lines) // (self._workers * 4))))
+            return list(executor.map(function, items, chunksize=max(1, len(items) // (self._workers * 4))))
         except BrokenProcessPool:
             self._rebuild(executor)
             raise

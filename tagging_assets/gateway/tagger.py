@@ -47,6 +47,8 @@ _STAGE_CUE_RE = re.compile(r"\[[^\]]{0,40}\]|\([^)]{0,40}\)")
 _MAX_PHRASE_WORDS = 3
 _SUMMARY_MIN_WORDS = 8
 _SUMMARY_MAX_WORDS = 40
+_HEADING_RE = re.compile(r"\A\s*([^\n]+)\n[ \t]*\n")
+_HEADING_MAX_WORDS = 25
 _STEMMER = Stemmer.Stemmer("english")
 
 ENGLISH_WEIGHT = 0.3
@@ -126,14 +128,22 @@ class _Text:
     words: list[list[str]]
     terms: dict[str, str]
     """Each content word, as spelled (letters and digits only), and its term (``_terms_of``)."""
+    heading: list[str]
+    """The words of a heading the text opens with: a short first line standing alone, such as a title."""
 
 
 def _read(text: str) -> _Text:
     speakers = {word.lower() for label in _SPEAKER_LABEL_RE.findall(text) for word in _WORD_RE.findall(label)}
-    sentences = _sentences(_STAGE_CUE_RE.sub(" ", _SPEAKER_LABEL_RE.sub("", text)))
+    cleaned = _STAGE_CUE_RE.sub(" ", _SPEAKER_LABEL_RE.sub("", text))
+    sentences = _sentences(cleaned)
     words = [[word for word in _WORD_RE.findall(sentence) if word.lower() not in speakers] for sentence in sentences]
     content = [word for word in {word for sentence in words for word in sentence} if _is_content(word)]
-    return _Text(sentences, words, dict(zip(content, _terms_of([word.lower() for word in content]), strict=True)))
+    terms = dict(zip(content, _terms_of([word.lower() for word in content]), strict=True))
+    heading = _HEADING_RE.match(cleaned)
+    heading_words = _WORD_RE.findall(heading.group(1)) if heading else []
+    if len(heading_words) > _HEADING_MAX_WORDS:
+        heading_words = []
+    return _Text(sentences, words, terms, heading_words)
 
 
 def document_terms(text: str) -> set[str]:
@@ -189,13 +199,6 @@ def _english_zipf_above_rare(word: str) -> float:
     if not frequency:
         return 0.0
     return max(0.0, math.log10(frequency) + 9 - ENGLISH_RARE_ZIPF)
-
-
-def _heading_terms(read: _Text) -> set[str]:
-    """The terms of a heading the text opens with (a first line that is no sentence, such as a title)."""
-    if not read.sentences or _is_finished(read.sentences[0]):
-        return set()
-    return {read.terms[word] for word in read.words[0] if word in read.terms}
 
 
 def _is_finished(sentence: str) -> bool:
@@ -290,7 +293,7 @@ def _commonness(read: _Text, batch: BatchTerms | None) -> dict[str, float]:
     if batch is not None:
         for term in commonness:
             commonness[term] += BATCH_WEIGHT * batch.share(term)
-    for term in _heading_terms(read):
+    for term in {read.terms[word] for word in read.heading if word in read.terms}:
         commonness[term] -= HEADING_WEIGHT
     return commonness
 

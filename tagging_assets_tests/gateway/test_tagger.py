@@ -134,6 +134,22 @@ def test_a_word_every_document_of_the_batch_holds_is_weighed_down_and_rarer_ones
     assert {"kafka", "postgres"} <= set(in_batch)
 
 
+RETRIES = (
+    "Our service pulls events from Kafka and writes them to Postgres. Each consumer keeps its offset in Kafka. "
+    "When a write fails, the consumer waits and tries again with backoff; idempotent writes keep Postgres "
+    "consistent. Backpressure tells the producer to slow down. We test it with chaos experiments against Kafka and "
+    "Postgres."
+)
+
+
+def test_a_title_weighs_its_words_up_whether_or_not_it_ends_as_a_question():
+    plain = tag_text(f"Title: Backpressure and retries\n\nTranscript:\n{RETRIES}").tags
+    question = tag_text(f"Title: Backpressure and retries?\n\nTranscript:\n{RETRIES}").tags
+    untitled = tag_text(RETRIES).tags
+    assert set(plain[:2]) == set(question[:2]) == {"retries", "backpressure"}, (plain, question)
+    assert "backpressure" not in untitled[:2]
+
+
 def test_a_batch_of_one_learns_nothing_from_itself():
     batch = BatchTerms.of([document_terms(TALK)])
     assert batch.share("pipelin") == 0.0

@@ -1,0 +1,36 @@
+"""What the providers' batch protocols fix, stated once for the pipeline and the local gateway alike.
+
+The pipeline shards, audits and polls by these facts and the gateway enforces them, so the two can never disagree
+on an endpoint's path, a batch's size or which statuses are final. The gateway may import this module (and
+``contracts``) and nothing else of the pipeline; its own request rules stay its own, on purpose.
+
+Sizes are decimal, as the providers write them ("200 MB", "256 MB"): a file the pipeline writes under the limit
+is under it whichever way a provider counts.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+CHAT_COMPLETIONS: Final = "/v1/chat/completions"
+RESPONSES: Final = "/v1/responses"
+MESSAGES: Final = "/v1/messages"
+Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/messages"]
+"""The endpoints a tagging request can go to: OpenAI's and Azure's two, Anthropic's one."""
+
+MAX_REQUESTS_PER_FILE: Final = 50_000
+MAX_BYTES_PER_FILE: Final = 200 * 1000 * 1000
+"""OpenAI's Batch API: "up to 50,000 requests, and can be up to 200 MB in size"."""
+MAX_REQUESTS_PER_MESSAGE_BATCH: Final = 100_000
+MAX_BYTES_PER_MESSAGE_BATCH: Final = 256 * 1000 * 1000
+"""Anthropic's Message Batches: "limited to 100,000 requests or 256 MB, whichever comes first"."""
+
+COMPLETION_WINDOW: Final = "24h"
+"""The one completion window the Batch API takes."""
+TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "expired", "cancelled"})
+"""A batch in one of these has finished: its results are final and may be downloaded."""
+ACTIVE_STATUSES: Final = ("validating", "in_progress", "finalizing", "cancelling")
+"""A batch in one of these is still moving towards a terminal status."""
+
+CHARS_PER_TOKEN: Final = 4
+"""OpenAI's rule of thumb for English text, where no tokenizer is at hand."""

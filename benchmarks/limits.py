@@ -32,7 +32,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline import COLLECTION, WORDS_PER_ITEM, bench_batch, create_collection, run_op, synthetic_points
+from pipeline import (
+    COLLECTION,
+    WORDS_PER_ITEM,
+    bench_batch,
+    create_collection,
+    run_op,
+    synthetic_points,
+    write_back_results,
+)
 from pipeline import write_results_file as write_output_file
 from readme import write_section
 
@@ -71,10 +79,6 @@ def request_files(work: Path) -> list[str]:
 
 def write_back(cache: Any, work: Path) -> dict[str, float]:
     """Every request file's results written back, one completed batch after another, timed alone."""
-    from tagging_assets.batches.processor import BatchProcessor
-    from tagging_assets.batches.status import status_of
-
-    processor = BatchProcessor(cache, None, work_dir=work)
     outputs = []
     for number, requests in enumerate(request_files(work), start=1):
         write_output_file(work, requests, f"results-{number}.jsonl")
@@ -82,7 +86,7 @@ def write_back(cache: Any, work: Path) -> dict[str, float]:
     started, cpu = time.perf_counter(), time.process_time()
     for requests, output in outputs:
         record, batch = bench_batch(work, requests)
-        processor.write_results(record, status_of(batch), output, None)
+        write_back_results(cache, work, record, batch, output)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb, "files": len(outputs)}

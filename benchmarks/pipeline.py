@@ -14,7 +14,7 @@ so its peak RSS is its own:
   JSON-escaped in a tight loop; then the same again with the bytes written to disk, 2 MB at a time;
 - floor write: raw batch_update_points of SetPayloadOperations, 512 a call;
 - naive process: one set_payload per point;
-- process: this project's write-back of a results file (BatchProcessor.write_results).
+- process: this project's write-back of a results file (the write-back step).
 
 Every measurement runs --repeats times, the ops taking turns; each figure is the median. The three writes
 each run on a fresh copy of the store, and the tables give their CPU time beside the wall time.
@@ -209,11 +209,24 @@ def bench_batch(work: Path, requests: str = "input.jsonl") -> tuple[Any, Any]:
     return record, batch
 
 
+def write_back_results(cache: Any, work: Path, record: Any, batch: Any, output: Path) -> None:
+    """This project's write-back step for one results file, as `tagging-assets process` runs it."""
+    from tagging_assets.batches import steps
+    from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.status import status_of
+    from tagging_assets.core.contracts import DownloadedFiles
+    from tagging_assets.core.settings import TaggingSettings
+
+    plan = TaggingPlan.from_settings(TaggingSettings.from_env().model_copy(update={"work_dir": work}))
+    status = status_of(batch)
+    files = DownloadedFiles(batch_id=status.batch_id, status=status.status, output=output)
+    steps.write_back(cache, plan, record=record, batch=status, files=files)
+
+
 def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool) -> None:
     from qdrant_client import models
 
     from tagging_assets.batches.processor import BatchProcessor
-    from tagging_assets.batches.status import status_of
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.models import model_table
     from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
@@ -274,7 +287,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     elif op == "process":
         record, batch = bench_batch(work)
         started, cpu = time.perf_counter(), time.process_time()
-        BatchProcessor(cache, None, work_dir=work).write_results(record, status_of(batch), work / "output.jsonl", None)
+        write_back_results(cache, work, record, batch, work / "output.jsonl")
     elif op != "open":
         raise SystemExit(f"unknown op {op}")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -149,27 +149,32 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     Warns when the API lists the model with a shutdown date; refuses when that date
     falls inside a batch's 24 hours.
     """
-    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.batches import steps
+    from tagging_assets.batches.clients import batch_api_of
+    from tagging_assets.batches.plan import TaggingPlan
     from tagging_assets.cli.backend import client_if_answering
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.selection import parse_where
 
     settings = _settings()
+    plan = TaggingPlan.from_settings(settings)
     report = SelectionReport()
     with _clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
         filters = parse_where(where)
         cache.require()
+        options = plan.request_options
         client = client_if_answering(settings)
-        processor = BatchProcessor(cache, client, settings=settings)
-        if client is not None and (warning := processor.model_warning()):
-            _warning(warning)
+        if client is not None:
+            api = batch_api_of(client, settings.batch_provider)
+            if warning := api.model_warning(settings.model, now=time.time()):
+                _warning(warning)
         with _bar(cache.count(), "Scanning the cache") as bar:
-            shards = processor.prepare_files(output, filters or None, report=report, progress=bar.update)
+            items = steps.select(cache, plan, report=report, filters=filters or None, progress=bar.update)
+            shards = steps.write_requests(items, output, plan=plan)
             bar.update(report.scanned - bar.pos)
         requests = sum(shard.requests for shard in shards)
         tokens = sum(shard.input_tokens for shard in shards)
-        cost = processor.expected_cost(tokens, requests)
-        options = processor.request_options
+        cost = plan.expected_cost(tokens, requests)
     largest = max((shard.largest_request_tokens for shard in shards), default=0)
     if as_json:
         _print_json(
@@ -178,13 +183,13 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
                 "requests": requests,
                 "files": [shard.to_json() for shard in shards],
                 "input_tokens": tokens,
-                "token_count": processor.counter.method,
+                "token_count": plan.counter.method,
                 "largest_request_tokens": largest,
                 "request_options": asdict(options),
                 "endpoint": settings.endpoint,
                 "expected_cost_batch_usd": round(cost.batch_usd, 6) if cost else None,
                 "expected_cost_realtime_usd": round(cost.realtime_usd, 6) if cost else None,
-                **({} if cost else {"price": processor.unknown_price}),
+                **({} if cost else {"price": plan.unknown_price}),
             }
         )
         return
@@ -201,10 +206,10 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
             f"Requests for {options.model} at {settings.endpoint}{effort}, "
             f"up to {options.max_output_tokens:,} output tokens each."
         )
-        click.echo(f"{tokens:,} input tokens, {processor.counter.method}; the largest request {largest:,}.")
-        expected = processor.expected_output_tokens(1)
+        click.echo(f"{tokens:,} input tokens, {plan.counter.method}; the largest request {largest:,}.")
+        expected = plan.expected_output_tokens(1)
         if cost is None:
-            click.echo(f"Expected cost: unknown: {processor.unknown_price}.")
+            click.echo(f"Expected cost: unknown: {plan.unknown_price}.")
         else:
             click.echo(
                 f"Expected cost: {_usd(cost.batch_usd)} with the Batch API ({_usd(cost.realtime_usd)} realtime), "
@@ -223,16 +228,30 @@ def submit(input_file: Path, as_json: bool) -> None:
     more than TAGGING_MAX_COST_USD, or when it would queue more than
     TAGGING_ENQUEUED_TOKEN_LIMIT tokens beside the batches in flight.
     """
-    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.batches import steps
+    from tagging_assets.batches.api import status_naming_its_api
+    from tagging_assets.batches.clients import batch_api_of
+    from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
 
     settings = _settings()
+    records = RecordStore(settings.work_dir)
     with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
-        processor = BatchProcessor(cache, client, settings=settings, warn=_warning)
-        batch_id = processor.submit_batch(input_file)
-        status = processor.check_status(batch_id)
-    record = processor.record(batch_id)
+        api = batch_api_of(client, settings.batch_provider)
+        submission = steps.submit(
+            [input_file],
+            plan=TaggingPlan.from_settings(settings),
+            api=api,
+            records=records,
+            cache=cache,
+            warn=_warning,
+            defer_over_budget=False,
+        )
+        batch_id = submission.batches[0].batch_id
+        status = status_naming_its_api(api, records, batch_id)
+        record = records.load(batch_id)
     if as_json:
         _print_json(status.to_json() | {"input_file_id": record.input_file_id or None, "completion_window": "24h"})
         return
@@ -288,15 +307,24 @@ def process(batch_id: str, as_json: bool) -> None:
     next prepare while within TAGGING_MAX_ATTEMPTS. Prints the actual cost from the
     batch's usage and the saving against realtime. Safe to run again.
     """
-    from tagging_assets.batches.processor import BatchProcessor
+    from tagging_assets.batches import steps
+    from tagging_assets.batches.api import status_naming_its_api
+    from tagging_assets.batches.clients import batch_api_of
+    from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
 
     settings = _settings()
+    plan = TaggingPlan.from_settings(settings)
+    records = RecordStore(settings.work_dir)
     with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
-        processor = BatchProcessor(cache, client, settings=settings)
-        with _bar(processor.record(batch_id).requests, "Writing to the cache") as bar:
-            summary = processor.process_results(batch_id, progress=bar.update)
+        api = batch_api_of(client, settings.batch_provider)
+        record = records.load(batch_id)
+        batch = status_naming_its_api(api, records, batch_id)
+        files = steps.download(api, batch, settings.work_dir / "results" / batch_id / "output.jsonl")
+        with _bar(record.requests, "Writing to the cache") as bar:
+            summary = steps.write_back(cache, plan, record=record, batch=batch, files=files, progress=bar.update)
     if as_json:
         _print_json(summary.to_json())
         return
@@ -309,7 +337,7 @@ def process(batch_id: str, as_json: bool) -> None:
     )
     cost = summary.cost
     if cost is None:
-        click.echo(f"{tokens}: cost unknown: {processor.unknown_price}.")
+        click.echo(f"{tokens}: cost unknown: {plan.unknown_price}.")
     else:
         click.echo(
             f"{tokens}: {_usd(cost.batch_usd)} with the Batch API, {_usd(cost.realtime_usd)} "

@@ -1,11 +1,14 @@
 """The five assets, from the cache to tags written back. Each calls the library and reports what it did as
 metadata; they hand each other small typed manifests, never transcripts."""
 
+import time
 from collections import Counter
 from dataclasses import asdict
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
+from tagging_assets.batches import steps
+from tagging_assets.batches.api import status_naming_its_api
 from tagging_assets.core.contracts import (
     BatchInput,
     DownloadedFiles,
@@ -15,11 +18,8 @@ from tagging_assets.core.contracts import (
     SubmittedBatch,
     WritebackSummary,
 )
-from tagging_assets.core.errors import TokenBudgetError
-from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.report import tag_frequencies
-from tagging_assets.core.selection import collector_paused, read_manifest, write_manifest
-from tagging_assets.core.shards import write_shards
+from tagging_assets.core.selection import collector_paused, write_manifest
 from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
 from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
@@ -41,11 +41,10 @@ def cached_transcripts(
     context: AssetExecutionContext, qdrant: QdrantCacheResource, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> SelectedItems:
     report = SelectionReport()
-    settings = tagging.settings(batch_api.batch_provider)
-    manifest = settings.work_dir.resolve() / "selections" / f"{context.run.run_id}.jsonl"
+    plan = tagging.plan(batch_api)
+    manifest = plan.settings.work_dir.resolve() / "selections" / f"{context.run.run_id}.jsonl"
     with failing_clearly(), qdrant.open() as cache, collector_paused():
-        processor = tagging.processor(cache=cache, batch_api=batch_api)
-        count = write_manifest(processor.select(report), manifest)
+        count = write_manifest(steps.select(cache, plan, report=report), manifest)
     context.add_output_metadata(
         {
             "collection": qdrant.collection,
@@ -59,7 +58,7 @@ def cached_transcripts(
             "manifest_bytes": manifest.stat().st_size,
         }
     )
-    return SelectedItems(manifest=manifest, items=count, model=settings.model)
+    return SelectedItems(manifest=manifest, items=count, model=plan.settings.model)
 
 
 @asset(
@@ -81,31 +80,19 @@ def batch_input_jsonl(
     tagging: TaggingResource,
     cached_transcripts: SelectedItems,
 ) -> BatchInput:
-    processor = tagging.processor(cache=None, batch_api=batch_api, quick=True)
-    settings = processor.settings
+    plan = tagging.plan(batch_api)
+    settings = plan.settings
     output = settings.work_dir.resolve() / "submissions" / context.run.run_id / "requests.jsonl"
     changed = Counter[str]()
     with failing_clearly():
-        options = processor.request_options
-        if warning := processor.model_warning():
+        options = plan.request_options
+        if warning := batch_api.get_api(quick=True).model_warning(settings.model, now=time.time()):
             context.log.warning(warning)
-        with qdrant.open() as cache, collector_paused():
-            items = read_manifest(
-                cache,
-                cached_transcripts.manifest,
-                counter=processor.counter,
-                max_transcript_tokens=settings.max_transcript_tokens,
-                changed=lambda: changed.update(["changed"]),
+        with qdrant.open() as cache:
+            items = steps.selected_again(
+                cache, plan, cached_transcripts.manifest, changed=lambda: changed.update(["changed"])
             )
-            shards = write_shards(
-                items,
-                output,
-                options=options,
-                endpoint=settings.endpoint,
-                system_prompt=SYSTEM_PROMPT,
-                counter=processor.counter,
-                limits=processor.shard_limits,
-            )
+            shards = steps.write_requests(items, output, plan=plan)
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.input_tokens for shard in shards)
     context.add_output_metadata(
@@ -115,13 +102,13 @@ def batch_input_jsonl(
             "items_changed_since_selection": changed["changed"],
             "bytes": sum(shard.bytes for shard in shards),
             "input_tokens": input_tokens,
-            "token_count": processor.counter.method,
+            "token_count": plan.counter.method,
             "largest_request_tokens": max((shard.largest_request_tokens for shard in shards), default=0),
-            "estimated_output_tokens": processor.expected_output_tokens(requests),
+            "estimated_output_tokens": plan.expected_output_tokens(requests),
             "endpoint": settings.endpoint,
             "request_options": MetadataValue.json(asdict(options)),
-            "prices": processor.profile.source or processor.unknown_price,
-            **cost_metadata(processor.expected_cost(input_tokens, requests), processor.unknown_price, "estimated_"),
+            "prices": plan.profile.source or plan.unknown_price,
+            **cost_metadata(plan.expected_cost(input_tokens, requests), plan.unknown_price, "estimated_"),
             "files": markdown_table(
                 [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],
                 ["file", "requests", "bytes"],
@@ -147,34 +134,35 @@ def openai_batch_job(
     batch_input_jsonl: BatchInput,
 ) -> Submission:
     shards = batch_input_jsonl.shards
-    input_tokens = sum(shard.input_tokens for shard in shards)
-    requests = sum(shard.requests for shard in shards)
-    submitted: list[SubmittedBatch] = []
-    deferred = []
+    plan = tagging.plan(batch_api)
+    estimate = plan.expected_cost(sum(shard.input_tokens for shard in shards), sum(shard.requests for shard in shards))
+
+    def add_partition(batch: SubmittedBatch) -> None:
+        context.instance.add_dynamic_partitions(BATCH_PARTITIONS, [batch.batch_id])
+
     with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(cache=cache, batch_api=batch_api, warn=context.log.warning)
-        estimate = processor.expected_cost(input_tokens, requests)
-        processor.enforce_cap(estimate, f"this submission ({requests:,} requests)")
-        for shard in shards:
-            try:
-                record = processor.submit_shard(shard, submission_id=batch_input_jsonl.submission_id)
-            except TokenBudgetError as waiting:
-                context.log.info(str(waiting))
-                deferred.append(shard)
-                continue
-            context.instance.add_dynamic_partitions(BATCH_PARTITIONS, [record.batch_id])
-            submitted.append(SubmittedBatch(batch_id=record.batch_id, requests=shard.requests, input_file=shard.path))
+        submission = steps.submit(
+            shards,
+            plan=plan,
+            api=batch_api.get_api(),
+            records=tagging.records(),
+            cache=cache,
+            submission_id=batch_input_jsonl.submission_id,
+            warn=context.log.warning,
+            submitted=add_partition,
+        )
+    submitted, deferred = submission.batches, submission.deferred
     context.add_output_metadata(
         {
             "provider": batch_api.provider,
-            "model": processor.request_options.model,
-            "endpoint": processor.settings.endpoint,
+            "model": plan.request_options.model,
+            "endpoint": plan.settings.endpoint,
             "batches": len(submitted),
             "requests": sum(batch.requests for batch in submitted),
             "deferred_shards": len(deferred),
             "deferred_requests": sum(shard.requests for shard in deferred),
             "batch_ids": MetadataValue.json([batch.batch_id for batch in submitted]),
-            **cost_metadata(estimate, processor.unknown_price, "estimated_"),
+            **cost_metadata(estimate, plan.unknown_price, "estimated_"),
             "submitted": markdown_table(
                 [batch.to_json() for batch in submitted], ["batch_id", "requests", "input_file"]
             ),
@@ -182,7 +170,7 @@ def openai_batch_job(
     )
     if not submitted and not deferred:
         context.log.info("nothing needs tags: no batch submitted, nothing spent")
-    return Submission(submission_id=batch_input_jsonl.submission_id, batches=tuple(submitted), deferred=tuple(deferred))
+    return submission
 
 
 @asset(
@@ -198,15 +186,17 @@ def batch_results_raw(
     context: AssetExecutionContext, batch_api: BatchApiResource, tagging: TaggingResource
 ) -> DownloadedFiles:
     batch_id = context.partition_key
-    processor = tagging.processor(cache=None, batch_api=batch_api)
-    target = processor.work_dir.resolve() / "results" / batch_id / "output.jsonl"
+    plan = tagging.plan(batch_api)
+    records = tagging.records()
+    api = batch_api.get_api()
+    target = plan.settings.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
-        status = processor.check_status(batch_id)
-        files = processor.download_results(batch_id, target, status)
+        status = status_naming_its_api(api, records, batch_id)
+        files = steps.download(api, status, target)
     metadata: dict[str, object] = {
         "batch_id": batch_id,
         "provider": batch_api.provider,
-        "model": status.model or processor.record(batch_id).model,
+        "model": status.model or records.load(batch_id).model,
         "endpoint": status.endpoint,
         "status": status.status,
         "requests_total": status.total,
@@ -222,7 +212,7 @@ def batch_results_raw(
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
         }
-        metadata |= cost_metadata(processor.cost_of(usage, status.model), processor.unknown_price, "actual_")
+        metadata |= cost_metadata(plan.cost_of(usage, status.model), plan.unknown_price, "actual_")
     if files.output:
         metadata["output_file"] = MetadataValue.path(str(files.output))
     if files.errors:
@@ -250,12 +240,12 @@ def tagged_points(
     tagging: TaggingResource,
     batch_results_raw: DownloadedFiles,
 ) -> WritebackSummary:
+    plan = tagging.plan(batch_api)
+    records = tagging.records()
     with failing_clearly(), qdrant.open() as cache:
-        processor = tagging.processor(cache=cache, batch_api=batch_api)
-        summary = processor.process_results(
-            batch_results_raw.batch_id, batch_results_raw.output, batch_results_raw.errors
-        )
-        record = processor.record(batch_results_raw.batch_id)
+        record = records.load(batch_results_raw.batch_id)
+        batch = status_naming_its_api(batch_api.get_api(), records, record.batch_id)
+        summary = steps.write_back(cache, plan, record=record, batch=batch, files=batch_results_raw)
         frequencies, tagged_videos = tag_frequencies(cache)
     written = summary.tags_written
     context.add_output_metadata(
@@ -271,7 +261,7 @@ def tagged_points(
             "cached_input_tokens": summary.cached_input_tokens,
             "output_tokens": summary.output_tokens,
             "reasoning_tokens": summary.reasoning_tokens,
-            **cost_metadata(summary.cost, processor.unknown_price),
+            **cost_metadata(summary.cost, plan.unknown_price),
             "failures_by_reason": markdown_table(
                 [{"reason": r, "count": c} for r, c in summary.failed_by_reason.items()], ["reason", "count"]
             ),

@@ -2,11 +2,14 @@
 and what the cache holds is what the batch returned."""
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetIn,
     MetadataValue,
@@ -24,11 +27,24 @@ from tagging_assets.core.contracts import BatchInput, DownloadedFiles
 from tagging_assets.core.shards import read_index
 from tagging_assets.defs.assets import batch_input_jsonl, batch_results_raw, tagged_points
 from tagging_assets.defs.partitions import batch_partitions
-from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
+from tagging_assets.defs.resources import QdrantCacheResource, TaggingResource
 
-# Per-partition checks are what a batch-per-partition design needs; Dagster marks them preview. The
-# warning says nothing a user can act on, so it is silenced for these definitions only.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=PreviewWarning)
+_Check = TypeVar("_Check", bound=Callable[..., AssetCheckResult])
+
+
+def per_batch_check(**spec: Any) -> Callable[[_Check], AssetChecksDefinition]:
+    """An asset check with one result per batch partition. Per-partition checks are what a batch-per-partition
+    design needs, and Dagster marks them preview; its warning says nothing a user can act on, so it is silenced
+    while these checks are defined, and nowhere else."""
+
+    def define(check: _Check) -> AssetChecksDefinition:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=PreviewWarning
+            )
+            return asset_check(partitions_def=batch_partitions, **spec)(check)
+
+    return define
 
 
 @asset_check(
@@ -50,19 +66,15 @@ def batch_input_is_valid(batch_input_jsonl: BatchInput) -> AssetCheckResult:
     )
 
 
-@asset_check(
+@per_batch_check(
     asset=batch_results_raw,
-    partitions_def=batch_partitions,
     description="Every custom_id the batch was given appears exactly once across its output and error files, "
     "and no other id does. A batch that failed validation returns no lines: a warning, its items are released.",
 )
 def every_request_accounted_for(
-    context: AssetCheckExecutionContext,
-    batch_api: BatchApiResource,
-    tagging: TaggingResource,
-    batch_results_raw: DownloadedFiles,
+    context: AssetCheckExecutionContext, tagging: TaggingResource, batch_results_raw: DownloadedFiles
 ) -> AssetCheckResult:
-    record = tagging.processor(cache=None, batch_api=batch_api).record(context.partition_key)
+    record = tagging.records().load(context.partition_key)
     accounting = account_for_results(
         read_index(Path(record.index_file)), batch_results_raw.output, batch_results_raw.errors
     )
@@ -89,9 +101,8 @@ def every_request_accounted_for(
     )
 
 
-@asset_check(
+@per_batch_check(
     asset=tagged_points,
-    partitions_def=batch_partitions,
     description="Every point this batch tagged has 3-5 lowercase, hyphenated, non-generic tags.",
 )
 def tags_follow_format(context: AssetCheckExecutionContext, qdrant: QdrantCacheResource) -> AssetCheckResult:
@@ -102,9 +113,8 @@ def tags_follow_format(context: AssetCheckExecutionContext, qdrant: QdrantCacheR
     )
 
 
-@asset_check(
+@per_batch_check(
     asset=tagged_points,
-    partitions_def=batch_partitions,
     additional_ins={"batch_results_raw": AssetIn(key=batch_results_raw.key)},
     description="The cache agrees with the batch's results: each success is the point's tags and summary, and "
     "every other submitted item is marked failed with its reason.",
@@ -112,12 +122,11 @@ def tags_follow_format(context: AssetCheckExecutionContext, qdrant: QdrantCacheR
 def cache_agrees_with_results(
     context: AssetCheckExecutionContext,
     qdrant: QdrantCacheResource,
-    batch_api: BatchApiResource,
     tagging: TaggingResource,
     batch_results_raw: DownloadedFiles,
 ) -> AssetCheckResult:
     batch_id = context.partition_key
-    record = tagging.processor(cache=None, batch_api=batch_api).record(batch_id)
+    record = tagging.records().load(batch_id)
     index = read_index(Path(record.index_file))
     with qdrant.open() as cache:
         found = disagreements(cache, batch_id, index, batch_results_raw.output, batch_results_raw.errors)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource, EnvVar
 
 from tagging_assets.batches.api import BatchApi
 from tagging_assets.batches.clients import batch_api_of, sdk_client
-from tagging_assets.batches.processor import BatchProcessor
+from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.records import RecordStore
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, PROVIDERS, Provider, TaggingSettings
 from tagging_assets.core.wire import CHAT_COMPLETIONS
 
@@ -103,27 +106,26 @@ class TaggingResource(ConfigurableResource):
     max_cost_usd: float | None = None
     enqueued_token_limit: int | None = None
     pricing_file: str | None = None
+    system_prompt: str | None = None
+    """The system prompt every request carries; None: the bundled one."""
 
     @classmethod
     def from_settings(cls, settings: TaggingSettings) -> TaggingResource:
         return cls(**settings.model_dump(mode="json", include=set(cls.model_fields)))
 
     def settings(self, provider: Provider = "openai") -> TaggingSettings:
-        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        fields = {name: getattr(self, name) for name in type(self).model_fields if name != "system_prompt"}
         return TaggingSettings.model_validate({**fields, "provider": provider})
 
-    def processor(
-        self,
-        *,
-        cache: QdrantCache | None,
-        batch_api: BatchApiResource,
-        quick: bool = False,
-        warn: Callable[[str], None] | None = None,
-    ) -> BatchProcessor:
-        """The processor for these settings at ``batch_api``, whose provider it speaks."""
+    def plan(self, batch_api: BatchApiResource) -> TaggingPlan:
+        """The run's choices for these settings at ``batch_api``, whose provider they speak and whose backend
+        answers."""
         settings = self.settings(batch_api.batch_provider)
-        api = batch_api.get_api(quick=quick)
-        return BatchProcessor(cache, api=api, settings=settings, backend=batch_api.backend, warn=warn)
+        return TaggingPlan(settings, batch_api.backend, self.system_prompt or SYSTEM_PROMPT)
+
+    def records(self) -> RecordStore:
+        """What the work directory knows of the batches it submitted."""
+        return RecordStore(Path(self.work_dir))
 
 
 def _api_key(settings: TaggingSettings) -> str:

@@ -1,0 +1,105 @@
+"""What every step of one run shares: the settings, who answers, the prompt, and the model's rules and prices.
+
+The steps (``steps.py``) take a ``TaggingPlan`` so that the command line, the Dagster assets and the lesson's
+``BatchProcessor`` select with the same prompt version they write requests with, shard to the same limits, and
+price and cap a submission the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+from tagging_assets.core.contracts import Backend, Cost, Shard, TokenUsage
+from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
+from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
+from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.shards import Limits
+from tagging_assets.core.tokens import TokenCounter, counter_for
+
+
+@dataclass(frozen=True)
+class TaggingPlan:
+    """One run's choices, read from the settings once.
+
+    ``backend`` says who answers (the local gateway's offline tagger, or a real API), which selection needs to know
+    whether the offline tagger's tags still stand in; ``system_prompt`` is the prompt every request carries, whose
+    version marks the items it tagged.
+    """
+
+    settings: TaggingSettings
+    backend: Backend
+    system_prompt: str = SYSTEM_PROMPT
+
+    @classmethod
+    def from_settings(
+        cls, settings: TaggingSettings, *, backend: Backend | None = None, system_prompt: str | None = None
+    ) -> TaggingPlan:
+        """The plan the settings describe; ``backend`` and ``system_prompt`` override theirs."""
+        return cls(settings, backend or settings.backend, system_prompt or SYSTEM_PROMPT)
+
+    @cached_property
+    def prompt_version(self) -> str:
+        return prompt_version_for(self.system_prompt)
+
+    @cached_property
+    def counter(self) -> TokenCounter:
+        """Exact token counts when tiktoken has the model's encoding on this machine, else the estimate."""
+        return counter_for(self.settings.model, self.settings.tiktoken_cache_dir)
+
+    @cached_property
+    def models(self) -> ModelTable:
+        """The model profiles: the built-in table after TAGGING_PRICING_FILE's entries."""
+        return model_table(self.settings.pricing_file)
+
+    @cached_property
+    def profile(self) -> ModelProfile:
+        return self.models.profile(self.settings.model)
+
+    @cached_property
+    def request_options(self) -> RequestOptions:
+        """What each request carries for the configured model and effort, naming the Azure deployment where
+        there is one; a wrong effort is a ``ConfigError``."""
+        options = self.profile.request_options(self.settings.reasoning_effort)
+        return replace(options, model=self.settings.deployment)
+
+    @property
+    def shard_limits(self) -> Limits:
+        """How much one batch may hold: the API's limits, the configured request count and the token budget."""
+        return Limits.for_endpoint(
+            self.settings.endpoint,
+            requests=self.settings.max_requests_per_file,
+            tokens=self.settings.enqueued_token_limit,
+        )
+
+    def profile_of(self, requested: str) -> ModelProfile:
+        """The profile of a model that requests named: the configured model's for its deployment too."""
+        if requested in (self.settings.model, self.settings.deployment):
+            return self.profile
+        return self.models.profile(requested)
+
+    def expected_cost(self, input_tokens: int, requests: int) -> Cost | None:
+        """What requests of the configured model are expected to cost; None without a price."""
+        return expected_cost(self.profile, input_tokens, requests, self.settings.reasoning_effort)
+
+    def expected_output_tokens(self, requests: int) -> int:
+        return requests * self.profile.expected_output_tokens(self.settings.reasoning_effort)
+
+    def cost_of(self, usage: TokenUsage, model: str | None = None) -> Cost | None:
+        return cost_of(self.profile_of(model or self.settings.model), usage)
+
+    def enforce_cap(self, cost: Cost | None, what: str) -> None:
+        """Refuse what would cost more than TAGGING_MAX_COST_USD, or what has no price while a cap is set."""
+        enforce_cap(cost, self.settings.max_cost_usd, what, self.profile, self.models)
+
+    def enforce_cap_on(self, shard: Shard) -> None:
+        """The cap on one new batch, priced by the model its requests name."""
+        profile = self.profile_of(shard.model)
+        effort = self.settings.reasoning_effort if profile is self.profile else None
+        expected = expected_cost(profile, shard.input_tokens, shard.requests, effort)
+        enforce_cap(expected, self.settings.max_cost_usd, shard.path.name, profile, self.models)
+
+    @property
+    def unknown_price(self) -> str:
+        return unknown_price(self.profile, self.models)

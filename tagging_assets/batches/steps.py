@@ -1,0 +1,191 @@
+"""The pipeline's steps, one typed function each: select, write the request files, submit, download, write back.
+
+The Dagster assets, the command line and the lesson's ``BatchProcessor`` all call these, so each guard holds on
+every path, in the same order: the input is audited before anything is uploaded, and the cost cap is checked on
+the whole submission and again on every new batch. The status step is ``status_naming_its_api``, beside the
+provider interface, so that ``tagging-assets status`` loads neither the cache nor this module.
+
+Every step is safe to repeat: a submission finds the batch it already made, marking pending and writing back
+change nothing the second time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from tagging_assets.batches.api import BatchApi, SubmitOptions
+from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.records import BatchRecord, RecordStore
+from tagging_assets.batches.writeback import mark_pending, write_results
+from tagging_assets.core.audit import audit_input_files
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.contracts import (
+    BatchStatus,
+    DownloadedFiles,
+    SelectionReport,
+    Shard,
+    Submission,
+    SubmittedBatch,
+    WritebackSummary,
+)
+from tagging_assets.core.errors import BatchError, InputError, TokenBudgetError
+from tagging_assets.core.selection import CacheItem, Filters, collector_paused, read_manifest, select_items
+from tagging_assets.core.shards import index_path_for, load_shard, read_index, write_shards
+
+
+def select(
+    cache: QdrantCache,
+    plan: TaggingPlan,
+    *,
+    report: SelectionReport,
+    filters: Filters = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[CacheItem]:
+    """The items that need tags now, streamed from one scan of the cache; the rest are counted in ``report`` with
+    their reasons. ``progress`` hears of the points scanned, a thousand at a time."""
+    cache.require()
+    settings = plan.settings
+    return select_items(
+        cache,
+        report,
+        model=settings.deployment,
+        prompt_version=plan.prompt_version,
+        max_attempts=settings.max_attempts,
+        counter=plan.counter,
+        backend=plan.backend,
+        max_transcript_tokens=settings.max_transcript_tokens,
+        only=filters,
+        progress=progress,
+    )
+
+
+def selected_again(
+    cache: QdrantCache, plan: TaggingPlan, manifest: Path, *, changed: Callable[[], None] | None = None
+) -> Iterator[CacheItem]:
+    """The items a selection listed in ``manifest``, their transcripts read again from the cache; an item changed
+    since it was selected waits for the next selection, and ``changed`` hears of it."""
+    return read_manifest(
+        cache,
+        manifest,
+        counter=plan.counter,
+        max_transcript_tokens=plan.settings.max_transcript_tokens,
+        changed=changed,
+    )
+
+
+def write_requests(items: Iterable[CacheItem], output: Path, *, plan: TaggingPlan) -> list[Shard]:
+    """One request line per item in ``output`` (and ``.partN`` files past a batch's limits), each with its index
+    for write-back. With nothing to tag, ``output`` and its index are written empty, so that submitting them says
+    so."""
+    with collector_paused():
+        shards = write_shards(
+            items,
+            output,
+            options=plan.request_options,
+            endpoint=plan.settings.endpoint,
+            system_prompt=plan.system_prompt,
+            counter=plan.counter,
+            limits=plan.shard_limits,
+        )
+    if not shards:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(b"")
+        index_path_for(output).write_bytes(b"")
+    return shards
+
+
+def audited(request_file: Shard | Path) -> Shard:
+    """A request file checked line by line before anything of it is uploaded; a path is read as ``prepare`` wrote
+    it once its lines pass."""
+    path = request_file.path if isinstance(request_file, Shard) else request_file
+    if not path.is_file():
+        raise InputError(f"no input file at {path}")
+    audit = audit_input_files([path])
+    if audit.requests == 0:
+        raise InputError(f"{path} holds no requests: nothing to submit")
+    if audit.problems:
+        raise InputError(f"{path} is not a valid batch input: {'; '.join(audit.problems[:3])}")
+    return request_file if isinstance(request_file, Shard) else load_shard(path)
+
+
+def submit(
+    request_files: Sequence[Shard | Path],
+    *,
+    plan: TaggingPlan,
+    api: BatchApi,
+    records: RecordStore,
+    cache: QdrantCache,
+    submission_id: str | None = None,
+    warn: Callable[[str], None],
+    defer_over_budget: bool = True,
+    submitted: Callable[[SubmittedBatch], None] | None = None,
+) -> Submission:
+    """Make one batch per request file, or find the one already made from the same bytes, and mark its items
+    pending.
+
+    Every file is audited, and the whole submission priced against the cap, before anything is uploaded; each new
+    batch is priced against the cap again before its upload. A file that would queue more tokens than the budget
+    leaves beside the batches in flight waits (``warn`` hears why) in ``deferred``, or, without
+    ``defer_over_budget``, is a ``TokenBudgetError``. ``submitted`` hears of each batch as soon as it exists, so a
+    later failure cannot lose it.
+    """
+    shards = [audited(request_file) for request_file in request_files]
+    requests = sum(shard.requests for shard in shards)
+    plan.enforce_cap(
+        plan.expected_cost(sum(shard.input_tokens for shard in shards), requests),
+        f"this submission ({requests:,} requests)",
+    )
+    settings = plan.settings
+    options = SubmitOptions(
+        collection=cache.collection,
+        backend=plan.backend,
+        enqueued_token_limit=settings.enqueued_token_limit,
+        file_ttl_seconds=settings.file_ttl_seconds,
+        warn=warn,
+    )
+    submitter = api.submitter(records, options)
+    submission_id = submission_id or str(uuid.uuid4())
+    batches: list[SubmittedBatch] = []
+    deferred: list[Shard] = []
+    for shard in shards:
+        try:
+            record = submitter.submit(shard, submission_id=submission_id, check=plan.enforce_cap_on)
+        except TokenBudgetError as waiting:
+            if not defer_over_budget:
+                raise
+            warn(str(waiting))
+            deferred.append(shard)
+            continue
+        mark_pending(cache, record, read_index(shard.index_path))
+        batch = SubmittedBatch(batch_id=record.batch_id, requests=shard.requests, input_file=shard.path)
+        if submitted is not None:
+            submitted(batch)
+        batches.append(batch)
+    return Submission(submission_id=submission_id, batches=tuple(batches), deferred=tuple(deferred))
+
+
+def download(api: BatchApi, batch: BatchStatus, output: Path) -> DownloadedFiles:
+    """Stream a finished batch's results to ``output``, and its errors beside it where the API keeps them
+    apart."""
+    if not batch.finished:
+        raise BatchError(f"batch {batch.batch_id} is still {batch.status}; process it once it has finished")
+    return api.download(batch, output)
+
+
+def write_back(
+    cache: QdrantCache,
+    plan: TaggingPlan,
+    *,
+    record: BatchRecord,
+    batch: BatchStatus,
+    files: DownloadedFiles,
+    progress: Callable[[int], None] | None = None,
+) -> WritebackSummary:
+    """Write each request's outcome into the cache: tags and summary, or the failure and its reason. Every
+    submitted custom_id ends tagged or failed; ids in neither file are failed as missing. ``progress`` hears of
+    the points written, a batched write at a time."""
+    paths = [path for path in (files.output, files.errors) if path is not None]
+    index = read_index(Path(record.index_file))
+    return write_results(cache, record, batch, index, paths, plan.profile_of(record.model), progress)

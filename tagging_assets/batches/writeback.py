@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tagging_assets.batches.records import BatchRecord
-from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.cache import CachedPoint, QdrantCache
 from tagging_assets.core.contracts import (
     BatchStatus,
     IndexEntry,
@@ -37,6 +37,10 @@ def iso(timestamp: int | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
 
+def _batch_of(point: CachedPoint | None) -> str | None:
+    return point.tagging.batch_id if point is not None and point.tagging is not None else None
+
+
 def mark_pending(cache: QdrantCache, record: BatchRecord, index: dict[str, IndexEntry]) -> int:
     """Record on each submitted point that it waits on this batch; points that already name this
     batch (pending on it, or processed) are left alone, so marking twice changes nothing."""
@@ -45,14 +49,14 @@ def mark_pending(cache: QdrantCache, record: BatchRecord, index: dict[str, Index
     marked = 0
     for start in range(0, len(entries), _PAGE):
         page = entries[start : start + _PAGE]
-        current = cache.retrieve([entry.point_id for entry in page], ["tagging"])
+        current = cache.points_by_id([entry.point_id for entry in page])
         updates = [
             (
                 entry.point_id,
                 {"tagging": _state(record, entry, "pending", submitted_at, submitted_at, entry.attempts).model_dump()},
             )
             for entry in page
-            if (current.get(entry.point_id, {}).get("tagging") or {}).get("batch_id") != record.batch_id
+            if _batch_of(current.get(entry.point_id)) != record.batch_id
         ]
         marked += cache.set_payloads(updates)
     return marked

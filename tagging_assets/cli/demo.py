@@ -121,12 +121,8 @@ def run_demo(
 def _videos_in_cache(settings: TaggingSettings) -> list[VideoTags]:
     with QdrantCache.from_settings(settings) as cache:
         videos = [
-            VideoTags(
-                video_id=str(payload.get(cache.fields.video_id)),
-                tags=list(payload.get("tags") or []),
-                tagging=TaggingState.model_validate(payload["tagging"]) if payload.get("tagging") else None,
-            )
-            for _, payload in cache.scroll([cache.fields.video_id, "tags", "tagging"])
+            VideoTags(video_id=str(point.video_id), tags=list(point.tags), tagging=point.tagging)
+            for point in cache.points()
         ]
     return sorted(videos, key=lambda video: video.video_id)
 

@@ -7,13 +7,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from qdrant_client import models
 
-from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry, PointId
+from tagging_assets.core.cache import CachedPoint, QdrantCache
+from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import Limits
 from tagging_assets.core.wire import read_request
@@ -120,38 +119,36 @@ def account_for_results(submitted: Iterable[str], output: Path | None, errors: P
     )
 
 
-def tag_problems(tags: Any) -> list[str]:
+def tag_problems(point: CachedPoint) -> list[str]:
     """Why a point's tags break the format: 3-5, lowercase, hyphenated, not generic."""
-    if not isinstance(tags, list):
-        return [f"tags are {type(tags).__name__}, not a list"]
-    problems = []
-    if not MIN_TAGS <= len(tags) <= MAX_TAGS:
-        problems.append(f"{len(tags)} tags, not {MIN_TAGS}-{MAX_TAGS}")
-    for tag in tags:
-        if not isinstance(tag, str) or not _TAG.match(tag):
+    if point.tags_problem is not None and not point.tags:
+        return [point.tags_problem]
+    problems = [] if point.tags_problem is None else [point.tags_problem]
+    if not MIN_TAGS <= len(point.tags) <= MAX_TAGS:
+        problems.append(f"{len(point.tags)} tags, not {MIN_TAGS}-{MAX_TAGS}")
+    for tag in point.tags:
+        if not _TAG.match(tag):
             problems.append(f"{tag!r} is not lowercase and hyphenated")
         elif tag in GENERIC_TAGS:
             problems.append(f"{tag!r} is generic")
     return problems
 
 
-def batch_points(cache: QdrantCache, batch_id: str, fields: list[str]) -> dict[PointId, dict[str, Any]]:
+def batch_points(cache: QdrantCache, batch_id: str) -> list[CachedPoint]:
     """The points whose last tagging attempt was this batch."""
     only = models.Filter(must=[models.FieldCondition(key="tagging.batch_id", match=models.MatchValue(value=batch_id))])
-    return dict(cache.scroll(fields, only=only))
+    return list(cache.points(only=only))
 
 
 def format_problems(cache: QdrantCache, batch_id: str) -> tuple[int, list[str]]:
     """The tagged points of a batch, and the problems with their tags."""
     problems: list[str] = []
     tagged = 0
-    for point_id, payload in batch_points(cache, batch_id, ["tags", "tagging", cache.fields.video_id]).items():
-        if (payload.get("tagging") or {}).get("status") != "tagged":
+    for point in batch_points(cache, batch_id):
+        if point.tagging is None or point.tagging.status != "tagged":
             continue
         tagged += 1
-        problems.extend(
-            f"{payload.get(cache.fields.video_id, point_id)}: {p}" for p in tag_problems(payload.get("tags"))
-        )
+        problems.extend(f"{point.video_id or point.point_id}: {problem}" for problem in tag_problems(point))
     return tagged, problems[:_MAX_LISTED]
 
 
@@ -161,7 +158,7 @@ def disagreements(
     """Where the cache and the batch's results disagree: each successful result must be the point's tags and
     summary, and every other submitted id must be failed in the cache."""
     by_point = {entry.point_id: custom_id for custom_id, entry in index.items()}
-    points = cache.retrieve(list(by_point), ["tags", "summary", "tagging"])
+    points = cache.points_by_id(list(by_point))
     expected: dict[str, Outcome] = {}
     problems: list[ParseProblem] = []
     for path in (output, errors):
@@ -170,19 +167,19 @@ def disagreements(
                 expected.setdefault(read.custom_id, read)
     found = []
     for point_id, custom_id in by_point.items():
-        payload = points.get(point_id)
-        if payload is None:
+        point = points.get(point_id)
+        if point is None:
             found.append(f"{custom_id}: the point is gone from the cache")
             continue
-        state = payload.get("tagging") or {}
-        if state.get("batch_id") != batch_id:
+        state = point.tagging
+        if state is None or state.batch_id != batch_id:
             continue
         outcome = expected.get(custom_id)
         if outcome is not None and outcome.output is not None:
-            if state.get("status") != "tagged":
-                found.append(f"{custom_id}: tagged in the results, {state.get('status')} in the cache")
-            elif payload.get("tags") != outcome.output.tags or payload.get("summary") != outcome.output.summary:
+            if state.status != "tagged":
+                found.append(f"{custom_id}: tagged in the results, {state.status} in the cache")
+            elif list(point.tags) != outcome.output.tags or point.summary != outcome.output.summary:
                 found.append(f"{custom_id}: the cache's tags or summary differ from the results")
-        elif state.get("status") != "failed":
-            found.append(f"{custom_id}: failed or missing in the results, {state.get('status')} in the cache")
+        elif state.status != "failed":
+            found.append(f"{custom_id}: failed or missing in the results, {state.status} in the cache")
     return found[:_MAX_LISTED]

@@ -16,11 +16,12 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from pydantic import ValidationError
 from qdrant_client import QdrantClient, models
 from qdrant_client.conversions import common_types as qdrant_types
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from tagging_assets.core.contracts import PointId
+from tagging_assets.core.contracts import PointId, TaggingState
 from tagging_assets.core.errors import CacheError
 from tagging_assets.core.settings import TaggingSettings
 
@@ -43,6 +44,32 @@ class CacheFields:
     channel: str = "channel"
     url: str = "url"
     published_at: str = "published_at"
+
+
+TAGS_FIELD = "tags"
+SUMMARY_FIELD = "summary"
+TAGGING_FIELD = "tagging"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPoint:
+    """One point of the cache as the library reads it: its payload checked once, here, so that selection,
+    write-back and the checks read typed fields, and a malformed payload is a reason to count, never a crash."""
+
+    point_id: PointId
+    video_id: str | None
+    """The video id as text; None when the payload has none, or one that is neither text nor a number."""
+    title: str = ""
+    transcript: str | None = None
+    transcript_problem: str | None = None
+    """Why there is no transcript to tag: ``missing-transcript`` or ``transcript-not-text``."""
+    tags: tuple[str, ...] = ()
+    tags_problem: str | None = None
+    """Why the tags field is not a list of text, when it is not."""
+    summary: str | None = None
+    tagging: TaggingState | None = None
+    tagging_problem: str | None = None
+    """Why the ``tagging`` state could not be read, when it could not."""
 
 
 class QdrantCache:
@@ -129,31 +156,63 @@ class QdrantCache:
     def count(self, only: models.Filter | None = None) -> int:
         return self.client.count(self.collection, count_filter=only, exact=True).count
 
-    def scroll(
-        self, fields: list[str], only: models.Filter | None = None, page_size: int | None = None
-    ) -> Iterator[tuple[PointId, dict[str, Any]]]:
-        """Every point's id and the named payload fields, page by page."""
+    def points(self, *, transcripts: bool = False, only: models.Filter | None = None) -> Iterator[CachedPoint]:
+        """Every point (or every one ``only`` matches), page by page, without its vector; its transcript only when
+        ``transcripts`` asks, since that is most of a payload's bytes."""
         offset: qdrant_types.PointId | None = None
+        fields = self._payload_fields(transcripts)
         while True:
             points, offset = self.client.scroll(
                 self.collection,
                 scroll_filter=only,
-                limit=page_size or self.page_size,
+                limit=self.page_size,
                 offset=offset,
                 with_payload=fields,
                 with_vectors=False,
             )
             for point in points:
-                yield _plain(point.id), point.payload or {}
+                yield self._cached_point(point.id, point.payload or {})
             if offset is None:
                 return
+
+    def points_by_id(self, ids: list[PointId], *, transcripts: bool = False) -> dict[PointId, CachedPoint]:
+        """The points with these ids that the cache holds."""
+        points = self.client.retrieve(
+            self.collection, ids, with_payload=self._payload_fields(transcripts), with_vectors=False
+        )
+        return {(cached := self._cached_point(point.id, point.payload or {})).point_id: cached for point in points}
 
     def existing_ids(self, ids: list[PointId]) -> set[PointId]:
         return {_plain(point.id) for point in self.client.retrieve(self.collection, ids, with_payload=False)}
 
-    def retrieve(self, ids: list[PointId], fields: list[str]) -> dict[PointId, dict[str, Any]]:
-        points = self.client.retrieve(self.collection, ids, with_payload=fields, with_vectors=False)
-        return {_plain(point.id): point.payload or {} for point in points}
+    def _payload_fields(self, transcripts: bool) -> list[str]:
+        fields = [self.fields.video_id, self.fields.title, TAGS_FIELD, SUMMARY_FIELD, TAGGING_FIELD]
+        return [*fields, self.fields.transcript] if transcripts else fields
+
+    def _cached_point(self, point_id: int | str | UUID, payload: dict[str, Any]) -> CachedPoint:
+        fields = self.fields
+        video_id = payload.get(fields.video_id)
+        title = payload.get(fields.title)
+        transcript = payload.get(fields.transcript)
+        tags, tags_problem = _tags(payload.get(TAGS_FIELD))
+        tagging, tagging_problem = _tagging(payload.get(TAGGING_FIELD))
+        summary = payload.get(SUMMARY_FIELD)
+        return CachedPoint(
+            point_id=_plain(point_id),
+            video_id=str(video_id) if isinstance(video_id, str | int) and str(video_id).strip() else None,
+            title=title if isinstance(title, str) else "",
+            transcript=transcript if isinstance(transcript, str) else None,
+            transcript_problem=None
+            if isinstance(transcript, str)
+            else "missing-transcript"
+            if transcript is None
+            else "transcript-not-text",
+            tags=tags,
+            tags_problem=tags_problem,
+            summary=summary if isinstance(summary, str) else None,
+            tagging=tagging,
+            tagging_problem=tagging_problem,
+        )
 
     def upsert(self, points: list[models.PointStruct]) -> None:
         self.client.upsert(self.collection, points=points, wait=True)
@@ -194,6 +253,31 @@ def _open(path: Path | str | None, url: str | None, api_key: str | None) -> tupl
                 "run, another command?); wait for it to finish or stop it, then try again"
             ) from None
         raise
+
+
+def _tags(value: object) -> tuple[tuple[str, ...], str | None]:
+    """The tags field as text, and what is wrong with it when it is not a list of text."""
+    if value is None:
+        return (), None
+    if not isinstance(value, list):
+        return (), f"tags are {type(value).__name__}, not a list"
+    texts = tuple(tag for tag in value if isinstance(tag, str))
+    others = [tag for tag in value if not isinstance(tag, str)]
+    return texts, f"tags hold {others[0]!r}, not text" if others else None
+
+
+def _tagging(value: object) -> tuple[TaggingState | None, str | None]:
+    """The tagging state, or why it cannot be read: one line naming the first field at fault."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        return None, f"the tagging state is {type(value).__name__}, not an object"
+    try:
+        return TaggingState.model_validate(value), None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "tagging"
+        return None, f"the tagging state's {where}: {first['msg']}"
 
 
 def _reason(error: Exception) -> str:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from qdrant_client import models
 
-from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.cache import TAGS_FIELD, QdrantCache
 from tagging_assets.core.contracts import PointId
 
-TAGS_FIELD = "tags"
 _FACET_PAGE = 100_000
 """Distinct tags asked of the store at first, more than most caches have: a store counts every tag whatever the
 limit, so a vocabulary that fills it is asked again, four times larger, rather than page by page."""
@@ -62,16 +61,15 @@ def ensure_tag_index(cache: QdrantCache) -> bool:
 def videos_with_tag(cache: QdrantCache, tag: str) -> list[TaggedVideo]:
     """Every video whose tags include ``tag``, found by a payload filter on the tags field."""
     ensure_tag_index(cache)
-    fields = cache.fields
     only = models.Filter(must=[models.FieldCondition(key=TAGS_FIELD, match=models.MatchValue(value=tag))])
     found = [
         TaggedVideo(
-            point_id=point_id,
-            video_id=str(payload.get(fields.video_id, "")),
-            title=str(payload.get(fields.title) or ""),
-            tags=list(payload.get(TAGS_FIELD) or []),
-            summary=str(payload.get("summary") or ""),
+            point_id=point.point_id,
+            video_id=point.video_id or "",
+            title=point.title,
+            tags=list(point.tags),
+            summary=point.summary or "",
         )
-        for point_id, payload in cache.scroll([fields.video_id, fields.title, TAGS_FIELD, "summary"], only=only)
+        for point in cache.points(only=only)
     ]
     return sorted(found, key=lambda video: (video.title.lower(), video.video_id))

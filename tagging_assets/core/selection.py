@@ -19,8 +19,8 @@ import orjson
 import xxhash
 from qdrant_client import models
 
-from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import Backend, PointId, SelectionReport
+from tagging_assets.core.cache import CachedPoint, QdrantCache
+from tagging_assets.core.contracts import Backend, PointId, SelectionReport, TaggingState
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.tokens import TokenCounter
 
@@ -114,31 +114,46 @@ def sendable(text: str) -> str:
     return text
 
 
-def why_tag(
-    tagging: Any, item_hash: str, model: str, prompt_version: str, max_attempts: int, backend: Backend = "api"
-) -> tuple[bool, str, int]:
-    """Whether a point needs tagging now, why (or why not), and its attempts so far.
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a point needs tags now, why (or why not), and its attempts so far."""
+
+    needs_tags: bool
+    reason: str
+    attempts: int = 0
+
+
+def decide(
+    tagging: TaggingState | None,
+    item_hash: str,
+    *,
+    model: str,
+    prompt_version: str,
+    max_attempts: int,
+    backend: Backend = "api",
+) -> Decision:
+    """Whether a point with this tagging state needs tagging now.
 
     Tags the offline tagger wrote (the demo's) stand in for a model's until a real API is in use
     (``backend`` "api"); then they are tagged again, counted as ``offline-tags``."""
-    if not isinstance(tagging, dict):
-        return True, "new", 0
-    attempts = tagging["attempts"] if isinstance(tagging.get("attempts"), int) else 0
-    if tagging.get("status") == "pending":
-        return False, "pending", attempts
-    if tagging.get("content_hash") != item_hash:
-        return True, "content-changed", 0
-    if tagging.get("prompt_version") != prompt_version:
-        return True, "prompt-changed", 0
-    if tagging.get("status") == "tagged" and tagging.get("backend") == "offline-tagger" and backend == "api":
-        return True, "offline-tags", 0
-    if tagging.get("model") != model:
-        return True, "model-changed", 0
-    if tagging.get("status") == "failed":
-        if attempts < max_attempts and tagging.get("retryable", True):
-            return True, "retry", attempts
-        return False, "given-up", attempts
-    return False, "up-to-date", attempts
+    if tagging is None:
+        return Decision(True, "new")
+    attempts = tagging.attempts
+    if tagging.status == "pending":
+        return Decision(False, "pending", attempts)
+    if tagging.content_hash != item_hash:
+        return Decision(True, "content-changed")
+    if tagging.prompt_version != prompt_version:
+        return Decision(True, "prompt-changed")
+    if tagging.status == "tagged" and tagging.backend == "offline-tagger" and backend == "api":
+        return Decision(True, "offline-tags")
+    if tagging.model != model:
+        return Decision(True, "model-changed")
+    if tagging.status == "failed":
+        if attempts < max_attempts and tagging.retryable:
+            return Decision(True, "retry", attempts)
+        return Decision(False, "given-up", attempts)
+    return Decision(False, "up-to-date", attempts)
 
 
 def select_items(
@@ -156,46 +171,57 @@ def select_items(
 ) -> Iterator[CacheItem]:
     """Stream the points that need tags; count the rest in ``report``, each with its reason.
     ``progress`` hears of the points scanned, a thousand at a time, for a progress bar."""
-    fields = cache.fields
     max_tokens = max_transcript_tokens
     seen_videos: set[str] = set()
     selected, skipped = report.selected, report.skipped
     scanned = truncated_count = 0
     try:
-        for point_id, payload in cache.scroll(
-            [fields.video_id, fields.title, fields.transcript, "tagging"], only=as_filter(only)
-        ):
+        for point in cache.points(transcripts=True, only=as_filter(only)):
             scanned += 1
             if progress is not None and scanned % _PROGRESS_EVERY == 0:
                 progress(_PROGRESS_EVERY)
-            video_id = payload.get(fields.video_id)
-            title = payload.get(fields.title)
-            transcript = payload.get(fields.transcript)
-            if not isinstance(video_id, str | int) or not str(video_id).strip():
+            video_id, transcript = point.video_id, point.transcript
+            if video_id is None:
                 skipped["missing-video-id"] = skipped.get("missing-video-id", 0) + 1
                 continue
-            video_id = str(video_id)
             if video_id in seen_videos:
                 skipped["duplicate-video-id"] = skipped.get("duplicate-video-id", 0) + 1
                 continue
             seen_videos.add(video_id)
-            if not isinstance(transcript, str):
-                reason = "missing-transcript" if transcript is None else "transcript-not-text"
+            if transcript is None:
+                reason = point.transcript_problem or "missing-transcript"
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue
             if not transcript or transcript.isspace():
                 skipped["empty-transcript"] = skipped.get("empty-transcript", 0) + 1
                 continue
-            title = title if isinstance(title, str) else ""
-            item_hash = content_hash(title, transcript)
-            chosen, reason, attempts = why_tag(
-                payload.get("tagging"), item_hash, model, prompt_version, max_attempts, backend
-            )
-            if not chosen:
-                skipped[reason] = skipped.get(reason, 0) + 1
+            if point.tagging_problem is not None:
+                skipped["malformed-tagging"] = skipped.get("malformed-tagging", 0) + 1
                 continue
-            selected[reason] = selected.get(reason, 0) + 1
-            item = _cache_item(point_id, video_id, title, transcript, item_hash, attempts, reason, counter, max_tokens)
+            item_hash = content_hash(point.title, transcript)
+            decision = decide(
+                point.tagging,
+                item_hash,
+                model=model,
+                prompt_version=prompt_version,
+                max_attempts=max_attempts,
+                backend=backend,
+            )
+            if not decision.needs_tags:
+                skipped[decision.reason] = skipped.get(decision.reason, 0) + 1
+                continue
+            selected[decision.reason] = selected.get(decision.reason, 0) + 1
+            item = _cache_item(
+                point.point_id,
+                video_id,
+                point.title,
+                transcript,
+                item_hash,
+                decision.attempts,
+                decision.reason,
+                counter,
+                max_tokens,
+            )
             truncated_count += item.truncated
             yield item
     finally:
@@ -260,6 +286,10 @@ def write_manifest(items: Iterable[CacheItem], path: Path) -> int:
     return count
 
 
+def _unchanged(point: CachedPoint, selected_hash: str) -> bool:
+    return point.transcript is not None and content_hash(point.title, point.transcript) == selected_hash
+
+
 def read_manifest(
     cache: QdrantCache,
     path: Path,
@@ -271,24 +301,20 @@ def read_manifest(
     """The manifest's items with their transcripts read again from the cache, a page of ids a call. An item
     gone from the cache, or whose title or transcript changed since it was selected, is left for the next
     selection (which finds it changed) and ``changed`` hears of it: its requests would not match its hash."""
-    fields = cache.fields
-    wanted = [fields.video_id, fields.title, fields.transcript]
     with path.open("rb") as manifest:
         while page := [orjson.loads(line) for line in itertools.islice(manifest, _MANIFEST_PAGE)]:
-            payloads = cache.retrieve([entry["point_id"] for entry in page], wanted)
+            points = cache.points_by_id([entry["point_id"] for entry in page], transcripts=True)
             for entry in page:
-                payload = payloads.get(entry["point_id"], {})
-                title, transcript = payload.get(fields.title), payload.get(fields.transcript)
-                title = title if isinstance(title, str) else ""
-                if not isinstance(transcript, str) or content_hash(title, transcript) != entry["content_hash"]:
+                point = points.get(entry["point_id"])
+                if point is None or point.transcript is None or not _unchanged(point, entry["content_hash"]):
                     if changed is not None:
                         changed()
                     continue
                 yield _cache_item(
                     entry["point_id"],
-                    str(payload.get(fields.video_id)),
-                    title,
-                    transcript,
+                    str(point.video_id),
+                    point.title,
+                    point.transcript,
                     entry["content_hash"],
                     entry["attempts"],
                     entry["reason"],

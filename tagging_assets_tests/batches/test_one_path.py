@@ -71,9 +71,7 @@ def test_both_paths_refuse_a_submission_over_the_cost_cap_before_any_upload(
     assert uploads(gateway) == 0 and list(gateway.client().batches.list()) == []
 
 
-def test_a_prompt_given_to_the_dagster_resource_reaches_every_request(
-    instance, shared_gateway, seeded_cache, tmp_path
-):
+def test_a_prompt_given_to_the_dagster_resource_reaches_every_request(instance, shared_gateway, seeded_cache, tmp_path):
     prompt = "Tag each transcript for a library of engineering talks. Reply with tags and a summary."
     resources = resources_for(shared_gateway, seeded_cache, tmp_path)
     resources["tagging"] = TaggingResource(

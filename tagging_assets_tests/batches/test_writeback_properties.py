@@ -16,6 +16,7 @@ from tagging_assets.batches.writeback import write_results
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import IndexEntry
 from tagging_assets.core.models import ModelTable
+from tagging_assets_tests.support import stored_payloads_by_id
 
 BATCH_ID = "batch_property"
 KINDS = ("ok", "http_500", "http_400", "expired", "not_json", "bad_tags", "refusal", "truncated")
@@ -99,7 +100,7 @@ def test_every_submitted_custom_id_ends_tagged_or_failed_once(
             paths.append(path)
         profile = ModelTable().profile("gpt-4o-mini")
         summary = write_results(cache, record, status_of(batch), index, paths, profile)
-        points = cache.retrieve(list(range(1, 31)), ["tags", "summary", "tagging"])
+        points = stored_payloads_by_id(cache, list(range(1, 31)), ["tags", "summary", "tagging"])
 
     assert summary.tagged + summary.failed == submitted
     tagged = set()

@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets_tests.support import stored_payloads
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def seeded(env: dict[str, str], tmp_path: Path, real_transcripts: list[dict[str,
     result = invoke(env, "seed-cache", "--source", str(source))
     assert result.exit_code == 0, result.stderr
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
-        point_ids = sorted((point_id for point_id, _ in cache.scroll(["video_id"])), key=str)
+        point_ids = sorted((point_id for point_id, _ in stored_payloads(cache, ["video_id"])), key=str)
         assert cache.set_payloads((point_id, {"type": "podcast"}) for point_id in point_ids[:3]) == 3
     return env
 

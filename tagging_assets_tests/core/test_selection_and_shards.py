@@ -7,9 +7,9 @@ from qdrant_client import models
 
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets.core.contracts import SelectionReport
+from tagging_assets.core.contracts import SelectionReport, TaggingState
 from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_version_for, user_message
-from tagging_assets.core.selection import CacheItem, content_hash, read_manifest, select_items, why_tag, write_manifest
+from tagging_assets.core.selection import CacheItem, content_hash, decide, read_manifest, select_items, write_manifest
 from tagging_assets.core.shards import Limits, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter
 from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, MESSAGES, ChatCompletionRequest, encoder, item_id_of
@@ -31,19 +31,28 @@ def _shards(items, output, system_prompt=SYSTEM_PROMPT, **limits):
 
 
 def _state(**changes):
-    return {
-        "status": "tagged",
-        "content_hash": HASH,
-        "prompt_version": PROMPT_VERSION,
-        "model": "gpt-4o-mini",
-        "attempts": 1,
-        **changes,
-    }
+    return TaggingState.model_validate(
+        {
+            "status": "tagged",
+            "content_hash": HASH,
+            "prompt_version": PROMPT_VERSION,
+            "model": "gpt-4o-mini",
+            "attempts": 1,
+            **changes,
+        }
+    )
 
 
-def test_why_tag_covers_every_reason():
+def _decision(tagging, item_hash, model, prompt_version, max_attempts, backend="api"):
+    decision = decide(
+        tagging, item_hash, model=model, prompt_version=prompt_version, max_attempts=max_attempts, backend=backend
+    )
+    return decision.needs_tags, decision.reason, decision.attempts
+
+
+def test_the_decision_covers_every_reason():
     def decide(tagging):
-        return why_tag(tagging, HASH, "gpt-4o-mini", PROMPT_VERSION, 3)[:2]
+        return _decision(tagging, HASH, "gpt-4o-mini", PROMPT_VERSION, 3)[:2]
 
     assert decide(None) == (True, "new")
     assert decide(_state()) == (False, "up-to-date")
@@ -58,12 +67,12 @@ def test_why_tag_covers_every_reason():
 
 def test_offline_tags_are_tagged_again_by_a_real_api_and_only_by_one():
     offline = _state(backend="offline-tagger")
-    assert why_tag(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (True, "offline-tags")
-    assert why_tag(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "offline-tagger")[:2] == (False, "up-to-date")
+    assert _decision(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (True, "offline-tags")
+    assert _decision(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "offline-tagger")[:2] == (False, "up-to-date")
     by_api = _state(backend="api")
-    assert why_tag(by_api, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "offline-tagger")[:2] == (False, "up-to-date")
+    assert _decision(by_api, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "offline-tagger")[:2] == (False, "up-to-date")
     failed_offline = _state(backend="offline-tagger", status="failed", attempts=3)
-    assert why_tag(failed_offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (False, "given-up")
+    assert _decision(failed_offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (False, "given-up")
 
 
 def test_a_custom_prompt_gets_its_own_version():
@@ -90,10 +99,14 @@ def test_selection_skips_bad_points_each_with_its_reason(cache_path, real_transc
         cache.upsert(
             [models.PointStruct(id=998, vector=[1.0] + [0.0] * 255, payload={"title": "no id", "transcript": "x"})]
         )
+        odd_state = {"video_id": "v-odd-state", "title": "t", "transcript": "x", "tagging": {"status": "done"}}
+        cache.upsert([models.PointStruct(id=997, vector=[1.0] + [0.0] * 255, payload=odd_state)])
         report = SelectionReport()
         items = _select(cache, report)
+        [odd] = cache.points_by_id([997]).values()
     assert len(items) == 5
-    assert report.scanned == 10
+    assert odd.tagging is None and odd.tagging_problem is not None and "status" in odd.tagging_problem
+    assert report.scanned == 11
     assert report.selected == {"new": 5}
     assert report.skipped == {
         "missing-transcript": 1,
@@ -101,6 +114,7 @@ def test_selection_skips_bad_points_each_with_its_reason(cache_path, real_transc
         "empty-transcript": 1,
         "duplicate-video-id": 1,
         "missing-video-id": 1,
+        "malformed-tagging": 1,
     }
 
 
@@ -148,11 +162,11 @@ def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp
         seed_cache(cache, [{"video_id": "v-broken", "title": "Broken", "transcript": broken}])
         items = _select(cache)
         (shard,) = _shards(items, tmp_path / "r.jsonl")
-        stored = cache.retrieve([point_id_for("v-broken")], ["transcript"])
+        stored = cache.points_by_id([point_id_for("v-broken")], transcripts=True)
     assert audit_input_files([shard.path]).problems == []
     sent = json.loads(shard.path.read_text(encoding="utf-8"))["body"]["messages"][1]["content"]
     assert "search \ufffd cut" in sent
-    assert stored[point_id_for("v-broken")]["transcript"] == broken
+    assert stored[point_id_for("v-broken")].transcript == broken
 
 
 def test_shards_split_at_the_token_budget_and_a_request_over_it_goes_alone(tmp_path):

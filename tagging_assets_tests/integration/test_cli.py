@@ -12,7 +12,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets_tests.support import transcripts_path, user_env
+from tagging_assets_tests.support import stored_payloads, transcripts_path, user_env
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_seed_prepare_submit_status_process(env, tmp_path, shared_gateway):
     assert state["status"] == "completed" and state["completed"] == state["total"] == 105
     assert state["estimated_seconds_left"] is None, "nothing is left of a finished batch"
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
-        payloads = [payload for _, payload in cache.scroll(["video_id", "tags", "summary", "tagging"])]
+        payloads = [payload for _, payload in stored_payloads(cache, ["video_id", "tags", "summary", "tagging"])]
     assert all(p["tags"] and p["summary"] and p["tagging"]["status"] == "tagged" for p in payloads)
 
     in_cache = Counter(tag for payload in payloads for tag in payload["tags"])

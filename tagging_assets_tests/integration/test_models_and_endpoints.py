@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.gateway.models import SNAPSHOTS
-from tagging_assets_tests.support import failed_submit_message, resources_for, user_env
+from tagging_assets_tests.support import failed_submit_message, resources_for, stored_payloads, user_env
 
 SAMPLES_WITH_TRANSCRIPTS = 42
 """The bundled samples: 43 videos, one of them without a transcript."""
@@ -26,7 +26,7 @@ def cli(env: dict[str, str], *args: str) -> Result:
 
 def payloads(env: dict[str, str]) -> list[dict]:
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
-        return [payload for _, payload in cache.scroll(["video_id", "tags", "tagging", "transcript"])]
+        return [payload for _, payload in stored_payloads(cache, ["video_id", "tags", "tagging", "transcript"])]
 
 
 def workflow(env: dict[str, str], folder: Path) -> tuple[str, Result, Result]:
@@ -183,4 +183,6 @@ def test_the_dagster_submission_refuses_a_model_shutting_down_and_an_unpriced_on
     served = gateway.served()
     assert "POST /v1/files" not in served and "POST /v1/batches" not in served
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
-        assert not any(payload.get("tagging") for _, payload in cache.scroll(["tagging"])), "nothing marked pending"
+        assert not any(payload.get("tagging") for _, payload in stored_payloads(cache, ["tagging"])), (
+            "nothing marked pending"
+        )

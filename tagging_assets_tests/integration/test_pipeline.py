@@ -17,7 +17,15 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions, defs
 from tagging_assets.defs import assets, checks
 from tagging_assets.defs.partitions import batch_partitions
-from tagging_assets_tests.support import PROVIDERS, resources_for, run_sensor, sensor_tick, submit_and_process, wait_for
+from tagging_assets_tests.support import (
+    PROVIDERS,
+    resources_for,
+    run_sensor,
+    sensor_tick,
+    stored_payloads,
+    submit_and_process,
+    wait_for,
+)
 
 
 def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared_gateway, seeded_cache, tmp_path):
@@ -63,7 +71,7 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
     assert metadata["batch_input_jsonl"]["largest_request_tokens"].value > 0
 
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
-        payloads = [payload for _, payload in cache.scroll(["tagging", "tags"])]
+        payloads = [payload for _, payload in stored_payloads(cache, ["tagging", "tags"])]
     assert [payload.get("tagging", {}).get("status") for payload in payloads].count("tagged") == 40
     in_cache = Counter(tag for payload in payloads for tag in payload.get("tags", []))
     assert tagged["tagged_videos_in_cache"].value == 40
@@ -192,7 +200,7 @@ def test_the_results_check_fails_when_a_line_is_missing_or_repeated(instance, sh
 def test_the_format_and_agreement_checks_fail_on_a_tampered_cache(instance, shared_gateway, seeded_cache, tmp_path):
     resources, batch_id = _processed(instance, shared_gateway, seeded_cache, tmp_path)
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
-        point_id, _ = next(cache.scroll(["tags"]))
+        point_id, _ = next(stored_payloads(cache, ["tags"]))
         cache.set_payloads([(point_id, {"tags": ["Not A Tag", "video"], "summary": "edited by hand"})])
     evaluations = _run_checks(
         instance, resources, batch_id, checks.tags_follow_format, checks.cache_agrees_with_results

@@ -8,7 +8,7 @@ from tagging_assets.core.contracts import TaggingOutput, TaggingState, TokenUsag
 from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.seed.seeding import point_id_for
-from tagging_assets_tests.support import wait_for
+from tagging_assets_tests.support import stored_payloads, stored_payloads_by_id, wait_for
 
 FIELDS = ["video_id", "title", "transcript", "type", "channel", "url", "published_at"]
 
@@ -26,7 +26,7 @@ def test_prepare_submit_status_process_writes_tags_and_nothing_else(
         assert processor.prepare_batch_input(output_file=tmp_path / "input.jsonl") == 40
         batch_id = processor.submit_batch(tmp_path / "input.jsonl")
         assert processor.submit_batch(tmp_path / "input.jsonl") == batch_id, "the same bytes are submitted once"
-        pending = cache.retrieve([point_id_for(real_transcripts[0]["video_id"])], ["tagging"])
+        pending = stored_payloads_by_id(cache, [point_id_for(real_transcripts[0]["video_id"])], ["tagging"])
         assert next(iter(pending.values()))["tagging"]["status"] == "pending"
         wait_for(shared_gateway.client(), batch_id)
         status = processor.check_status(batch_id)
@@ -64,7 +64,7 @@ def test_failed_lines_are_recorded_with_their_reason(start_gateway, seeded_cache
         batch_id = processor.submit_batch(tmp_path / "input.jsonl")
         wait_for(gateway.client(), batch_id)
         summary = processor.process_results(batch_id)
-        states = [payload["tagging"] for _, payload in cache.scroll(["tagging"])]
+        states = [payload["tagging"] for _, payload in stored_payloads(cache, ["tagging"])]
     assert summary["tagged"] + summary["failed"] == 40
     assert set(summary["failed_by_reason"]) <= {"http_500", "invalid_json"} and summary["failed"] > 0
     failed = [state for state in states if state["status"] == "failed"]
@@ -102,7 +102,7 @@ def test_cached_input_and_reasoning_are_read_from_usage_and_priced_as_billed(sha
         batch_id = processor.submit_batch(tmp_path / "input.jsonl")
         wait_for(shared_gateway.client(), batch_id)
         summary = processor.process_results(batch_id)
-        states = [TaggingState.model_validate(payload["tagging"]) for _, payload in cache.scroll(["tagging"])]
+        states = [TaggingState.model_validate(payload["tagging"]) for _, payload in stored_payloads(cache, ["tagging"])]
     assert summary.tagged == 40 and summary.cached_input_tokens > 0 and summary.reasoning_tokens > 0
     usage = TokenUsage(
         summary.input_tokens, summary.output_tokens, summary.cached_input_tokens, summary.reasoning_tokens

@@ -17,7 +17,7 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.wire import item_id_of
-from tagging_assets_tests.support import user_env
+from tagging_assets_tests.support import stored_payloads, user_env
 
 AZURE_KEY = "azure-test-key"
 DEPLOYMENT = "tagging-batch"
@@ -63,7 +63,7 @@ def test_the_cli_workflow_tags_every_bundled_transcript_on_azure(tmp_path, azure
     batch = azure.client().batches.retrieve(batch_id)
     assert batch.endpoint == "/chat/completions", "created as Azure's global-batch guide creates it"
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
-        states = [payload["tagging"] for _, payload in cache.scroll(["tagging"]) if payload.get("tagging")]
+        states = [payload["tagging"] for _, payload in stored_payloads(cache, ["tagging"]) if payload.get("tagging")]
     assert {(state["model"], state["model_snapshot"]) for state in states} == {(DEPLOYMENT, "gpt-4o-mini-2024-07-18")}
     assert {state["base_url"] for state in states} == {f"http://127.0.0.1:{azure.port}/openai"}
 
@@ -190,7 +190,7 @@ def test_the_cli_workflow_tags_every_bundled_transcript_with_claude_haiku_on_mes
     served = gateway.served()
     assert served["POST /v1/messages/batches"] == 1 and not any("/files" in route for route in served), served
     with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
-        states = [payload["tagging"] for _, payload in cache.scroll(["tagging"]) if payload.get("tagging")]
+        states = [payload["tagging"] for _, payload in stored_payloads(cache, ["tagging"]) if payload.get("tagging")]
     assert {(state["model"], state["model_snapshot"]) for state in states} == {
         ("claude-haiku-4-5", "claude-haiku-4-5-20251001")
     }

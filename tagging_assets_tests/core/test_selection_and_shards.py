@@ -187,6 +187,7 @@ def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path):
 def test_message_batch_shards_hold_anthropics_custom_ids_and_their_index_maps_them_to_points(tmp_path):
     assert (Limits.for_endpoint(MESSAGES).requests, Limits.for_endpoint(CHAT_COMPLETIONS).requests) == (100_000, 50_000)
     assert Limits.for_endpoint(MESSAGES).bytes < 256 * 1000 * 1000 < Limits.for_endpoint(MESSAGES).bytes + 100_100
+    assert Limits.for_endpoint(CHAT_COMPLETIONS).bytes == 200 * 1000 * 1000, "decimal, as OpenAI writes it"
     items = [CacheItem(n, f"v:{n}-x_y", "Title", "A talk about vector search.", "h", 0, "new") for n in range(5)]
     shards = write_shards(
         items,

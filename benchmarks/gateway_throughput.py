@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from readme import write_section
 
-from tagging_assets.core.wire import tagging_response_format
 from tagging_assets.gateway.process import GatewayProcess
+from tagging_assets.wire import tagging_response_format
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "transcripts.jsonl"
 

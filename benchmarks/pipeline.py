@@ -244,7 +244,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.models import model_table
     from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
-    from tagging_assets.core.wire import ChatCompletions
+    from tagging_assets.wire import ChatCompletions
 
     opening = time.perf_counter()
     cache = QdrantCache.connect(COLLECTION, path=store)

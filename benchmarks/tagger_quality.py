@@ -35,9 +35,10 @@ from readme import write_section
 
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message
-from tagging_assets.core.wire import CHAT_COMPLETIONS, builder_for
+from tagging_assets.core.protocol import CHAT_COMPLETIONS
 from tagging_assets.gateway.process import GatewayProcess
 from tagging_assets.gateway.tagger import document_terms
+from tagging_assets.wire import builder_for
 
 THROUGHPUT_BEFORE = 264
 """Requests a second of ``gateway_throughput.py``'s 2,000-request batch with the tagger before batch-wide term

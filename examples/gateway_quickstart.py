@@ -19,8 +19,8 @@ from pathlib import Path
 from openai import OpenAI
 
 from tagging_assets.core.contracts import TaggingOutput
-from tagging_assets.core.wire import tagging_response_format
 from tagging_assets.gateway.process import GatewayProcess
+from tagging_assets.wire import tagging_response_format
 
 TALKS = {
     "quickstart-vector-search": (

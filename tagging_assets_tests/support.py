@@ -78,7 +78,7 @@ def shard_options(model: str = "gpt-4o-mini", endpoint: str = "/v1/chat/completi
 
 def request_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **body: Any) -> dict[str, Any]:
     """One Batch API input line asking for tags of ``text``."""
-    from tagging_assets.core.wire import tagging_response_format
+    from tagging_assets.wire import tagging_response_format
 
     return {
         "custom_id": custom_id,
@@ -99,7 +99,8 @@ def request_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **body: 
 def message_request(custom_id: str, text: str, model: str = "claude-haiku-4-5") -> dict[str, Any]:
     """One Message Batch request asking for tags of ``text``, as the pipeline writes it."""
     from tagging_assets.core.models import model_table
-    from tagging_assets.core.wire import MESSAGES, builder_for
+    from tagging_assets.core.protocol import MESSAGES
+    from tagging_assets.wire import builder_for
 
     options = model_table().profile(model).request_options()
     request = builder_for(MESSAGES).request(custom_id, options, "Tag this transcript.", text)

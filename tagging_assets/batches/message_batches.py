@@ -32,8 +32,8 @@ from tagging_assets.batches.retries import write_once
 from tagging_assets.batches.submit import file_sha256, submission_key
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles, Shard
 from tagging_assets.core.errors import BatchApiError, BatchError, InputError, UnknownBatchError, describe
+from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.core.settings import Provider
-from tagging_assets.core.wire import MESSAGES
 
 RESULTS_KEPT_SECONDS = 29 * 86_400
 """Anthropic keeps a batch's results for 29 days after its creation."""

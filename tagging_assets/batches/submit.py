@@ -30,10 +30,10 @@ from openai.types.file_create_params import ExpiresAfter
 from tagging_assets.batches.api import DEFAULT_FILE_TTL_SECONDS, LISTED_BATCHES_TO_SEARCH
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import write_once
-from tagging_assets.core.contracts import TERMINAL_STATUSES, Backend, Shard
+from tagging_assets.core.contracts import Backend, Shard
 from tagging_assets.core.errors import InputError, TokenBudgetError
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, RESPONSES, TERMINAL_STATUSES
 from tagging_assets.core.settings import Provider
-from tagging_assets.core.wire import CHAT_COMPLETIONS, RESPONSES
 
 _LISTED_FILES_TO_SEARCH = 10_000
 BatchEndpoint = Literal["/v1/chat/completions", "/v1/responses"]

@@ -27,7 +27,7 @@ from tagging_assets.core.contracts import (
 from tagging_assets.core.cost import cost_of
 from tagging_assets.core.models import ModelProfile
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
-from tagging_assets.core.wire import item_id_of
+from tagging_assets.wire import item_id_of
 
 SAMPLE_SIZE = 10
 _PAGE = 512

@@ -13,8 +13,9 @@ from typing import Any, NoReturn
 import click
 
 from tagging_assets.cli.gateway import gateway
-from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus, SelectionReport
+from tagging_assets.core.contracts import BatchStatus, SelectionReport
 from tagging_assets.core.errors import reported
+from tagging_assets.core.protocol import COMPLETION_WINDOW, TERMINAL_STATUSES
 from tagging_assets.core.settings import TaggingSettings
 
 # The SDKs, Qdrant and the workflow are imported by the commands that use them, so that `--help` and a
@@ -253,10 +254,14 @@ def submit(input_file: Path, as_json: bool) -> None:
         status = status_naming_its_api(api, records, batch_id)
         record = records.load(batch_id)
     if as_json:
-        _print_json(status.to_json() | {"input_file_id": record.input_file_id or None, "completion_window": "24h"})
+        _print_json(
+            status.to_json() | {"input_file_id": record.input_file_id or None, "completion_window": COMPLETION_WINDOW}
+        )
         return
     sent = f"input file {record.input_file_id}" if record.input_file_id else "requests sent inline"
-    click.echo(f"Batch {batch_id}: {status.status}, {record.requests} requests ({sent}), completion window 24h")
+    click.echo(
+        f"Batch {batch_id}: {status.status}, {record.requests} requests ({sent}), completion window {COMPLETION_WINDOW}"
+    )
 
 
 @main.command()

@@ -15,7 +15,7 @@ from tagging_assets.core.cache import CachedPoint, QdrantCache
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import Limits
-from tagging_assets.core.wire import read_request
+from tagging_assets.wire import read_request
 
 _TAG = re.compile(TAG_PATTERN)
 _MAX_LISTED = 20

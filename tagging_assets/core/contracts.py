@@ -1,7 +1,7 @@
 """The typed values that travel between the layers, and the format of a reply that the gateway shares.
 
-The gateway may import this module and nothing else of the pipeline, so it imports
-only pydantic and the standard library. Values that the command line prints with
+The gateway may import this module and the protocol facts (``protocol``) and nothing else of the pipeline,
+so it imports only those facts, pydantic and the standard library. Values that the command line prints with
 ``--json`` or that the lesson reads by key (``status["status"]``) are pydantic
 models that also answer item access; the rest are frozen dataclasses.
 """
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, TERMINAL_STATUSES, Endpoint
 
 MIN_TAGS = 3
 MAX_TAGS = 5
@@ -28,10 +30,6 @@ GENERIC_TAGS = frozenset(
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
 PointId = int | str
-TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
-"""A batch in one of these has finished: its results are final."""
-Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/messages"]
-"""The Batch API endpoints the pipeline speaks (``core/wire.py`` knows their formats)."""
 Backend = Literal["offline-tagger", "api"]
 """Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""
 
@@ -152,7 +150,7 @@ class Shard(_Readable):
     largest_request_tokens: int
     model: str
     prompt_version: str
-    endpoint: Endpoint = "/v1/chat/completions"
+    endpoint: Endpoint = CHAT_COMPLETIONS
 
 
 class BatchProblem(_Readable):

@@ -24,6 +24,8 @@ MAX_BYTES_PER_FILE: Final = 200 * 1000 * 1000
 MAX_REQUESTS_PER_MESSAGE_BATCH: Final = 100_000
 MAX_BYTES_PER_MESSAGE_BATCH: Final = 256 * 1000 * 1000
 """Anthropic's Message Batches: "limited to 100,000 requests or 256 MB, whichever comes first"."""
+MESSAGE_CUSTOM_ID: Final = r"^[a-zA-Z0-9_-]{1,64}$"
+"""What Anthropic's Message Batches accept as a request's ``custom_id``."""
 
 COMPLETION_WINDOW: Final = "24h"
 """The one completion window the Batch API takes."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tagging_assets.core.contracts import NO_USAGE, TaggingOutput, TokenUsage
-from tagging_assets.core.wire import ResultLine, read_result
+from tagging_assets.wire import ResultLine, read_result
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.wire import CHAT_COMPLETIONS, MESSAGES, Endpoint
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, Endpoint
 
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"

@@ -18,21 +18,25 @@ from typing import IO
 
 import orjson
 
-from tagging_assets.core.contracts import Endpoint, IndexEntry, Shard
+from tagging_assets.core.contracts import IndexEntry, Shard
 from tagging_assets.core.errors import InputError
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.prompt import prompt_version_for, user_message
+from tagging_assets.core.protocol import (
+    MAX_BYTES_PER_FILE,
+    MAX_BYTES_PER_MESSAGE_BATCH,
+    MAX_REQUESTS_PER_FILE,
+    MAX_REQUESTS_PER_MESSAGE_BATCH,
+    MESSAGES,
+    Endpoint,
+)
 from tagging_assets.core.selection import CacheItem
 from tagging_assets.core.tokens import TokenCounter
-from tagging_assets.core.wire import MESSAGES
-from tagging_assets.core.wire import encoder as request_encoder
+from tagging_assets.wire import encoder as request_encoder
 
-MAX_REQUESTS_PER_FILE = 50_000
-MAX_BYTES_PER_FILE = 200 * 1024 * 1024
-MAX_REQUESTS_PER_MESSAGE_BATCH = 100_000
-MAX_BYTES_PER_MESSAGE_BATCH = 256 * 1000 * 1000 - MAX_REQUESTS_PER_MESSAGE_BATCH - 64
-"""Anthropic's 256 MB, read as the smaller decimal megabytes, less the commas and brackets that join the
-shard's lines into the create request's ``requests`` list."""
+MESSAGE_BATCH_JOINING_BYTES = MAX_REQUESTS_PER_MESSAGE_BATCH + 64
+"""What joining a shard's lines into the create request's ``requests`` list adds (a comma between requests, the
+brackets and the key): a Message Batch goes inline, so its shard is held that much under Anthropic's limit."""
 _COUNTED_TOGETHER = 256
 """Requests whose tokens are counted in one call, so that exact counts use every core."""
 
@@ -51,7 +55,7 @@ class Limits:
         token budget: 50,000 requests and 200 MB a file at OpenAI and Azure, 100,000 requests and 256 MB a
         Message Batch at Anthropic."""
         if endpoint == MESSAGES:
-            most, size = MAX_REQUESTS_PER_MESSAGE_BATCH, MAX_BYTES_PER_MESSAGE_BATCH
+            most, size = MAX_REQUESTS_PER_MESSAGE_BATCH, MAX_BYTES_PER_MESSAGE_BATCH - MESSAGE_BATCH_JOINING_BYTES
         else:
             most, size = MAX_REQUESTS_PER_FILE, MAX_BYTES_PER_FILE
         return cls(requests=min(requests or most, most), bytes=size, tokens=tokens)

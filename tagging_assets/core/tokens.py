@@ -3,7 +3,7 @@
 A run never downloads anything. tiktoken keeps each encoding it has fetched in
 its cache folder (``TIKTOKEN_CACHE_DIR``, else ``data-gym-cache`` in the temp
 folder); when the model's file is there, counts are exact. Otherwise they are
-estimated at four characters a token, OpenAI's rule of thumb for English, which
+estimated by OpenAI's rule of thumb for English (``CHARS_PER_TOKEN``), which
 the README measures against exact counts on the bundled transcripts. Fill the
 cache once, where there is network, with
 ``python -c "import tiktoken; tiktoken.encoding_for_model('gpt-4o-mini')"``.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import tiktoken
 
-CHARS_PER_TOKEN = 4
-"""The estimate when no encoding is at hand."""
+from tagging_assets.core.protocol import CHARS_PER_TOKEN
+
 TOKENS_PER_MESSAGE = 4
 """Chat framing: three tokens a message and one for its role (OpenAI's cookbook count for gpt-4o models)."""
 TOKENS_PER_REQUEST = 3

@@ -17,8 +17,8 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.prompt import SYSTEM_PROMPT
+from tagging_assets.core.protocol import CHAT_COMPLETIONS
 from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, PROVIDERS, Provider, TaggingSettings
-from tagging_assets.core.wire import CHAT_COMPLETIONS
 
 if TYPE_CHECKING:
     from tagging_assets.batches.clients import BatchClient

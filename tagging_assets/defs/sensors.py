@@ -18,7 +18,8 @@ from dagster import (
 
 from tagging_assets.batches.api import BatchApi
 from tagging_assets.batches.status import EXPIRY_WARNING_SECONDS
-from tagging_assets.core.contracts import TERMINAL_STATUSES, BatchStatus
+from tagging_assets.core.contracts import BatchStatus
+from tagging_assets.core.protocol import TERMINAL_STATUSES
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
 from tagging_assets.defs.jobs import process_batch, submit_batches
 from tagging_assets.defs.partitions import BATCH_PARTITIONS

@@ -28,7 +28,7 @@ def test_120000_requests_become_three_valid_shards(tmp_path):
     assert [shard.requests for shard in shards] == [50_000, 50_000, 20_000]
     audit = audit_input_files(shard.path for shard in shards)
     assert audit.problems == [] and audit.requests == 120_000
-    assert all(shard.bytes <= 200 * 1024 * 1024 for shard in shards)
+    assert all(shard.bytes <= 200 * 1000 * 1000 for shard in shards), "200 MB as the provider writes it"
 
 
 def test_the_price_table_can_be_updated_from_a_file(tmp_path):

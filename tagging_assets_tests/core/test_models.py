@@ -1,13 +1,12 @@
 """Model profiles: families, not names, decide what a request carries; a dated snapshot is its family."""
 
-import json
-
 import pytest
 
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import ModelTable, RequestOptions, model_table
+from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.core.settings import TaggingSettings
-from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, MESSAGES, RESPONSES, builder_for
+from tagging_assets.wire import builder_for
 
 
 @pytest.mark.parametrize(
@@ -52,20 +51,6 @@ def test_prices_come_with_their_source_and_an_unpriced_model_gets_none():
         assert profile.source and "LiteLLM" in profile.source
     assert table.profile("o3-mini").prices is None, "o3-mini is not priced as o3"
     assert table.profile("gpt-5-mini-2025-08-07").prices == table.profile("gpt-5-mini").prices
-
-
-def test_each_endpoint_spells_the_options_its_own_way():
-    options = ModelTable().profile("gpt-5-mini").request_options()
-    chat = BUILDERS[CHAT_COMPLETIONS].request("c", options, "Tag it.", "text").model_dump(exclude_none=True)["body"]
-    assert chat["max_completion_tokens"] == 1_300 and chat["reasoning_effort"] == "minimal"
-    assert "temperature" not in chat and "max_tokens" not in chat
-    assert chat["response_format"]["json_schema"]["strict"] is True
-    responses = BUILDERS[RESPONSES].request("c", options, "Tag it.", "text").model_dump(exclude_none=True)["body"]
-    assert responses["max_output_tokens"] == 1_300 and responses["reasoning"] == {"effort": "minimal"}
-    assert responses["instructions"] == "Tag it." and responses["input"] == [{"role": "user", "content": "text"}]
-    text_format = responses["text"]["format"]
-    assert (text_format["type"], text_format["name"], text_format["strict"]) == ("json_schema", "video_tags", True)
-    assert json.dumps(text_format["schema"]) == json.dumps(chat["response_format"]["json_schema"]["schema"])
 
 
 def test_claude_models_are_priced_from_anthropics_page_and_their_snapshots_resolve():

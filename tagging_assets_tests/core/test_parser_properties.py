@@ -3,7 +3,6 @@ and the token counts. Arbitrary bytes never crash them: a line is either read or
 
 import json
 import math
-import re
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -14,10 +13,11 @@ from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.contracts import IndexEntry
 from tagging_assets.core.errors import InputError
 from tagging_assets.core.models import ModelTable
+from tagging_assets.core.protocol import CHARS_PER_TOKEN
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import read_index
-from tagging_assets.core.tokens import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST, TokenCounter
-from tagging_assets.core.wire import BUILDERS, MESSAGE_CUSTOM_ID, item_id_of, message_custom_id, read_request
+from tagging_assets.core.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST, TokenCounter
+from tagging_assets.wire import BUILDERS, read_request
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -329,13 +329,3 @@ def test_trimming_keeps_a_text_within_its_budget_and_says_whether_it_cut(
         return
     assert cut and "words omitted" in trimmed
     assert counter.count(trimmed) <= max_tokens + MARKER_TOKENS
-
-
-@given(st.text(min_size=1, max_size=40))
-def test_every_item_id_becomes_a_message_batch_custom_id_and_back(item_id: str) -> None:
-    custom_id = message_custom_id(item_id)
-    assert re.fullmatch(MESSAGE_CUSTOM_ID, custom_id)
-    assert item_id_of(custom_id) in (item_id, None)
-    if len(item_id.encode()) <= 21:
-        assert item_id_of(custom_id) == item_id, "an id of up to 21 bytes always fits, escaped, in 64 characters"
-    assert message_custom_id(item_id + "x") != custom_id

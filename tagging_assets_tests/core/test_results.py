@@ -6,7 +6,7 @@ import pytest
 
 from tagging_assets.core.contracts import TokenUsage
 from tagging_assets.core.results import outcome_of
-from tagging_assets.core.wire import read_result
+from tagging_assets.wire import read_result
 
 GOOD = json.dumps({"tags": ["vector-search", "hnsw", "recall"], "summary": "How vector search finds neighbours."})
 

@@ -8,12 +8,13 @@ from qdrant_client import models
 from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import SelectionReport, TaggingState
-from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_version_for, user_message
+from tagging_assets.core.prompt import PROMPT_VERSION, SYSTEM_PROMPT, prompt_version_for
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES
 from tagging_assets.core.selection import CacheItem, content_hash, decide, read_manifest, select_items, write_manifest
 from tagging_assets.core.shards import Limits, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter
-from tagging_assets.core.wire import BUILDERS, CHAT_COMPLETIONS, MESSAGES, ChatCompletionRequest, encoder, item_id_of
 from tagging_assets.seed.seeding import point_id_for, seed_cache
+from tagging_assets.wire import ChatCompletionRequest, item_id_of
 from tagging_assets_tests.support import shard_options
 
 HASH = content_hash("title", "text")
@@ -142,20 +143,6 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
     assert all(entry.attempts == 0 and entry.content_hash for entry in index.values())
 
 
-@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-5-mini", "gpt-5.1"])
-@pytest.mark.parametrize("endpoint", ["/v1/chat/completions", "/v1/responses"])
-def test_the_fast_encoder_writes_exactly_what_the_model_would(model, endpoint):
-    options = shard_options(model)["options"]
-    fast = encoder(endpoint, options, "Tag it.")
-    odd = 'quotes " and \\ backslashes, \t tabs, \x00\x1f\x7f controls, </script>, 日本語'
-    for text in ["plain", odd, "émoji 🤗, a line\nbreak and \u2028", ""]:
-        user = user_message('Tïtle "x"', text)
-        expected = BUILDERS[endpoint].request('youtube:v"7', options, "Tag it.", user)
-        assert fast.encode('youtube:v"7', user).decode() == expected.model_dump_json(exclude_none=True) + "\n"
-        body = expected.model_dump()["body"]
-        assert (body.get("messages") or body["input"])[-1]["content"] == user
-
-
 def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp_path, cache_path):
     broken = "A talk about vector search \ud83d cut mid-emoji."
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
@@ -186,7 +173,6 @@ def test_shards_split_at_the_token_budget_and_a_request_over_it_goes_alone(tmp_p
 
 
 def test_a_failure_while_writing_shards_propagates_and_closes_the_shard(tmp_path):
-    import pytest
 
     def items():
         for number in range(300):
@@ -202,8 +188,6 @@ def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path):
     """Writing to /dev/full fails as a full disk does, with ENOSPC; the error reaches the caller."""
     import errno
 
-    import pytest
-
     (tmp_path / "r.jsonl").symlink_to("/dev/full")
     items = (
         CacheItem(number, f"v{number}", "Title", "A talk about vector search. " * 20, "h", 0, "new")
@@ -217,6 +201,7 @@ def test_a_disk_that_fills_up_fails_the_write_with_its_error(tmp_path):
 def test_message_batch_shards_hold_anthropics_custom_ids_and_their_index_maps_them_to_points(tmp_path):
     assert (Limits.for_endpoint(MESSAGES).requests, Limits.for_endpoint(CHAT_COMPLETIONS).requests) == (100_000, 50_000)
     assert Limits.for_endpoint(MESSAGES).bytes < 256 * 1000 * 1000 < Limits.for_endpoint(MESSAGES).bytes + 100_100
+    assert Limits.for_endpoint(CHAT_COMPLETIONS).bytes == 200 * 1000 * 1000, "decimal, as OpenAI writes it"
     items = [CacheItem(n, f"v:{n}-x_y", "Title", "A talk about vector search.", "h", 0, "new") for n in range(5)]
     shards = write_shards(
         items,

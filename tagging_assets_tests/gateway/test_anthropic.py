@@ -11,7 +11,7 @@ import anthropic
 import pytest
 from anthropic import transform_schema
 
-from tagging_assets.core.wire import tagging_json_schema
+from tagging_assets.wire import tagging_json_schema
 
 KEY = "sk-ant-test"
 TEXT = "Kubernetes schedules pods onto nodes; services give them stable addresses."

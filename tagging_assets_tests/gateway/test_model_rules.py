@@ -8,8 +8,8 @@ import time
 import openai
 import pytest
 
-from tagging_assets.core.wire import tagging_text_format
 from tagging_assets.gateway.store import GatewayStore
+from tagging_assets.wire import tagging_text_format
 from tagging_assets_tests.support import jsonl, read_lines, request_line, submit, wait_for
 
 TEXT = "Vector databases index embeddings with HNSW graphs, trading recall for query latency."

@@ -17,8 +17,8 @@ from openai.types import Batch, FileObject
 from openai.types.chat import ChatCompletion
 
 from tagging_assets.core.contracts import TaggingOutput
-from tagging_assets.core.wire import tagging_response_format
 from tagging_assets.gateway.process import free_port
+from tagging_assets.wire import tagging_response_format
 from tagging_assets_tests.support import jsonl, one_per_lesson, read_lines, request_line, submit, wait_for
 
 

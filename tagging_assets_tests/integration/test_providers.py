@@ -16,7 +16,7 @@ from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.settings import TaggingSettings
-from tagging_assets.core.wire import item_id_of
+from tagging_assets.wire import item_id_of
 from tagging_assets_tests.support import stored_payloads, user_env
 
 AZURE_KEY = "azure-test-key"

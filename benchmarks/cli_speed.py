@@ -70,7 +70,7 @@ def message_batch(gateway: GatewayProcess) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--no-readme", action="store_true", help="print the table without writing the README")
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     args = parser.parse_args()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TAGGING_", "ANTHROPIC_", "AZURE_"))}
     cli = str(CLI)

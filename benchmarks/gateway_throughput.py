@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000, help="requests per batch")
     parser.add_argument("--realtime", type=int, default=200, help="realtime requests, one after another")
-    parser.add_argument("--no-readme", action="store_true", help="print the table without writing the README")
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     args = parser.parse_args()
     items = load_transcripts()
     rows = []

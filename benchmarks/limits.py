@@ -197,7 +197,7 @@ def table(rows: list[tuple[int, dict[str, Any]]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,200000")
-    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     parser.add_argument("--in-memory", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--process-store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)

@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--counts", default="10,100,1000")
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     args = parser.parse_args()
     rows = [tick(int(count), args.latency) for count in args.counts.split(",")]
     for row in rows:

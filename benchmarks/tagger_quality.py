@@ -43,7 +43,7 @@ from tagging_assets.wire import builder_for
 THROUGHPUT_BEFORE = 264
 """Requests a second of ``gateway_throughput.py``'s 2,000-request batch with the tagger before batch-wide term
 counts (commit 16df0b5): the median of 8 runs, taking turns with the new one's, on the 2-core machine the
-README's figures come from (the new one's median there was 273)."""
+figures in docs/performance.md come from (the new one's median there was 273)."""
 TITLE_SHARE_TARGET = 0.90
 TOP_TAG_TARGET = 0.10
 STEMMER = Stemmer.Stemmer("english")
@@ -137,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000, help="requests in the throughput batch")
     parser.add_argument("--repeats", type=int, default=3, help="throughput batches; the figure is their median")
-    parser.add_argument("--no-readme", action="store_true", help="print the table without writing the README")
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     args = parser.parse_args()
     items = load_transcripts()
     lines = requests(items)

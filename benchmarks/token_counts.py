@@ -78,7 +78,7 @@ def speed(requests: list[list[str]]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache_dir:
         os.environ["TIKTOKEN_CACHE_DIR"] = cache_dir

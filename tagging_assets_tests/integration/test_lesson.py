@@ -61,19 +61,18 @@ def test_a_filter_dict_selects_only_the_points_that_match(shared_gateway, seeded
         )
 
 
-def test_the_readmes_python_api_example_runs_as_written(shared_gateway, seeded_cache, tmp_path, monkeypatch, capsys):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The Python API", 1)[1]
-    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_docs_python_api_example_runs_as_written(shared_gateway, seeded_cache, tmp_path, monkeypatch, capsys):
+    page = (Path(__file__).resolve().parents[2] / "docs" / "python-api.md").read_text(encoding="utf-8")
+    example = page.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_BASE_URL", shared_gateway.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-readme")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-docs")
     monkeypatch.setenv("QDRANT_PATH", str(seeded_cache))
     monkeypatch.setenv("TAGGING_WORK_DIR", str(tmp_path / "work"))
     pause = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: pause(0.2))  # the example polls every minute
 
-    exec(compile(example, "README.md", "exec"), {"__name__": "__readme__"})
+    exec(compile(example, "docs/python-api.md", "exec"), {"__name__": "__docs__"})
 
     assert capsys.readouterr().out.strip().endswith("Tagged 40 videos")
     assert {state["status"] for state in statuses(seeded_cache).values()} == {"tagged"}

@@ -464,9 +464,9 @@ def test_the_api_key_never_lands_in_files_logs_or_metadata(start_gateway, tmp_pa
     assert "rejected the API key" in wrong.stderr and "sk-wrong-key" not in wrong.stderr
 
 
-def test_reliability_table_in_the_readme_names_tests_that_exist():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    named = set(re.findall(r"`(test_\w+)`", readme))
+def test_reliability_table_in_the_docs_names_tests_that_exist():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    named = set(re.findall(r"`(test_\w+)`", page))
     source = "\n".join(path.read_text() for path in Path(__file__).parents[1].rglob("test_*.py"))
     defined = set(re.findall(r"def (test_\w+)", source))
     assert named and named <= defined, sorted(named - defined)

@@ -1,0 +1,98 @@
+"""What the demo costs by model: ``tagging-assets demo`` on the 42 bundled transcripts, each model in a fresh cache,
+work directory and Dagster home, against one local gateway; the tokens and the cost at batch and realtime prices are
+the demo's own last line.
+
+The gateway's token counts are its estimate and its reasoning a fixed amount per effort, so a real API's bill
+differs; the ratios between models are the point.
+
+    python benchmarks/demo_cost.py [--no-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from readme import write_section
+
+from tagging_assets.gateway.process import GatewayProcess
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    environment: dict[str, str]
+
+
+RUNS = (
+    Run("gpt-4o-mini", {"TAGGING_MODEL": "gpt-4o-mini"}),
+    Run("gpt-5-nano", {"TAGGING_MODEL": "gpt-5-nano"}),
+    Run("gpt-5-mini", {"TAGGING_MODEL": "gpt-5-mini"}),
+    Run("gpt-5.1 (effort none)", {"TAGGING_MODEL": "gpt-5.1", "TAGGING_REASONING_EFFORT": "none"}),
+    Run("o4-mini (effort low)", {"TAGGING_MODEL": "o4-mini", "TAGGING_REASONING_EFFORT": "low"}),
+    Run("claude-haiku-4-5 (`TAGGING_PROVIDER=anthropic`)", {"TAGGING_PROVIDER": "anthropic"}),
+)
+SUMMARY = re.compile(
+    r"This run: \d+ batch\(es\), (?P<tokens>[\d,]+) tokens \([\d,]+ cached input, (?P<reasoning>[\d,]+) reasoning\), "
+    r"\$(?P<batch>[\d.]+) at batch prices \(\$(?P<realtime>[\d.]+) realtime\)"
+)
+
+
+def demo_summary(environment: dict[str, str]) -> re.Match[str]:
+    """The demo's closing line, from a run that must succeed."""
+    demo = subprocess.run(
+        [sys.executable, "-m", "tagging_assets", "demo"], env=environment, capture_output=True, text=True, check=False
+    )
+    if demo.returncode != 0:
+        raise SystemExit(f"the demo failed:\n{demo.stderr[-2000:]}")
+    summary = SUMMARY.search(demo.stdout)
+    if summary is None:
+        raise SystemExit(f"the demo printed no cost line:\n{demo.stdout[-2000:]}")
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
+    args = parser.parse_args()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TAGGING_", "ANTHROPIC_", "AZURE_"))}
+    base = {k: v for k, v in base.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_PATH", "DAGSTER_HOME")}
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch, GatewayProcess(Path(scratch) / "gateway") as gateway:
+        for number, run in enumerate(RUNS):
+            folder = Path(scratch) / f"run-{number}"
+            environment = base | {
+                "TAGGING_GATEWAY_URL": gateway.base_url,
+                "QDRANT_PATH": str(folder / "qdrant"),
+                "TAGGING_WORK_DIR": str(folder / "work"),
+                "DAGSTER_HOME": str(folder / "dagster"),
+                **run.environment,
+            }
+            summary = demo_summary(environment)
+            rows.append(
+                f"| {run.label} | {summary['tokens']} ({summary['reasoning']}) | ${summary['batch']} "
+                f"| ${summary['realtime']} |"
+            )
+    table = "\n".join(
+        [
+            "Measured by `make bench`: `tagging-assets demo` (42 bundled transcripts) on the local gateway, each model "
+            "in a fresh cache (`TAGGING_MODEL=… make demo`).",
+            "",
+            "| model | tokens (of them reasoning) | batch | realtime |",
+            "| --- | ---: | ---: | ---: |",
+            *rows,
+        ]
+    )
+    print(table)
+    if not args.no_readme:
+        write_section("models", table)
+
+
+if __name__ == "__main__":
+    main()

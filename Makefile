@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export QDRANT_PATH ?= $(CURDIR)/.qdrant
 
-.PHONY: install demo dev test test-fast bench screenshot gateway lock clean
+.PHONY: install demo dev test test-fast bench screenshot docs gateway lock clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench: install
 
 screenshot: install
 	TAGGING_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/python -m pytest -q tagging_assets_tests/integration/test_ui.py
+
+docs: install
+	$(BIN)/python -m tagging_assets.cli.reference docs/configuration.md
 
 gateway: install
 	$(BIN)/tagging-assets gateway

@@ -17,31 +17,12 @@ from tagging_assets.core.contracts import BatchStatus, SelectionReport
 from tagging_assets.core.errors import reported
 from tagging_assets.core.protocol import COMPLETION_WINDOW, TERMINAL_STATUSES
 from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.settings_reference import environment_help
 
 # The SDKs, Qdrant and the workflow are imported by the commands that use them, so that `--help` and a
 # command's usage errors answer at once (under half a second) instead of after loading them all.
 
-_ENVIRONMENT_HELP = """
-\b
-Environment (README: Configuration):
-  TAGGING_PROVIDER                 openai, azure or anthropic (unset: whose credentials are set)
-  OPENAI_API_KEY, OPENAI_BASE_URL  OpenAI's Batch API (no credentials at all: the local gateway)
-  AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, TAGGING_AZURE_DEPLOYMENT   Azure OpenAI's global batch
-  ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL                                   Anthropic's Message Batches
-  TAGGING_GATEWAY_URL              where the local gateway listens (http://127.0.0.1:8787/v1)
-  QDRANT_URL, QDRANT_API_KEY       a Qdrant server or Qdrant Cloud
-  QDRANT_PATH                      the embedded store when QDRANT_URL is unset (.qdrant)
-  TAGGING_COLLECTION               the collection (nate_content)
-  TAGGING_MODEL                    the model (gpt-4o-mini; claude-haiku-4-5 on Anthropic)
-  TAGGING_WORK_DIR                 request files, results and batch records (.tagging)
-  TAGGING_MAX_ATTEMPTS             attempts per item before it is given up on (3)
-  TAGGING_MAX_TRANSCRIPT_TOKENS    longer transcripts are trimmed, head and tail (32000)
-  TAGGING_MAX_COST_USD             refuse to submit work expected to cost more (unset)
-  TAGGING_ENQUEUED_TOKEN_LIMIT     the model's queued-token budget (unset)
-  TAGGING_PRICING_FILE             JSON prices by model, over the built-in table (unset)
-  TIKTOKEN_CACHE_DIR               tiktoken's encodings; with the model's there, exact token counts
-  DAGSTER_HOME                     the Dagster instance the demo records runs in (.dagster_home)
-"""
+_ENVIRONMENT_HELP = environment_help(TaggingSettings, "Environment (docs/configuration.md):")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_ENVIRONMENT_HELP)

@@ -23,7 +23,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from tagging_assets.core.contracts import PointId, TaggingState
 from tagging_assets.core.errors import CacheError
-from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.settings import DEFAULTS, TaggingSettings
 
 EMBEDDED_PAGE_SIZE = 16_384
 """Points a scroll page holds in the embedded store, whose pages share the payloads it already holds in memory
@@ -100,7 +100,7 @@ class QdrantCache:
         if client is None:
             client, embedded = _open(path, url, api_key)
         self.client = client
-        self.collection = collection_name or "nate_content"
+        self.collection = collection_name or DEFAULTS.collection
         self.fields = fields or CacheFields()
         self.embedded = embedded
         self.page_size = EMBEDDED_PAGE_SIZE if embedded else SERVER_PAGE_SIZE
@@ -114,8 +114,8 @@ class QdrantCache:
         api_key: str | None = None,
         fields: CacheFields | None = None,
     ) -> QdrantCache:
-        """A server when ``url`` is given, else the embedded store at ``path`` (default ``.qdrant``)."""
-        return cls(collection, path=path or ".qdrant", url=url, api_key=api_key, fields=fields)
+        """A server when ``url`` is given, else the embedded store at ``path`` (by default the settings' own)."""
+        return cls(collection, path=path or DEFAULTS.qdrant_path, url=url, api_key=api_key, fields=fields)
 
     @classmethod
     def from_settings(cls, settings: TaggingSettings, collection: str | None = None) -> QdrantCache:

@@ -22,12 +22,10 @@ from qdrant_client import models
 from tagging_assets.core.cache import CachedPoint, QdrantCache
 from tagging_assets.core.contracts import Backend, PointId, SelectionReport, TaggingState
 from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.settings import DEFAULTS
 from tagging_assets.core.tokens import TokenCounter
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_TRANSCRIPT_TOKENS = 32_000
-"""A transcript longer than this is trimmed: far inside gpt-4o-mini's 128k context, and a cap on what one item
-can cost."""
 _PROGRESS_EVERY = 1000
 _MANIFEST_PAGE = 256
 """Points read back a call when requests are written from a manifest."""
@@ -165,7 +163,7 @@ def select_items(
     max_attempts: int,
     counter: TokenCounter,
     backend: Backend = "api",
-    max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
+    max_transcript_tokens: int = DEFAULTS.max_transcript_tokens,
     only: Filters = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[CacheItem]:
@@ -295,7 +293,7 @@ def read_manifest(
     path: Path,
     *,
     counter: TokenCounter,
-    max_transcript_tokens: int = MAX_TRANSCRIPT_TOKENS,
+    max_transcript_tokens: int = DEFAULTS.max_transcript_tokens,
     changed: Callable[[], None] | None = None,
 ) -> Iterator[CacheItem]:
     """The manifest's items with their transcripts read again from the cache, a page of ids a call. An item

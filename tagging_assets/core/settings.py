@@ -1,9 +1,8 @@
-"""Every setting of the pipeline, read from the environment once.
+"""Every setting of the pipeline, declared once: its environment variable, its default and what it is for.
 
-The command line, the Dagster resources and the Python API all start from one
-``TaggingSettings``; nothing else in the package reads the environment (the
-gateway, which stands apart, has its own settings). The README's Configuration
-table lists the same variables.
+The command line, the Dagster resources and the Python API all start from one ``TaggingSettings``; nothing else
+in the package reads the environment (the gateway, which stands apart, has its own settings). The command line's
+environment help and ``docs/configuration.md`` are rendered from these fields (``core/settings_reference.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +12,15 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tagging_assets.core.contracts import Backend
+from tagging_assets.core.environment import EnvironmentSource, field_of, variable_of
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, Endpoint
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, MAX_REQUESTS_PER_MESSAGE_BATCH, MESSAGES, Endpoint
 
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
@@ -34,12 +35,7 @@ PROVIDER_NAMES = {
     "anthropic": "Anthropic's Message Batches",
 }
 """Each provider's batch API as messages name it."""
-CREDENTIAL_VARIABLES: dict[str, tuple[str, str]] = {
-    "openai": ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
-    "azure": ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"),
-    "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY"),
-}
-"""Where each provider's API and key are set, for messages that say which to change."""
+DEFAULT_MODEL = "gpt-4o-mini"
 PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {"anthropic": {"model": "claude-haiku-4-5", "endpoint": MESSAGES}}
 """What a provider's batches ask for unless TAGGING_MODEL and TAGGING_ENDPOINT say otherwise."""
 AZURE_API_VERSION = "2025-04-01-preview"
@@ -51,39 +47,6 @@ ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
 
 _CRON_FIELD = re.compile(r"[0-9*,/\-A-Za-z?]+")
-
-ENVIRONMENT = {
-    "provider": "TAGGING_PROVIDER",
-    "openai_api_key": "OPENAI_API_KEY",
-    "openai_base_url": "OPENAI_BASE_URL",
-    "azure_endpoint": "AZURE_OPENAI_ENDPOINT",
-    "azure_api_key": "AZURE_OPENAI_API_KEY",
-    "azure_api_version": "OPENAI_API_VERSION",
-    "azure_deployment": "TAGGING_AZURE_DEPLOYMENT",
-    "anthropic_api_key": "ANTHROPIC_API_KEY",
-    "anthropic_base_url": "ANTHROPIC_BASE_URL",
-    "gateway_url": "TAGGING_GATEWAY_URL",
-    "gateway_state_dir": "TAGGING_GATEWAY_STATE_DIR",
-    "qdrant_url": "QDRANT_URL",
-    "qdrant_api_key": "QDRANT_API_KEY",
-    "qdrant_path": "QDRANT_PATH",
-    "collection": "TAGGING_COLLECTION",
-    "model": "TAGGING_MODEL",
-    "endpoint": "TAGGING_ENDPOINT",
-    "reasoning_effort": "TAGGING_REASONING_EFFORT",
-    "file_ttl_days": "TAGGING_FILE_TTL_DAYS",
-    "work_dir": "TAGGING_WORK_DIR",
-    "max_attempts": "TAGGING_MAX_ATTEMPTS",
-    "max_transcript_tokens": "TAGGING_MAX_TRANSCRIPT_TOKENS",
-    "max_requests_per_file": "TAGGING_MAX_REQUESTS_PER_FILE",
-    "max_cost_usd": "TAGGING_MAX_COST_USD",
-    "enqueued_token_limit": "TAGGING_ENQUEUED_TOKEN_LIMIT",
-    "pricing_file": "TAGGING_PRICING_FILE",
-    "stuck_after_seconds": "TAGGING_STUCK_AFTER_SECONDS",
-    "submit_cron": "TAGGING_SUBMIT_CRON",
-    "dagster_home": "DAGSTER_HOME",
-}
-"""Each setting and the environment variable it is read from."""
 
 
 def _credentialed_in(values: Mapping[str, object]) -> list[Provider]:
@@ -104,45 +67,208 @@ def _default_tiktoken_cache(environ: Mapping[str, str]) -> Path:
     return Path(configured) if configured else Path(tempfile.gettempdir()) / "data-gym-cache"
 
 
-class TaggingSettings(BaseModel):
-    """Where the cache, the batch backend and the work files are, and what the batches ask for."""
+def _shown(default: str) -> dict[str, Any]:
+    """The default as the help and the configuration page show it, where the value alone would mislead."""
+    return {"shown_default": default}
 
-    model_config = ConfigDict(frozen=True)
 
-    provider: Provider | None = None
-    """None: inferred from whose credentials are set, else OpenAI."""
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
-    azure_endpoint: str | None = None
-    azure_api_key: SecretStr | None = None
-    azure_api_version: str = AZURE_API_VERSION
-    azure_deployment: str | None = None
-    """The Azure deployment the requests name as their model; by default TAGGING_MODEL."""
-    anthropic_api_key: SecretStr | None = None
-    anthropic_base_url: str | None = None
-    gateway_url: str = LOCAL_GATEWAY_URL
-    gateway_state_dir: Path = Path(".gateway")
-    qdrant_url: str | None = None
-    qdrant_api_key: SecretStr | None = None
-    qdrant_path: Path = Path(".qdrant")
-    collection: str = "nate_content"
-    model: str = Field("gpt-4o-mini", min_length=1)
-    endpoint: Endpoint = CHAT_COMPLETIONS
-    reasoning_effort: ReasoningEffort | None = None
-    file_ttl_days: float = Field(30, ge=1 / 24, le=30)
-    """How long uploads and batch output live at the API (OpenAI's bounds: one hour to 30 days)."""
-    work_dir: Path = Path(".tagging")
-    max_attempts: int = Field(3, ge=1)
-    max_transcript_tokens: int = Field(32_000, ge=100)
-    max_requests_per_file: int | None = Field(None, ge=1, le=100_000)
-    """Fewer requests a batch than the API allows (50,000 at OpenAI and Azure, 100,000 at Anthropic)."""
-    max_cost_usd: float | None = Field(None, ge=0)
-    enqueued_token_limit: int | None = Field(None, ge=1)
-    pricing_file: Path | None = None
-    stuck_after_seconds: float = Field(6 * 3600, gt=0)
-    submit_cron: str = "0 * * * *"
-    dagster_home: Path = Path(".dagster_home")
-    tiktoken_cache_dir: Path = Field(default_factory=lambda: _default_tiktoken_cache(os.environ))
+class TaggingSettings(BaseSettings):
+    """Where the cache, the batch backend and the work files are, and what the batches ask for.
+
+    Built with keywords, the settings hold those values and the defaults alone, so that a shell's variables never
+    steer the Python API or a test; ``from_env`` reads the environment, once.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=True, env_ignore_empty=True, populate_by_name=True
+    )
+
+    provider: Provider | None = Field(
+        None,
+        validation_alias="TAGGING_PROVIDER",
+        description="Whose batch API runs the batches: openai, azure or anthropic. Unset, the provider whose "
+        "credentials are set (one only), else openai. With no credentials the local gateway answers in that "
+        "provider's protocol, through that provider's SDK.",
+        json_schema_extra=_shown("inferred"),
+    )
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias="OPENAI_API_KEY",
+        description="OpenAI's API key, for its Batch API. With neither it nor OPENAI_BASE_URL, the local gateway.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias="OPENAI_BASE_URL",
+        description="OpenAI's Batch API or any compatible endpoint (the SDK's own variable).",
+    )
+    azure_endpoint: str | None = Field(
+        None,
+        validation_alias="AZURE_OPENAI_ENDPOINT",
+        description="Azure OpenAI's endpoint, for its global batch. The SDK's AzureOpenAI client speaks to it: "
+        "`https://RESOURCE.openai.azure.com`.",
+    )
+    azure_api_key: SecretStr | None = Field(
+        None, validation_alias="AZURE_OPENAI_API_KEY", description="Azure OpenAI's API key."
+    )
+    azure_api_version: str = Field(
+        AZURE_API_VERSION, validation_alias="OPENAI_API_VERSION", description="The Azure api-version."
+    )
+    azure_deployment: str | None = Field(
+        None,
+        validation_alias="TAGGING_AZURE_DEPLOYMENT",
+        description="The Azure global-batch deployment the requests name as their model. TAGGING_MODEL stays the "
+        "model behind it, for its rules and prices.",
+        json_schema_extra=_shown("`TAGGING_MODEL`"),
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias="ANTHROPIC_API_KEY",
+        description="Anthropic's API key, for its Message Batches. With neither it nor ANTHROPIC_BASE_URL, the "
+        "local gateway.",
+    )
+    anthropic_base_url: str | None = Field(
+        None,
+        validation_alias="ANTHROPIC_BASE_URL",
+        description="Anthropic's API host (the SDK's own variable). `https://api.anthropic.com`: the SDK adds "
+        "`/v1/...` to it.",
+    )
+    gateway_url: str = Field(
+        LOCAL_GATEWAY_URL,
+        validation_alias="TAGGING_GATEWAY_URL",
+        description="Where the local gateway listens. It answers when no provider's credentials are set.",
+    )
+    gateway_state_dir: Path = Field(
+        Path(".gateway"),
+        validation_alias="TAGGING_GATEWAY_STATE_DIR",
+        description="The state of a gateway a command starts for itself.",
+    )
+    qdrant_url: str | None = Field(
+        None, validation_alias="QDRANT_URL", description="A Qdrant server or Qdrant Cloud that holds the cache."
+    )
+    qdrant_api_key: SecretStr | None = Field(
+        None, validation_alias="QDRANT_API_KEY", description="The Qdrant server's API key."
+    )
+    qdrant_path: Path = Field(
+        Path(".qdrant"), validation_alias="QDRANT_PATH", description="The embedded store, when QDRANT_URL is unset."
+    )
+    collection: str = Field(
+        "nate_content", validation_alias="TAGGING_COLLECTION", description="The collection of transcripts."
+    )
+    model: str = Field(
+        DEFAULT_MODEL,
+        min_length=1,
+        validation_alias="TAGGING_MODEL",
+        description="The model every request asks for. Its family's rules decide what a request carries.",
+        json_schema_extra=_shown(f"`{DEFAULT_MODEL}`; `{PROVIDER_DEFAULTS['anthropic']['model']}` on Anthropic"),
+    )
+    endpoint: Endpoint = Field(
+        CHAT_COMPLETIONS,
+        validation_alias="TAGGING_ENDPOINT",
+        description=f"The endpoint the requests go to. `{CHAT_COMPLETIONS}` or `/v1/responses` at OpenAI and "
+        f"Azure; `{MESSAGES}` (Message Batches) at Anthropic, the only one it has.",
+        json_schema_extra=_shown(f"`{CHAT_COMPLETIONS}`; `{MESSAGES}` on Anthropic"),
+    )
+    reasoning_effort: ReasoningEffort | None = Field(
+        None,
+        validation_alias="TAGGING_REASONING_EFFORT",
+        description=f"A reasoning model's effort. One of {', '.join(get_args(ReasoningEffort))}; refused where "
+        "the model's family does not take it.",
+        json_schema_extra=_shown("the family's lowest"),
+    )
+    file_ttl_days: float = Field(
+        30,
+        ge=1 / 24,
+        le=30,
+        validation_alias="TAGGING_FILE_TTL_DAYS",
+        description="How long uploads and batch output live at the API, in days. From 1 hour (`0.042`) to 30 "
+        f"days (on Azure, {AZURE_MIN_FILE_TTL_DAYS} to 30), as `expires_after` and `output_expires_after`. The TTL "
+        "goes into the batch's metadata, so the sensor's expiry warning needs no call per batch. Anthropic uploads "
+        "nothing and keeps results 29 days from creation, which no setting changes.",
+    )
+    work_dir: Path = Field(
+        Path(".tagging"),
+        validation_alias="TAGGING_WORK_DIR",
+        description="Request files, results and batch records. One record per submitted batch, beside the "
+        "request files and the downloaded results.",
+    )
+    max_attempts: int = Field(
+        3, ge=1, validation_alias="TAGGING_MAX_ATTEMPTS", description="Attempts per item before it is given up on."
+    )
+    max_transcript_tokens: int = Field(
+        32_000,
+        ge=100,
+        validation_alias="TAGGING_MAX_TRANSCRIPT_TOKENS",
+        description="Longer transcripts are trimmed, head and tail, and marked truncated. The default is far "
+        "inside gpt-4o-mini's 128k context, and a cap on what one item can cost.",
+    )
+    max_requests_per_file: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_REQUESTS_PER_MESSAGE_BATCH,
+        validation_alias="TAGGING_MAX_REQUESTS_PER_FILE",
+        description="Fewer requests a batch than the API allows. The APIs allow 50,000 at OpenAI and Azure, 100,000 "
+        "at Anthropic.",
+        json_schema_extra=_shown("the API's"),
+    )
+    max_cost_usd: float | None = Field(
+        None,
+        ge=0,
+        validation_alias="TAGGING_MAX_COST_USD",
+        description="The most a submission may cost, in dollars at batch prices. Work expected to cost more is "
+        "refused before anything is uploaded.",
+    )
+    enqueued_token_limit: int | None = Field(
+        None,
+        ge=1,
+        validation_alias="TAGGING_ENQUEUED_TOKEN_LIMIT",
+        description="The model's queued-token budget. Every shard fits it, and shards that do not fit beside the "
+        "batches in flight wait; a finished batch makes the sensor request the next submission. At Anthropic, "
+        "whose batches carry no metadata to count the tokens in flight by, shards fit it but do not wait.",
+    )
+    pricing_file: Path | None = Field(
+        None,
+        validation_alias="TAGGING_PRICING_FILE",
+        description="JSON prices by model, read before the built-in table. Entries are keyed by model name or "
+        'glob: realtime USD per million tokens (`{"gpt-5.4-mini": {"input": 0.75, "cached_input": 0.075, '
+        '"output": 4.50}}`) and optionally `reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` '
+        "(`schema` or `tool`); batch is half.",
+    )
+    stuck_after_seconds: float = Field(
+        6 * 3600,
+        gt=0,
+        validation_alias="TAGGING_STUCK_AFTER_SECONDS",
+        description="The sensor reports a batch stuck this long in validating or finalizing.",
+    )
+    submit_cron: str = Field(
+        "0 * * * *",
+        validation_alias="TAGGING_SUBMIT_CRON",
+        description="When the schedule submits new and stale items. Five cron fields, checked when the settings "
+        "are read.",
+    )
+    dagster_home: Path = Field(
+        Path(".dagster_home"),
+        validation_alias="DAGSTER_HOME",
+        description="The Dagster instance the demo records its runs in. Dagster's own variable.",
+    )
+    tiktoken_cache_dir: Path = Field(
+        default_factory=lambda: _default_tiktoken_cache(os.environ),
+        validation_alias=AliasChoices("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"),
+        description="Where tiktoken keeps its encodings. tiktoken's own variables: with the model's encoding "
+        "there, token counts are exact; without it, estimates.",
+        json_schema_extra=_shown("`data-gym-cache` in the temp folder"),
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords only: the environment is read by ``from_env``."""
+        return (init_settings,)
 
     @field_validator("submit_cron")
     @classmethod
@@ -159,13 +285,14 @@ class TaggingSettings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _provider_defaults(cls, values: object) -> object:
-        """The provider's model and endpoint where none is given: Claude Haiku on Message Batches for Anthropic."""
+        """The provider's model and endpoint where none is given: Claude Haiku on Message Batches for Anthropic.
+        Values given by variable are named by field from here on, so every check reads one name."""
         if not isinstance(values, Mapping):
             return values
-        credentialed = _credentialed_in(values)
-        provider = values.get("provider") or (credentialed[0] if len(credentialed) == 1 else None)
-        defaults = PROVIDER_DEFAULTS.get(str(provider), {})
-        return {**defaults, **{name: value for name, value in values.items() if value is not None}}
+        by_name = {field_of(cls, str(key)): value for key, value in values.items() if value is not None}
+        credentialed = _credentialed_in(by_name)
+        provider = by_name.get("provider") or (credentialed[0] if len(credentialed) == 1 else None)
+        return {**PROVIDER_DEFAULTS.get(str(provider), {}), **by_name}
 
     @model_validator(mode="after")
     def _one_provider(self) -> TaggingSettings:
@@ -192,6 +319,19 @@ class TaggingSettings(BaseModel):
             )
         return self
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TaggingSettings:
+        """The settings the environment gives; an invalid value is a ``ConfigError`` naming its variable."""
+        source = EnvironmentSource(cls, os.environ if environ is None else environ)
+        try:
+            return cls(**source())
+        except ValidationError as error:
+            first = error.errors()[0]
+            message = str(first["msg"]).removeprefix("Value error, ")
+            if not first["loc"]:
+                raise ConfigError(f"invalid configuration: {message}") from None
+            raise ConfigError(f"invalid configuration: {variable_of(cls, str(first['loc'][0]))}: {message}") from None
+
     @property
     def batch_provider(self) -> Provider:
         """TAGGING_PROVIDER, else the one provider with credentials, else OpenAI."""
@@ -199,22 +339,6 @@ class TaggingSettings(BaseModel):
             return self.provider
         credentialed = _credentialed_in(self.__dict__)
         return credentialed[0] if credentialed else "openai"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> TaggingSettings:
-        """The settings the environment gives; an invalid value is a ``ConfigError`` naming its variable."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {field: env[name] for field, name in ENVIRONMENT.items() if env.get(name)}
-        values["tiktoken_cache_dir"] = _default_tiktoken_cache(env)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            first = error.errors()[0]
-            message = str(first["msg"]).removeprefix("Value error, ")
-            if not first["loc"]:
-                raise ConfigError(f"invalid configuration: {message}") from None
-            field = str(first["loc"][0])
-            raise ConfigError(f"invalid configuration: {ENVIRONMENT.get(field, field)}: {message}") from None
 
     @property
     def file_ttl_seconds(self) -> int:
@@ -254,3 +378,17 @@ class TaggingSettings(BaseModel):
     def deployment(self) -> str:
         """What requests name as their model: the Azure deployment, or the model itself."""
         return (self.azure_deployment or self.model) if self.batch_provider == "azure" else self.model
+
+
+DEFAULTS = TaggingSettings()
+"""The settings with nothing set: where the library's own defaults come from, so that none is written twice."""
+
+CREDENTIAL_VARIABLES: dict[str, tuple[str, str]] = {
+    provider: (variable_of(TaggingSettings, url), variable_of(TaggingSettings, key))
+    for provider, url, key in (
+        ("openai", "openai_base_url", "openai_api_key"),
+        ("azure", "azure_endpoint", "azure_api_key"),
+        ("anthropic", "anthropic_base_url", "anthropic_api_key"),
+    )
+}
+"""Where each provider's API and key are set, for messages that say which to change."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource, EnvVar
+from pydantic import Field
 
 from tagging_assets.batches.api import BatchApi
 from tagging_assets.batches.clients import batch_api_of, sdk_client
@@ -15,13 +16,28 @@ from tagging_assets.batches.plan import TaggingPlan
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
+from tagging_assets.core.environment import variable_of
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.prompt import SYSTEM_PROMPT
-from tagging_assets.core.protocol import CHAT_COMPLETIONS
-from tagging_assets.core.settings import AZURE_API_VERSION, LOCAL_GATEWAY_KEY, PROVIDERS, Provider, TaggingSettings
+from tagging_assets.core.settings import (
+    CREDENTIAL_VARIABLES,
+    DEFAULTS,
+    LOCAL_GATEWAY_KEY,
+    PROVIDERS,
+    Provider,
+    TaggingSettings,
+)
 
 if TYPE_CHECKING:
     from tagging_assets.batches.clients import BatchClient
+
+_DEFAULT_VALUES = DEFAULTS.model_dump(mode="json")
+
+
+def _setting(name: str) -> Any:
+    """A resource field that takes its default (as Dagster's config holds it) and its description from the
+    setting ``name``, so that neither is written twice."""
+    return Field(default=_DEFAULT_VALUES[name], description=TaggingSettings.model_fields[name].description)
 
 
 class QdrantCacheResource(ConfigurableResource):
@@ -30,10 +46,10 @@ class QdrantCacheResource(ConfigurableResource):
     Opened per step and closed at once, because an embedded store admits one client at a time.
     """
 
-    collection: str = "nate_content"
-    path: str = ".qdrant"
-    url: str | None = None
-    api_key: str | None = None
+    collection: str = _setting("collection")
+    path: str = _setting("qdrant_path")
+    url: str | None = _setting("qdrant_url")
+    api_key: str | None = _setting("qdrant_api_key")
 
     @contextmanager
     def open(self) -> Iterator[QdrantCache]:
@@ -49,9 +65,9 @@ class BatchApiResource(ConfigurableResource):
 
     base_url: str | None = None
     api_key: str
-    provider: str = "openai"
+    provider: str = DEFAULTS.batch_provider
     """openai, azure or anthropic (Dagster config takes no ``Literal``)."""
-    api_version: str = AZURE_API_VERSION
+    api_version: str = _setting("azure_api_version")
     offline_tagger: bool = False
     """The local gateway, whose tags a real API replaces (Dagster config takes no ``Literal``, so a flag)."""
     max_retries: int = 5
@@ -94,20 +110,22 @@ class BatchApiResource(ConfigurableResource):
 class TaggingResource(ConfigurableResource):
     """What the batches ask for and where their files live: the workflow's part of ``TaggingSettings``."""
 
-    model: str = "gpt-4o-mini"
-    endpoint: str = CHAT_COMPLETIONS
-    reasoning_effort: str | None = None
-    file_ttl_days: float = 30
-    work_dir: str = ".tagging"
-    max_attempts: int = 3
-    max_requests_per_file: int | None = None
-    max_transcript_tokens: int = 32_000
-    stuck_after_seconds: float = 6 * 3600
-    max_cost_usd: float | None = None
-    enqueued_token_limit: int | None = None
-    pricing_file: str | None = None
-    system_prompt: str | None = None
-    """The system prompt every request carries; None: the bundled one."""
+    model: str = _setting("model")
+    endpoint: str = _setting("endpoint")
+    reasoning_effort: str | None = _setting("reasoning_effort")
+    file_ttl_days: float = _setting("file_ttl_days")
+    work_dir: str = _setting("work_dir")
+    max_attempts: int = _setting("max_attempts")
+    max_requests_per_file: int | None = _setting("max_requests_per_file")
+    max_transcript_tokens: int = _setting("max_transcript_tokens")
+    stuck_after_seconds: float = _setting("stuck_after_seconds")
+    max_cost_usd: float | None = _setting("max_cost_usd")
+    enqueued_token_limit: int | None = _setting("enqueued_token_limit")
+    pricing_file: str | None = _setting("pricing_file")
+    system_prompt: str | None = Field(
+        None,
+        description="The system prompt every request carries, for trying one from Dagster; unset: the bundled one.",
+    )
 
     @classmethod
     def from_settings(cls, settings: TaggingSettings) -> TaggingResource:
@@ -132,11 +150,12 @@ def _api_key(settings: TaggingSettings) -> str:
     """The provider's key as an ``EnvVar`` (never its value), or the local gateway's."""
     if settings.uses_local_gateway:
         return LOCAL_GATEWAY_KEY
+    key = EnvVar(CREDENTIAL_VARIABLES[settings.batch_provider][1])
     if settings.batch_provider == "azure":
-        return EnvVar("AZURE_OPENAI_API_KEY")
+        return key
     if settings.batch_provider == "anthropic":
-        return EnvVar("ANTHROPIC_API_KEY") if settings.anthropic_api_key else LOCAL_GATEWAY_KEY
-    return EnvVar("OPENAI_API_KEY") if settings.openai_api_key else LOCAL_GATEWAY_KEY
+        return key if settings.anthropic_api_key else LOCAL_GATEWAY_KEY
+    return key if settings.openai_api_key else LOCAL_GATEWAY_KEY
 
 
 def resources_from_settings(settings: TaggingSettings) -> dict[str, ConfigurableResource]:
@@ -146,7 +165,7 @@ def resources_from_settings(settings: TaggingSettings) -> dict[str, Configurable
             collection=settings.collection,
             path=str(settings.qdrant_path.resolve()),
             url=settings.qdrant_url,
-            api_key=EnvVar("QDRANT_API_KEY") if settings.qdrant_api_key else None,
+            api_key=EnvVar(variable_of(TaggingSettings, "qdrant_api_key")) if settings.qdrant_api_key else None,
         ),
         "batch_api": BatchApiResource(
             base_url=settings.batch_api_url,

@@ -1,8 +1,8 @@
 """How one gateway instance behaves: its limits and the faults it injects.
 
-Every field can be set from the environment (``TAGGING_GATEWAY_<FIELD>``) or from
-a command-line flag, so a test can start a gateway that misbehaves in exactly
-one way and prove the pipeline survives it.
+Every field can be set from the environment (``TAGGING_GATEWAY_<FIELD>``, read by pydantic-settings) or from
+a command-line flag, so a test can start a gateway that misbehaves in exactly one way and prove the pipeline
+survives it. The gateway stands apart from the pipeline, so these settings are its own.
 """
 
 from __future__ import annotations
@@ -10,23 +10,56 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TAGGING_GATEWAY_"
 
 
-class FaultSettings(BaseModel):
+class _KeywordSettings(BaseSettings):
+    """Settings that hold what they are given and their defaults alone; ``settings_from_env`` reads the
+    environment, once, so that a shell's variables never steer a gateway a test builds in code."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over the mapping given instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            name if self.case_sensitive else name.lower(): value
+            for name, value in self.environ.items()
+            if value or not self.env_ignore_empty
+        }
+
+
+class FaultSettings(_KeywordSettings):
     """Faults injected on purpose. All off by default.
 
     Per-line faults pick their lines by a hash of the custom_id, so the same
     lines fail on every run and after a restart.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     line_error_rate: float = Field(0.0, ge=0, le=1, description="Fraction of lines answered with an HTTP error.")
     line_error_status: int = Field(500, ge=400, le=599, description="The HTTP status of those lines.")
@@ -87,17 +120,20 @@ class FaultSettings(BaseModel):
         return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(_KeywordSettings):
     """The gateway's configuration: where it keeps state, its limits, its tagger and its faults."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     state_dir: Path = Field(Path(".gateway"), description="Files, batches and per-line progress live here.")
     api_key: str | None = Field(None, description="When set, requests must carry it as a bearer token.")
     tagger: Literal["keywords", "echo"] = Field(
         "keywords", description="keywords: the offline key-phrase tagger; echo: a trivial reply, to time the server."
     )
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Tagger processes.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Tagger processes.",
+        json_schema_extra={"shown_default": "the machine's cores"},
+    )
     max_lines_per_batch: int | None = Field(
         None,
         ge=1,
@@ -108,28 +144,25 @@ class GatewaySettings(BaseModel):
     enqueued_token_limit: int | None = Field(
         None, ge=1, description="Tokens that may be queued per model at once (token_limit_exceeded above it)."
     )
-    faults: FaultSettings = Field(default_factory=FaultSettings)
+    faults: FaultSettings = Field(default_factory=FaultSettings, description="The faults injected on purpose.")
 
 
 class GatewayConfigError(ValueError):
     """The gateway's configuration is wrong; the message names the setting."""
 
 
-def settings_from_env(overrides: dict[str, object], environ: dict[str, str] | None = None) -> GatewaySettings:
-    """Settings from ``TAGGING_GATEWAY_*`` variables, with ``overrides`` (flags) taking precedence."""
-    environ = dict(os.environ) if environ is None else environ
-    values: dict[str, object] = {}
-    faults: dict[str, object] = {}
-    for name in GatewaySettings.model_fields:
-        if name != "faults" and f"{ENV_PREFIX}{name.upper()}" in environ:
-            values[name] = environ[f"{ENV_PREFIX}{name.upper()}"]
-    for name in FaultSettings.model_fields:
-        if f"{ENV_PREFIX}{name.upper()}" in environ:
-            faults[name] = environ[f"{ENV_PREFIX}{name.upper()}"]
-    for name, value in overrides.items():
-        if value is None:
-            continue
-        (faults if name in FaultSettings.model_fields else values)[name] = value
+def settings_from_env(overrides: dict[str, object], environ: Mapping[str, str] | None = None) -> GatewaySettings:
+    """Settings from ``TAGGING_GATEWAY_*`` variables, with ``overrides`` (flags) taking precedence; the faults
+    are read one variable each, as their flags are."""
+    environ = os.environ if environ is None else environ
+    flags = {name: value for name, value in overrides.items() if value is not None}
+    faults = _Environment(FaultSettings, environ)() | {
+        name: value for name, value in flags.items() if name in FaultSettings.model_fields
+    }
+    values = _Environment(GatewaySettings, environ)() | {
+        name: value for name, value in flags.items() if name not in FaultSettings.model_fields
+    }
+    values.pop("faults", None)
     try:
         return GatewaySettings(**values, faults=FaultSettings(**faults))
     except ValidationError as error:

@@ -1,0 +1,50 @@
+"""How a pydantic-settings class meets the environment: which variables a field is read from, and the
+environment a caller hands it (``os.environ``, or a mapping of its own, as the tests do)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings, EnvSettingsSource
+
+
+class EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' own environment source, over the mapping given instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            name if self.case_sensitive else name.lower(): value
+            for name, value in self.environ.items()
+            if value or not self.env_ignore_empty
+        }
+
+
+def environment_variables(settings: type[BaseSettings], field: str) -> tuple[str, ...]:
+    """The variables a field is read from, as pydantic-settings looks them up: its validation alias (each of its
+    choices, in order), else the settings' prefix and the field's name."""
+    alias = settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    name = f"{settings.model_config.get('env_prefix', '')}{field}"
+    return (name if settings.model_config.get("case_sensitive") else name.upper(),)
+
+
+def variable_of(settings: type[BaseSettings], field: str) -> str:
+    """The variable to set for a field (the first it is read from), for messages that say what to change; a name
+    that is no field stays as it is."""
+    return environment_variables(settings, field)[0] if field in settings.model_fields else field
+
+
+def field_of(settings: type[BaseSettings], name: str) -> str:
+    """The field a variable is read into; a field's own name stays as it is."""
+    for field in settings.model_fields:
+        if name in environment_variables(settings, field):
+            return field
+    return name

@@ -1,0 +1,48 @@
+"""The gateway's settings, read once from ``TAGGING_GATEWAY_*`` variables and flags, in process."""
+
+import pytest
+
+from tagging_assets.gateway.settings import FaultSettings, GatewayConfigError, GatewaySettings, settings_from_env
+
+
+def test_variables_set_the_gateway_and_its_faults_and_flags_win():
+    environ = {
+        "TAGGING_GATEWAY_STATE_DIR": "/state",
+        "TAGGING_GATEWAY_WORKERS": "3",
+        "TAGGING_GATEWAY_TAGGER": "echo",
+        "TAGGING_GATEWAY_LINE_ERROR_RATE": "0.5",
+        "TAGGING_GATEWAY_SEED": "seven",
+    }
+    settings = settings_from_env({"workers": 2, "line_error_rate": 0.25, "tagger": None}, environ)
+    assert (str(settings.state_dir), settings.workers, settings.tagger) == ("/state", 2, "echo")
+    assert (settings.faults.line_error_rate, settings.faults.seed) == (0.25, "seven")
+
+
+def test_a_gateway_built_in_code_ignores_the_shells_variables(monkeypatch):
+    monkeypatch.setenv("TAGGING_GATEWAY_LINE_ERROR_RATE", "0.5")
+    monkeypatch.setenv("TAGGING_GATEWAY_TAGGER", "echo")
+    built = GatewaySettings(faults=FaultSettings(seed="1"))
+    assert (built.tagger, built.faults.line_error_rate) == ("keywords", 0.0)
+    read = settings_from_env({})
+    assert (read.tagger, read.faults.line_error_rate) == ("echo", 0.5)
+
+
+def test_a_given_environment_is_the_only_one_read(monkeypatch):
+    monkeypatch.setenv("TAGGING_GATEWAY_REFUSAL_RATE", "0.5")
+    assert settings_from_env({}, {}).faults.refusal_rate == 0.0
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "message"),
+    [
+        ({}, {"line_error_rate": 2}, "line_error_rate: Input should be less than or equal to 1"),
+        ({"TAGGING_GATEWAY_WORKERS": "0"}, {}, "workers: Input should be greater than or equal to 1"),
+        ({"TAGGING_GATEWAY_TAGGER": "llm"}, {}, "tagger: Input should be 'keywords' or 'echo'"),
+        ({"TAGGING_GATEWAY_SHUTDOWN_DATES": "gpt-4o"}, {}, "shutdown_dates: String should match pattern"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it_in_process(environ, flags, message):
+    with pytest.raises(GatewayConfigError) as refused:
+        settings_from_env(flags, environ)
+    assert str(refused.value).startswith(f"invalid gateway setting: {message}")
+    assert "\n" not in str(refused.value)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
 from tagging_assets.cli.gateway import gateway
-from tagging_assets.core.contracts import BatchStatus, SelectionReport
-from tagging_assets.core.errors import reported
+from tagging_assets.cli.library import search, seed_cache_command, tags
+from tagging_assets.cli.output import (
+    advance,
+    clear_errors,
+    duration,
+    note,
+    print_json,
+    progress_bar,
+    settings_from_env,
+    usd,
+    warning,
+)
+from tagging_assets.core.contracts import SelectionReport
 from tagging_assets.core.protocol import COMPLETION_WINDOW, TERMINAL_STATUSES
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.settings_reference import environment_help
@@ -30,83 +37,10 @@ def main() -> None:
     """Tag a Qdrant cache of video transcripts with batch jobs at OpenAI, Azure OpenAI or Anthropic."""
 
 
+main.add_command(seed_cache_command)
 main.add_command(gateway)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _clear_errors() -> AbstractContextManager[None]:
-    """Turn the failures a user can fix into one line and a non-zero exit, never a traceback."""
-    return reported(_fail)
-
-
-def _settings() -> TaggingSettings:
-    with _clear_errors():
-        return TaggingSettings.from_env()
-
-
-def _bar(total: int, label: str) -> Any:
-    """A progress bar on stderr, so stdout stays the result (and valid JSON with --json)."""
-    return click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=True)
-
-
-def _advance(bar: Any, state: BatchStatus, label: str) -> None:
-    """Move a batch's bar to its requests done, with the time left in its label; the total is known only once
-    the batch is validated."""
-    bar.length = max(state.total, 1)
-    left = state.seconds_left(time.time())
-    bar.label = label if left is None else f"{label} ({_duration(left)} left)"
-    bar.update(state.done - bar.pos)
-
-
-def _duration(seconds: float) -> str:
-    """``42 s``, ``3 min 5 s`` or ``2 h 10 min``: how the lesson's scripts say a time left."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60} s"
-    return f"{whole // 3600} h {whole % 3600 // 60} min"
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def _usd(amount: float) -> str:
-    return f"${amount:,.6f}" if amount < 1 else f"${amount:,.2f}"
-
-
-def _note(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _warning(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
-
-
-@main.command("seed-cache")
-@click.option("--source", type=click.Path(path_type=Path), help="A JSONL file of {video_id, title, transcript, ...}.")
-@click.option("--collection", help="The collection to fill [default: TAGGING_COLLECTION].")
-def seed_cache_command(source: Path | None, collection: str | None) -> None:
-    """Load transcripts into the cache: the bundled samples, or --source. Points already there are untouched."""
-    from tagging_assets.core.cache import QdrantCache
-    from tagging_assets.seed.samples import load_samples
-    from tagging_assets.seed.seeding import read_transcripts_jsonl, seed_cache
-
-    settings = _settings()
-    with _clear_errors():
-        items = read_transcripts_jsonl(source) if source else load_samples()
-        with QdrantCache.from_settings(settings, collection) as cache:
-            report = seed_cache(cache, items)
-            total = cache.count()
-    click.echo(
-        f"Added {report.added} transcripts to {collection or settings.collection!r} "
-        f"({report.already_present} already there, {total} points in all)."
-    )
+main.add_command(tags)
+main.add_command(search)
 
 
 @main.command()
@@ -138,19 +72,19 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.selection import parse_where
 
-    settings = _settings()
+    settings = settings_from_env()
     plan = TaggingPlan.from_settings(settings)
     report = SelectionReport()
-    with _clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
+    with clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
         filters = parse_where(where)
         cache.require()
         options = plan.request_options
         client = client_if_answering(settings)
         if client is not None:
             api = batch_api_of(client, settings.batch_provider)
-            if warning := api.model_warning(settings.model, now=time.time()):
-                _warning(warning)
-        with _bar(cache.count(), "Scanning the cache") as bar:
+            if announced := api.model_warning(settings.model, now=time.time()):
+                warning(announced)
+        with progress_bar(cache.count(), "Scanning the cache") as bar:
             items = steps.select(cache, plan, report=report, filters=filters or None, progress=bar.update)
             shards = steps.write_requests(items, output, plan=plan)
             bar.update(report.scanned - bar.pos)
@@ -159,7 +93,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
         cost = plan.expected_cost(tokens, requests)
     largest = max((shard.largest_request_tokens for shard in shards), default=0)
     if as_json:
-        _print_json(
+        print_json(
             {
                 **report.model_dump(),
                 "requests": requests,
@@ -194,7 +128,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
             click.echo(f"Expected cost: unknown: {plan.unknown_price}.")
         else:
             click.echo(
-                f"Expected cost: {_usd(cost.batch_usd)} with the Batch API ({_usd(cost.realtime_usd)} realtime), "
+                f"Expected cost: {usd(cost.batch_usd)} with the Batch API ({usd(cost.realtime_usd)} realtime), "
                 f"counting ~{expected} output tokens a reply."
             )
 
@@ -218,9 +152,9 @@ def submit(input_file: Path, as_json: bool) -> None:
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
 
-    settings = _settings()
+    settings = settings_from_env()
     records = RecordStore(settings.work_dir)
-    with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
+    with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
         api = batch_api_of(client, settings.batch_provider)
         submission = steps.submit(
             [input_file],
@@ -228,14 +162,14 @@ def submit(input_file: Path, as_json: bool) -> None:
             api=api,
             records=records,
             cache=cache,
-            warn=_warning,
+            warn=warning,
             defer_over_budget=False,
         )
         batch_id = submission.batches[0].batch_id
         status = status_naming_its_api(api, records, batch_id)
         record = records.load(batch_id)
     if as_json:
-        _print_json(
+        print_json(
             status.to_json() | {"input_file_id": record.input_file_id or None, "completion_window": COMPLETION_WINDOW}
         )
         return
@@ -257,28 +191,28 @@ def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
 
-    settings = _settings()
+    settings = settings_from_env()
     records = RecordStore(settings.work_dir)
-    with _clear_errors(), batch_client(settings, _note) as client:
+    with clear_errors(), batch_client(settings, note) as client:
         api = batch_api_of(client, settings.batch_provider)
         state = status_naming_its_api(api, records, batch_id)
         if watch and state.status not in TERMINAL_STATUSES:
             label = f"Batch {batch_id}"
-            with _bar(state.total, label) as bar:
+            with progress_bar(state.total, label) as bar:
                 while state.status not in TERMINAL_STATUSES:
-                    _advance(bar, state, label)
+                    advance(bar, state, label)
                     time.sleep(interval)
                     state = status_naming_its_api(api, records, batch_id)
-                _advance(bar, state, label)
+                advance(bar, state, label)
     left = state.seconds_left(time.time())
     if as_json:
-        _print_json({**state.to_json(), "estimated_seconds_left": None if left is None else round(left)})
+        print_json({**state.to_json(), "estimated_seconds_left": None if left is None else round(left)})
         return
     click.echo(
         f"Batch {batch_id}: {state.status} {state.done}/{state.total} ({state.progress_pct}%), {state.failed} failed"
     )
     if left is not None:
-        click.echo(f"Estimated time remaining: {_duration(left)}")
+        click.echo(f"Estimated time remaining: {duration(left)}")
     for error in state.errors:
         click.echo(f"  {error.code}: {error.message}" + (f" (line {error.line})" if error.line else ""))
 
@@ -301,18 +235,18 @@ def process(batch_id: str, as_json: bool) -> None:
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
 
-    settings = _settings()
+    settings = settings_from_env()
     plan = TaggingPlan.from_settings(settings)
     records = RecordStore(settings.work_dir)
-    with _clear_errors(), batch_client(settings, _note) as client, QdrantCache.from_settings(settings) as cache:
+    with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
         api = batch_api_of(client, settings.batch_provider)
         record = records.load(batch_id)
         batch = status_naming_its_api(api, records, batch_id)
         files = steps.download(api, batch, settings.work_dir / "results" / batch_id / "output.jsonl")
-        with _bar(record.requests, "Writing to the cache") as bar:
+        with progress_bar(record.requests, "Writing to the cache") as bar:
             summary = steps.write_back(cache, plan, record=record, batch=batch, files=files, progress=bar.update)
     if as_json:
-        _print_json(summary.to_json())
+        print_json(summary.to_json())
         return
     click.echo(f"Batch {batch_id} ({summary.status}): {summary.tagged} tagged, {summary.failed} failed.")
     for reason, count in summary.failed_by_reason.items():
@@ -326,68 +260,11 @@ def process(batch_id: str, as_json: bool) -> None:
         click.echo(f"{tokens}: cost unknown: {plan.unknown_price}.")
     else:
         click.echo(
-            f"{tokens}: {_usd(cost.batch_usd)} with the Batch API, {_usd(cost.realtime_usd)} "
-            f"realtime (saved {_usd(cost.saving_usd)})."
+            f"{tokens}: {usd(cost.batch_usd)} with the Batch API, {usd(cost.realtime_usd)} "
+            f"realtime (saved {usd(cost.saving_usd)})."
         )
     for row in summary.sample:
         click.echo(f"  {row.custom_id}: {', '.join(row.tags)}")
-
-
-@main.command()
-@click.option("--top", default=0, type=click.IntRange(min=0), help="Only the most frequent N tags [default: all].")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {tagged_videos, tags: [{tag, videos}]}.")
-def tags(top: int, as_json: bool) -> None:
-    """How many videos carry each tag across the cache, most frequent first.
-
-    Counted by the store, a facet over the `tags` payload field (TAGGING_COLLECTION, QDRANT_URL or QDRANT_PATH).
-    """
-    from tagging_assets.core.cache import QdrantCache
-    from tagging_assets.core.report import tag_frequencies
-
-    settings = _settings()
-    with _clear_errors(), QdrantCache.from_settings(settings) as cache:
-        cache.require()
-        frequencies, tagged = tag_frequencies(cache)
-    ranked = frequencies.most_common(top or None)
-    if as_json:
-        _print_json({"tagged_videos": tagged, "tags": [{"tag": tag, "videos": count} for tag, count in ranked]})
-        return
-    if not ranked:
-        click.echo("No video has tags yet: run `make demo`, or prepare, submit and process a batch.")
-        return
-    width = max(len(tag) for tag, _ in ranked)
-    click.echo(f"{'tag':{width}}  videos")
-    for tag, count in ranked:
-        click.echo(f"{tag:{width}}  {count:>6}")
-    click.echo(f"{len(frequencies)} distinct tags on {tagged} tagged videos.")
-
-
-@main.command()
-@click.option("--tag", required=True, help="The tag to look for, exactly as `tagging-assets tags` prints it.")
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print a JSON list of {point_id, video_id, title, tags, summary}."
-)
-def search(tag: str, as_json: bool) -> None:
-    """List the videos tagged TAG, through a payload filter on `tags` (indexed on a Qdrant server)."""
-    from tagging_assets.core.cache import QdrantCache
-    from tagging_assets.core.report import videos_with_tag
-
-    settings = _settings()
-    with _clear_errors(), QdrantCache.from_settings(settings) as cache:
-        cache.require()
-        videos = videos_with_tag(cache, tag)
-    if as_json:
-        _print_json([asdict(video) for video in videos])
-        return
-    if not videos:
-        click.echo(f"No video is tagged {tag!r}; `tagging-assets tags` lists the tags in the cache.")
-        return
-    for video in videos:
-        click.echo(f"{video.video_id}  {video.title}")
-        click.echo(f"    {', '.join(video.tags)}")
-        if video.summary:
-            click.echo(f"    {video.summary}")
-    click.echo(f"{len(videos)} video(s) tagged {tag!r}.")
 
 
 @main.command()
@@ -395,7 +272,7 @@ def demo() -> None:
     """Run the Dagster pipeline end to end: seed if empty, submit, watch with the sensor, write back, report."""
     from tagging_assets.cli.demo import print_report, run_demo
 
-    settings = _settings()
-    with _clear_errors():
+    settings = settings_from_env()
+    with clear_errors():
         report = run_demo(settings, click.echo)
-    print_report(report, click.echo, _usd)
+    print_report(report, click.echo, usd)

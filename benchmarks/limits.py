@@ -72,7 +72,7 @@ def request_files(work: Path) -> list[str]:
 def write_back(cache: Any, work: Path) -> dict[str, float]:
     """Every request file's results written back, one completed batch after another, timed alone."""
     from tagging_assets.batches.processor import BatchProcessor
-    from tagging_assets.batches.status import status_of
+    from tagging_assets.batches.providers.openai_status import status_of
 
     processor = BatchProcessor(cache, None, work_dir=work)
     outputs = []

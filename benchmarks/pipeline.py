@@ -213,7 +213,7 @@ def op_in_process(op: str, store: Path, work: Path, page_size: int, paused: bool
     from qdrant_client import models
 
     from tagging_assets.batches.processor import BatchProcessor
-    from tagging_assets.batches.status import status_of
+    from tagging_assets.batches.providers.openai_status import status_of
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.models import model_table
     from tagging_assets.core.prompt import SYSTEM_PROMPT, user_message

@@ -1,8 +1,8 @@
 """BatchProcessor: the lesson's Python API over the batch workflow, one cache and one Batch API.
 
 prepare -> submit -> check status -> download -> process, each safe to repeat.
-The work itself lives in the modules beside this one (``submit``, ``status``,
-``download``, ``writeback``, ``records``) and in ``core``; this class only holds
+The work itself lives in the modules beside this one (``providers``, ``download``,
+``writeback``, ``records``) and in ``core``; this class only holds
 what they share and keeps the lesson's names::
 
     cache = QdrantCache(collection_name="nate_content")
@@ -23,10 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openai import OpenAI
-
-from tagging_assets.batches.api import BatchApi, BatchSubmitter, SubmitOptions, status_naming_its_api
-from tagging_assets.batches.clients import batch_api_client, batch_api_of
+from tagging_assets.batches.api import BatchApi, SubmitOptions, status_naming_its_api
+from tagging_assets.batches.clients import batch_api_client, batch_api_of, sdk_client
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
@@ -155,7 +153,7 @@ class BatchProcessor:
         if self._client is not None:
             return batch_api_of(self._client, self.settings.batch_provider)
         if self._api_key is not None:
-            return batch_api_of(OpenAI(api_key=self._api_key, base_url=self.settings.openai_base_url))
+            return batch_api_of(sdk_client("openai", base_url=self.settings.openai_base_url, api_key=self._api_key))
         return batch_api_of(batch_api_client(self.settings), self.settings.batch_provider)
 
     @property
@@ -174,15 +172,14 @@ class BatchProcessor:
         return self._cache
 
     @property
-    def submitter(self) -> BatchSubmitter:
-        options = SubmitOptions(
+    def submit_options(self) -> SubmitOptions:
+        return SubmitOptions(
             collection=self.cache.collection,
             backend=self.backend,
             enqueued_token_limit=self.settings.enqueued_token_limit,
             file_ttl_seconds=self.settings.file_ttl_seconds,
             warn=self.warn,
         )
-        return self.api.submitter(self.records, options)
 
     # prepare
 
@@ -264,7 +261,9 @@ class BatchProcessor:
         self, shard: Shard, *, submission_id: str | None = None, check: Callable[[Shard], None] | None = None
     ) -> BatchRecord:
         """Submit an audited shard and mark its items pending; ``check`` may refuse a new batch before its upload."""
-        record = self.submitter.submit(shard, submission_id=submission_id, check=check)
+        record = self.api.submit(
+            shard, records=self.records, options=self.submit_options, submission_id=submission_id, check=check
+        )
         mark_pending(self.cache, record, read_index(shard.index_path))
         return record
 

@@ -205,9 +205,7 @@ def test_status_loads_only_its_providers_sdk(env, tmp_path, shared_gateway):
 def test_status_on_anthropics_protocol_loads_no_openai_module(tmp_path, shared_gateway):
     from tagging_assets_tests.support import message_request
 
-    batch = shared_gateway.anthropic_client().messages.batches.create(
-        requests=[message_request("a", "Vector search.")]
-    )
+    batch = shared_gateway.anthropic_client().messages.batches.create(requests=[message_request("a", "Vector search.")])
     env = user_env(tmp_path, shared_gateway, "anthropic")
     loaded = subprocess.run(
         [sys.executable, "-c", STATUS_LOADS, batch.id], env=env, capture_output=True, text=True, timeout=120

@@ -6,23 +6,11 @@ It lives in ``providers/base.py``, beside the implementations.
 from __future__ import annotations
 
 from tagging_assets.batches.providers.base import (
-    DEFAULT_FILE_TTL_SECONDS,
     EXPIRY_WARNING_SECONDS,
-    LISTED_BATCHES_TO_SEARCH,
     BatchApi,
     Statuses,
     SubmitOptions,
     status_naming_its_api,
-    statuses_by_listing,
 )
 
-__all__ = [
-    "DEFAULT_FILE_TTL_SECONDS",
-    "EXPIRY_WARNING_SECONDS",
-    "LISTED_BATCHES_TO_SEARCH",
-    "BatchApi",
-    "Statuses",
-    "SubmitOptions",
-    "status_naming_its_api",
-    "statuses_by_listing",
-]
+__all__ = ["EXPIRY_WARNING_SECONDS", "BatchApi", "Statuses", "SubmitOptions", "status_naming_its_api"]

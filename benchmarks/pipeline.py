@@ -227,7 +227,7 @@ def write_back_results(cache: Any, work: Path, record: Any, batch: Any, output: 
     """This project's write-back step for one results file, as `tagging-assets process` runs it."""
     from tagging_assets.batches import steps
     from tagging_assets.batches.plan import TaggingPlan
-    from tagging_assets.batches.status import status_of
+    from tagging_assets.batches.providers.openai_status import status_of
     from tagging_assets.core.contracts import DownloadedFiles
     from tagging_assets.core.settings import TaggingSettings
 

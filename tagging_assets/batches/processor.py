@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tagging_assets.batches import steps
 from tagging_assets.batches.api import BatchApi, status_naming_its_api
-from tagging_assets.batches.clients import batch_api_client, batch_api_of
+from tagging_assets.batches.clients import batch_api_client, batch_api_of, sdk_client
 from tagging_assets.batches.plan import TaggingPlan
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.core.cache import QdrantCache
@@ -94,9 +94,7 @@ class BatchProcessor:
         if self._client is not None:
             return batch_api_of(self._client, self.settings.batch_provider)
         if self._api_key is not None:
-            from openai import OpenAI
-
-            return batch_api_of(OpenAI(api_key=self._api_key, base_url=self.settings.openai_base_url))
+            return batch_api_of(sdk_client("openai", base_url=self.settings.openai_base_url, api_key=self._api_key))
         return batch_api_of(batch_api_client(self.settings), self.settings.batch_provider)
 
     @property

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from tagging_assets.core.errors import BatchError, describe
+from tagging_assets.core.errors import BatchError
 
 
 def unknown_outcome() -> tuple[type[Exception], ...]:
@@ -37,10 +37,18 @@ def backoff(attempt: int, error: BaseException | None) -> float:
     return min(0.5 * 2**attempt, 8.0)
 
 
-def write_once(write: Callable[[], _T], find: Callable[[], _T | None], *, what: str, attempts: int = ATTEMPTS) -> _T:
+def write_once(
+    write: Callable[[], _T],
+    find: Callable[[], _T | None],
+    *,
+    what: str,
+    attempts: int = ATTEMPTS,
+    describe: Callable[[BaseException], str] = str,
+) -> _T:
     """Make a call that must take effect once. When it fails in a way that leaves its outcome unknown
     (the connection dropped, a 5xx, a 429), look for its effect before trying again, so a response lost
-    on the way back never becomes a second upload or a second, billed batch."""
+    on the way back never becomes a second upload or a second, billed batch. ``describe`` is the provider's
+    line for its SDK's error, so the last one reads as every other failure of that API does."""
     error: BaseException | None = None
     for attempt in range(attempts):
         try:

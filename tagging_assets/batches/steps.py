@@ -145,13 +145,14 @@ def submit(
         file_ttl_seconds=settings.file_ttl_seconds,
         warn=warn,
     )
-    submitter = api.submitter(records, options)
     submission_id = submission_id or str(uuid.uuid4())
     batches: list[SubmittedBatch] = []
     deferred: list[Shard] = []
     for shard in shards:
         try:
-            record = submitter.submit(shard, submission_id=submission_id, check=plan.enforce_cap_on)
+            record = api.submit(
+                shard, records=records, options=options, submission_id=submission_id, check=plan.enforce_cap_on
+            )
         except TokenBudgetError as waiting:
             if not defer_over_budget:
                 raise

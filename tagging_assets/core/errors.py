@@ -1,19 +1,16 @@
 """One exception tree for the whole library, and one translator from any error a user can act on to one line.
 
 Every failure a user can fix is a ``TaggingError``, so each boundary (an asset's ``Failure``, the command line's
-``error:`` line) catches one class and asks ``describe`` for the line; the SDK's own errors are described there
-too, so both boundaries say the same thing about the same failure.
+``error:`` line) catches one class and asks ``describe`` for the line, and both say the same thing about the same
+failure. An SDK's own errors never reach a boundary: each provider's implementation (``batches/providers/``) turns
+them into ``UnknownBatchError`` or ``BatchApiError`` with their line, in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
-
-if TYPE_CHECKING:
-    import anthropic
-    import openai
+from typing import NoReturn
 
 
 class TaggingError(Exception):
@@ -56,46 +53,19 @@ class TokenBudgetError(BatchError):
     """Submitting now would queue more tokens than the enqueued-token budget allows; it can wait for batches."""
 
 
-def api_message(error: openai.APIStatusError | anthropic.APIStatusError) -> str:
+def api_message(body: object, message: str) -> str:
     """The API's own message for a failed call, without the SDK's framing: OpenAI's ``{"message"}`` body, or
-    Anthropic's ``{"type": "error", "error": {"message"}}``."""
-    body = error.body if isinstance(error.body, dict) else {}
-    nested = body.get("error")
+    Anthropic's ``{"type": "error", "error": {"message"}}``; else the SDK's ``message``."""
+    fields = body if isinstance(body, dict) else {}
+    nested = fields.get("error")
     if isinstance(nested, dict) and nested.get("message"):
         return str(nested["message"])
-    return str(body.get("message") or error.message)
+    return str(fields.get("message") or message)
 
 
 def describe(error: BaseException) -> str | None:
     """The one line a user sees for ``error``, or None when it is a bug rather than something they can fix."""
-    if isinstance(error, TaggingError):
-        return str(error)
-    return _described_sdk_error(error)
-
-
-def _described_sdk_error(error: BaseException) -> str | None:
-    """An SDK's error in one line. The SDKs are imported here, not when this module is: a command that never
-    called one (``--help``) never pays for loading them, and one that did has them loaded already."""
-    import anthropic
-    import openai
-
-    if isinstance(error, openai.AuthenticationError):
-        return "the Batch API rejected the API key (check OPENAI_API_KEY, or AZURE_OPENAI_API_KEY on Azure)"
-    if isinstance(error, openai.NotFoundError):
-        return f"not found at the Batch API: {api_message(error)}"
-    if isinstance(error, openai.APIStatusError):
-        return f"the Batch API answered {error.status_code}: {api_message(error)}"
-    if isinstance(error, openai.APIConnectionError):
-        return "cannot reach the Batch API (check OPENAI_BASE_URL, or start `tagging-assets gateway`)"
-    if isinstance(error, anthropic.AuthenticationError):
-        return "Anthropic's API rejected the API key (check ANTHROPIC_API_KEY)"
-    if isinstance(error, anthropic.NotFoundError):
-        return f"not found at Anthropic's API: {api_message(error)}"
-    if isinstance(error, anthropic.APIStatusError):
-        return f"Anthropic's API answered {error.status_code}: {api_message(error)}"
-    if isinstance(error, anthropic.APIConnectionError):
-        return "cannot reach Anthropic's API (check ANTHROPIC_BASE_URL, or start `tagging-assets gateway`)"
-    return None
+    return str(error) if isinstance(error, TaggingError) else None
 
 
 @contextmanager

@@ -8,8 +8,8 @@ import time
 import pytest
 from anthropic import Anthropic
 
-from tagging_assets.batches.message_batches import RESULTS_KEPT_SECONDS, MessageBatches, MessageBatchSubmitter
 from tagging_assets.batches.processor import BatchProcessor
+from tagging_assets.batches.providers.anthropic_batches import RESULTS_KEPT_SECONDS, MessageBatches
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import BatchStatus
 from tagging_assets.core.settings import TaggingSettings
@@ -34,13 +34,13 @@ def test_a_duplicate_found_is_cancelled_before_it_runs_and_nothing_is_billed_twi
     gateway = start_gateway(disconnect_every=2, seconds_per_line=0.5, workers=4)
     gateway.anthropic_client().messages.batches.list()
     lagging = {"calls": 0}
-    listed = MessageBatchSubmitter._made_by
+    listed = MessageBatches._made_by
 
-    def listing_behind_once(self, pending):
+    def listing_behind_once(self, pending, submission):
         lagging["calls"] += 1
-        return None if lagging["calls"] == 1 else listed(self, pending)
+        return None if lagging["calls"] == 1 else listed(self, pending, submission)
 
-    monkeypatch.setattr(MessageBatchSubmitter, "_made_by", listing_behind_once)
+    monkeypatch.setattr(MessageBatches, "_made_by", listing_behind_once)
     warnings: list[str] = []
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
         processor = BatchProcessor(cache, settings=anthropic_settings(gateway, tmp_path), warn=warnings.append)

@@ -8,9 +8,10 @@ import pytest
 from openai.types import Batch
 
 from tagging_assets.batches import retries
+from tagging_assets.batches.providers.openai_batches import error_line
+from tagging_assets.batches.providers.openai_status import status_of
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.retries import backoff, write_once
-from tagging_assets.batches.status import status_of
 from tagging_assets.core.errors import BatchError
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1/v1/batches")
@@ -106,7 +107,7 @@ def test_a_call_that_never_lands_fails_naming_what_and_why(monkeypatch: pytest.M
         )
 
     with pytest.raises(BatchError, match=r"creating the batch failed 3 times; the last error: .*503"):
-        write_once(create, lambda: None, what="creating the batch", attempts=3)
+        write_once(create, lambda: None, what="creating the batch", attempts=3, describe=error_line)
     assert len(calls) == 3
 
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from openai.types import Batch
 from qdrant_client import QdrantClient, models
 
+from tagging_assets.batches.providers.openai_status import status_of
 from tagging_assets.batches.records import BatchRecord
-from tagging_assets.batches.status import status_of
 from tagging_assets.batches.writeback import write_results
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import IndexEntry

@@ -200,3 +200,15 @@ def test_status_loads_only_its_providers_sdk(env, tmp_path, shared_gateway):
     )
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "['openai']", "no Anthropic SDK, no Qdrant, no Dagster to read a status"
+
+
+def test_status_on_anthropics_protocol_loads_no_openai_module(tmp_path, shared_gateway):
+    from tagging_assets_tests.support import message_request
+
+    batch = shared_gateway.anthropic_client().messages.batches.create(requests=[message_request("a", "Vector search.")])
+    env = user_env(tmp_path, shared_gateway, "anthropic")
+    loaded = subprocess.run(
+        [sys.executable, "-c", STATUS_LOADS, batch.id], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "['anthropic']", "no OpenAI SDK, no Qdrant, no Dagster to read a status"

@@ -72,7 +72,9 @@ def batches_and_uploads(gateway) -> tuple[list[str], list]:
 
 UPLOADS = {"openai": 1, "azure": 1, "anthropic": 0}
 """Uploads one submission makes: Anthropic's Message Batches take their requests inline."""
-CRASH_POINTS = {"Submitter._create": ("tagging_assets.batches.message_batches", "MessageBatchSubmitter._create")}
+CRASH_POINTS = {
+    "OpenAIBatches._create_batch": ("tagging_assets.batches.providers.anthropic_batches", "MessageBatches._create")
+}
 """Where an Anthropic submission stands where OpenAI's creates its batch from the upload: about to create."""
 
 
@@ -83,7 +85,7 @@ def crash_point(module: str, path: str, provider: str) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("module", "crash_in", "after"),
     [
-        ("tagging_assets.batches.submit", "Submitter._create", "the upload"),
+        ("tagging_assets.batches.providers.openai_batches", "OpenAIBatches._create_batch", "the upload"),
         ("tagging_assets.batches.records", "RecordStore.save", "the batch is created"),
         ("tagging_assets.batches.processor", "mark_pending", "the record is saved"),
     ],
@@ -172,7 +174,7 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(
 @pytest.mark.parametrize(
     ("owner", "crash_in"),
     [
-        ("tagging_assets.batches.submit.Submitter", "_create"),
+        ("tagging_assets.batches.providers.openai_batches.OpenAIBatches", "_create_batch"),
         ("tagging_assets.batches.records.RecordStore", "save"),
         ("tagging_assets.batches.processor", "mark_pending"),
     ],
@@ -190,8 +192,8 @@ def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
     gateway = start_gateway()
     resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     job = build_definitions(resources).resolve_job_def("submit_batches")
-    if provider == "anthropic" and crash_in == "_create":
-        owner = "tagging_assets.batches.message_batches.MessageBatchSubmitter"
+    if provider == "anthropic" and crash_in == "_create_batch":
+        owner, crash_in = "tagging_assets.batches.providers.anthropic_batches.MessageBatches", "_create"
 
     def crash(*_args, **_kwargs):
         raise RuntimeError("the run died here")

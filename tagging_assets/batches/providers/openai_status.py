@@ -1,20 +1,16 @@
-"""A batch's status as the library passes it around, read from the SDK's ``Batch``: nothing past this module
-sees the SDK's type."""
+"""OpenAI's ``Batch`` and ``Model`` read in the library's terms: nothing past the OpenAI implementation sees the
+SDK's types."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import openai
-from openai import OpenAI
 from openai.types import Batch, Model
 
 from tagging_assets.core.contracts import BatchProblem, BatchStatus, TokenUsage
 from tagging_assets.core.errors import ConfigError
 
 COMPLETION_WINDOW_SECONDS = 24 * 3600
-EXPIRY_WARNING_SECONDS = 24 * 3600
-"""A finished batch whose output expires sooner than this, still unprocessed, is warned about."""
 
 
 def status_of(batch: Batch) -> BatchStatus:
@@ -56,16 +52,9 @@ def _usage(batch: Batch) -> TokenUsage | None:
     )
 
 
-def model_lifecycle(client: OpenAI, model: str, *, now: float) -> str | None:
+def shutdown_warning(model: str, listed: Model, *, now: float) -> str | None:
     """A warning when the API lists ``model`` with a shutdown (or deprecation) date; a ``ConfigError`` when the
-    date falls inside the 24 hours a batch submitted now may run. None when nothing is announced, or when the
-    API cannot say (it lists no models, or cannot be reached: submitting will tell)."""
-    try:
-        listed = client.models.retrieve(model)
-    except openai.NotFoundError:
-        return f"the Batch API at {str(client.base_url).rstrip('/')} does not list the model {model} (TAGGING_MODEL)"
-    except openai.OpenAIError:
-        return None
+    date falls inside the 24 hours a batch submitted now may run; None when nothing is announced."""
     shutdown = _date_of(listed, "shutdown_date") or _date_of(listed, "deprecation_date")
     if shutdown is None:
         return None
@@ -90,16 +79,3 @@ def _date_of(model: Model, field: str) -> datetime | None:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
-
-
-def output_expires_in(client: OpenAI, status: BatchStatus, *, now: float) -> float | None:
-    """Seconds until a finished batch's output file expires at the API, if it has one that expires. The output
-    is written as the batch finishes, so the TTL the submission recorded in the batch's metadata says when; only
-    a batch without it costs a call for its file."""
-    if not status.output_file_id:
-        return None
-    ttl = status.metadata.get("output_ttl_seconds", "")
-    if ttl.isdigit() and status.finished_at is not None:
-        return status.finished_at + int(ttl) - now
-    expires_at = client.files.retrieve(status.output_file_id).expires_at
-    return None if expires_at is None else expires_at - now

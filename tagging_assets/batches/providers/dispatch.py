@@ -1,0 +1,93 @@
+"""The one place a provider's name becomes its SDK client and its ``BatchApi``.
+
+Each implementation module imports its own SDK, and is imported only when its provider is used: a command pays
+for the SDK it talks through and for no other (Anthropic's takes a second to load, OpenAI's under half of one).
+A new provider is an implementation module and one entry in ``IMPLEMENTATIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from tagging_assets.batches.providers.base import BatchApi
+from tagging_assets.core.settings import Provider
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+    from openai import OpenAI
+
+    BatchClient = OpenAI | Anthropic
+    """An SDK client of one of the providers."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """How a provider's client and API are made, each loading its SDK on first use."""
+
+    sdk: str
+    """The SDK's top-level package, which its clients' classes live in."""
+    client: Callable[..., BatchClient]
+    api: Callable[[BatchClient, Provider], BatchApi]
+
+
+def _openai_client(provider: Provider, **arguments: Any) -> BatchClient:
+    from tagging_assets.batches.providers import openai_batches
+
+    return openai_batches.client_for(provider, **arguments)
+
+
+def _openai_api(client: BatchClient, provider: Provider) -> BatchApi:
+    from tagging_assets.batches.providers.openai_batches import OpenAIBatches
+
+    return OpenAIBatches(cast("OpenAI", client), provider=provider)
+
+
+def _anthropic_client(provider: Provider, **arguments: Any) -> BatchClient:
+    from tagging_assets.batches.providers import anthropic_batches
+
+    return anthropic_batches.client_for(provider, **arguments)
+
+
+def _anthropic_api(client: BatchClient, provider: Provider) -> BatchApi:
+    from tagging_assets.batches.providers.anthropic_batches import MessageBatches
+
+    return MessageBatches(cast("Anthropic", client), provider=provider)
+
+
+IMPLEMENTATIONS: dict[Provider, Implementation] = {
+    "openai": Implementation("openai", _openai_client, _openai_api),
+    "azure": Implementation("openai", _openai_client, _openai_api),
+    "anthropic": Implementation("anthropic", _anthropic_client, _anthropic_api),
+}
+"""Every provider the library speaks to, by the name ``TAGGING_PROVIDER`` gives it."""
+
+
+def sdk_client(
+    provider: Provider,
+    *,
+    base_url: str | None,
+    api_key: str,
+    api_version: str | None = None,
+    max_retries: int | None = None,
+    timeout: float | None = None,
+) -> BatchClient:
+    """The provider's SDK client, pointed at ``base_url`` (Azure: its endpoint) or at the SDK's default."""
+    options: dict[str, Any] = {}
+    if max_retries is not None:
+        options["max_retries"] = max_retries
+    if timeout is not None:
+        options["timeout"] = timeout
+    return IMPLEMENTATIONS[provider].client(
+        provider, base_url=base_url, api_key=api_key, api_version=api_version, options=options
+    )
+
+
+def batch_api_of(client: BatchClient, provider: Provider = "openai") -> BatchApi:
+    """The Batch API an SDK client speaks to: the provider's, or, for a client of another SDK (a client made by
+    hand), the first provider that SDK speaks for."""
+    sdk = type(client).__module__.partition(".")[0]
+    if IMPLEMENTATIONS[provider].sdk != sdk:
+        provider = next((name for name, found in IMPLEMENTATIONS.items() if found.sdk == sdk), provider)
+    return IMPLEMENTATIONS[provider].api(client, provider)

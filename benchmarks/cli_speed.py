@@ -67,6 +67,13 @@ def message_batch(gateway: GatewayProcess) -> str:
     return client.messages.batches.create(requests=[{"custom_id": "a", "params": params}]).id  # type: ignore[list-item]
 
 
+def other_sdk_modules(batch_id: str, env: dict[str, str], other: str) -> int:
+    """How many modules of the other provider's SDK ``status`` loads, as ``python -X importtime`` lists them."""
+    command = [sys.executable, "-X", "importtime", "-m", "tagging_assets", "status", "--batch-id", batch_id]
+    loaded = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stderr.splitlines()
+    return sum(1 for line in loaded if line.rsplit("|", 1)[-1].strip().split(".")[0] == other)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -80,6 +87,7 @@ def main() -> None:
     helps = {command: median_seconds([cli, command, "--help"], base, args.repeats) for command in COMMANDS}
     slowest = max(helps, key=lambda command: helps[command])
     rows.append((f"the slowest subcommand's `--help` (`{slowest}`)", helps[slowest], HELP_TARGET_SECONDS))
+    others: list[str] = []
     with tempfile.TemporaryDirectory() as scratch, GatewayProcess(Path(scratch) / "gateway") as gateway:
         for provider, make in (("openai", openai_batch), ("anthropic", message_batch)):
             env = base | {
@@ -87,7 +95,10 @@ def main() -> None:
                 "TAGGING_GATEWAY_URL": gateway.base_url,
                 "TAGGING_WORK_DIR": str(Path(scratch) / provider),
             }
-            seconds = median_seconds([cli, "status", "--batch-id", make(gateway)], env, args.repeats)
+            batch_id = make(gateway)
+            seconds = median_seconds([cli, "status", "--batch-id", batch_id], env, args.repeats)
+            other = "anthropic" if provider == "openai" else "openai"
+            others.append(f"{other_sdk_modules(batch_id, env, other)} `{other}` modules on {provider}'s protocol")
             rows.append((f"`status` against the gateway, {provider}'s protocol", seconds, STATUS_TARGET_SECONDS))
             sdk = median_seconds([sys.executable, "-c", f"import {provider}"], base, args.repeats)
             rows.append((f"of it, Python starting and importing the `{provider}` SDK alone", sdk, None))
@@ -100,6 +111,8 @@ def main() -> None:
             "| command | time | target |",
             "| --- | ---: | ---: |",
             *(f"| {name} | {seconds:.2f} s | {verdict(seconds, target)} |" for name, seconds, target in rows),
+            "",
+            f"What `status` loads of the other provider's SDK (`python -X importtime`): {'; '.join(others)}.",
         ]
     )
     print(table)

@@ -87,7 +87,7 @@ def crash_point(module: str, path: str, provider: str) -> tuple[str, str]:
     [
         ("tagging_assets.batches.providers.openai_batches", "OpenAIBatches._create_batch", "the upload"),
         ("tagging_assets.batches.records", "RecordStore.save", "the batch is created"),
-        ("tagging_assets.batches.processor", "mark_pending", "the record is saved"),
+        ("tagging_assets.batches.steps", "mark_pending", "the record is saved"),
     ],
 )
 def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
@@ -176,7 +176,7 @@ def test_a_run_fails_with_one_clear_message_once_retries_are_spent(
     [
         ("tagging_assets.batches.providers.openai_batches.OpenAIBatches", "_create_batch"),
         ("tagging_assets.batches.records.RecordStore", "save"),
-        ("tagging_assets.batches.processor", "mark_pending"),
+        ("tagging_assets.batches.steps", "mark_pending"),
     ],
 )
 def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(

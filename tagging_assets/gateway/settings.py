@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tagging_assets.core.protocol import MAX_BYTES_PER_FILE
+
 ENV_PREFIX = "TAGGING_GATEWAY_"
 
 
@@ -104,7 +106,7 @@ class GatewaySettings(BaseModel):
         description="Requests a batch may hold; unset means each API's own (50,000 at OpenAI, 100,000 at "
         "Anthropic). More fail validation as too_many_tasks, or a Message Batch's create.",
     )
-    max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="A larger input file fails validation.")
+    max_input_bytes: int = Field(MAX_BYTES_PER_FILE, ge=1, description="A larger input file fails validation.")
     enqueued_token_limit: int | None = Field(
         None, ge=1, description="Tokens that may be queued per model at once (token_limit_exceeded above it)."
     )

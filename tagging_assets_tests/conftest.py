@@ -15,9 +15,9 @@ import dagster
 import pytest
 
 from tagging_assets.core.tokens import TokenCounter, counter_for
-from tagging_assets_tests.support import Gateway, transcripts_path
+from tagging_assets_tests.support import Gateway, InProcessGateway, transcripts_path
 
-_PROCESS_FIXTURES = {"start_gateway", "shared_gateway"}
+_PROCESS_FIXTURES = {"start_gateway_process"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,8 +73,33 @@ def exact_counter(tmp_path_factory: pytest.TempPathFactory) -> TokenCounter:
 
 
 @pytest.fixture
-def start_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
-    """Start a gateway with the given settings and faults; every one started is stopped at the end."""
+def start_gateway(tmp_path: Path) -> Iterator[Callable[..., InProcessGateway]]:
+    """Start a gateway in this process with the given settings and faults; every one started is stopped at the
+    end."""
+    numbers = itertools.count()
+    with contextlib.ExitStack() as running:
+
+        def start(api_key: str | None = None, **settings: Any) -> InProcessGateway:
+            state_dir = tmp_path / f"gateway-{next(numbers)}"
+            state_dir.mkdir()
+            return running.enter_context(InProcessGateway(state_dir, settings, api_key))
+
+        yield start
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessGateway]:
+    """One fault-free gateway in this process for the tests that only need a well-behaved API."""
+    state_dir = tmp_path_factory.mktemp("shared") / "gateway"
+    state_dir.mkdir()
+    with InProcessGateway(state_dir) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def start_gateway_process(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Start a gateway process with the given settings and faults, its log in ``gateway-N.log``; every one started
+    is stopped at the end. For the tests of the process itself."""
     numbers = itertools.count()
     with contextlib.ExitStack() as running:
 
@@ -85,15 +110,6 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
             return running.enter_context(Gateway(tmp_path / name, settings, api_key, log=log))
 
         yield start
-
-
-@pytest.fixture(scope="module")
-def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """One fault-free gateway for the tests that only need a well-behaved API."""
-    root = tmp_path_factory.mktemp("shared")
-    (root / "gateway").mkdir()
-    with (root / "gateway.log").open("ab") as log, Gateway(root / "gateway", log=log) as gateway:
-        yield gateway
 
 
 @pytest.fixture

@@ -39,11 +39,10 @@ def ended(sdk: anthropic.Anthropic, batch_id: str, timeout: float = 60):
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    from tagging_assets_tests.support import Gateway
+    from tagging_assets_tests.support import InProcessGateway
 
-    folder = tmp_path_factory.mktemp("anthropic")
-    with (folder / "gateway.log").open("ab") as log, Gateway(folder, {"seconds_per_line": 0.05}, KEY, log=log) as g:
-        yield g
+    with InProcessGateway(tmp_path_factory.mktemp("anthropic"), {"seconds_per_line": 0.05}, KEY) as served:
+        yield served
 
 
 def test_a_message_answers_with_structured_output_or_a_forced_tool(gateway):

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import pytest
 from anthropic import Anthropic
 from dagster import DagsterInstance, build_sensor_context
 from openai import OpenAI
@@ -32,9 +33,19 @@ TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
 
 
 def transcripts_path() -> Path:
-    """The shared real transcripts: ``TAGGING_TRANSCRIPTS``, else ``../shared/data`` beside the checkout."""
+    """The shared real transcripts: ``TAGGING_TRANSCRIPTS``, else ``../shared/data`` beside the checkout.
+
+    They are a clone made outside this repository, so a test that needs them is skipped, with the reason, where
+    they are absent; in CI (``CI=true``) they must be there, and their absence fails the test.
+    """
     configured = os.environ.get("TAGGING_TRANSCRIPTS")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "transcripts.jsonl"
+    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "transcripts.jsonl"
+    if not path.exists():
+        missing = f"the shared transcripts are missing: {path} (set TAGGING_TRANSCRIPTS to their path)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return path
 
 
 class ServedGateway:

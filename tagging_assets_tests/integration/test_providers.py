@@ -1,7 +1,7 @@
 """Azure OpenAI and Anthropic end to end, each through its SDK: the AzureOpenAI client against the gateway's Azure
 paths (``/openai/...``, ``api-version``, the ``api-key`` header, a deployment named as the model), and the
-Anthropic client against its Message Batches, through the command line and the demo; and how the provider is
-chosen."""
+Anthropic client against its Message Batches, through the command line and the demo. How the provider is chosen is
+core/test_provider_choice.py."""
 
 import json
 import re
@@ -89,59 +89,6 @@ def test_azure_credentials_and_api_version_are_checked_as_azure_checks_them(azur
     assert json.load(unversioned.value)["error"]["code"] == "MissingApiVersionParameter"
     bearer = openai.OpenAI(base_url=f"{endpoint}/v1", api_key=AZURE_KEY)
     assert bearer.batches.list().data == [], "the same key as a bearer token on OpenAI's paths"
-
-
-@pytest.mark.parametrize(
-    ("environ", "provider"),
-    [
-        ({}, "openai"),
-        ({"OPENAI_API_KEY": "sk-x"}, "openai"),
-        ({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"}, "azure"),
-        ({"TAGGING_PROVIDER": "azure"}, "azure"),
-        ({"OPENAI_API_KEY": "sk-x", "AZURE_OPENAI_API_KEY": "k", "TAGGING_PROVIDER": "openai"}, "openai"),
-        ({"ANTHROPIC_API_KEY": "sk-ant-x"}, "anthropic"),
-        ({"ANTHROPIC_BASE_URL": "http://127.0.0.1:1"}, "anthropic"),
-        ({"TAGGING_PROVIDER": "anthropic"}, "anthropic"),
-    ],
-)
-def test_the_provider_is_the_one_named_or_the_one_with_credentials(environ, provider):
-    assert TaggingSettings.from_env(environ).batch_provider == provider
-
-
-@pytest.mark.parametrize(
-    ("environ", "message"),
-    [
-        (
-            {
-                "OPENAI_API_KEY": "sk-x",
-                "AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
-                "AZURE_OPENAI_API_KEY": "k",
-            },
-            "TAGGING_PROVIDER: credentials are set for openai and azure; choose one with TAGGING_PROVIDER",
-        ),
-        (
-            {"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "TAGGING_PROVIDER": "azure"},
-            "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not",
-        ),
-        ({"TAGGING_PROVIDER": "bedrock"}, "TAGGING_PROVIDER: Input should be 'openai', 'azure' or 'anthropic'"),
-        (
-            {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-ant-x"},
-            "TAGGING_PROVIDER: credentials are set for openai and anthropic; choose one with TAGGING_PROVIDER",
-        ),
-        (
-            {"ANTHROPIC_API_KEY": "sk-ant-x", "TAGGING_ENDPOINT": "/v1/chat/completions"},
-            "TAGGING_ENDPOINT: /v1/chat/completions is not an endpoint of anthropic's Batch API; expected /v1/messages",
-        ),
-        (
-            {"TAGGING_ENDPOINT": "/v1/messages"},
-            "TAGGING_ENDPOINT: /v1/messages is not an endpoint of openai's Batch API",
-        ),
-    ],
-)
-def test_an_unclear_provider_is_one_line_naming_what_to_set(environ, message):
-    with pytest.raises(ConfigError) as refused:
-        TaggingSettings.from_env(environ)
-    assert message in str(refused.value)
 
 
 def test_azure_keeps_files_14_to_30_days_and_a_shorter_ttl_is_refused_before_anything_is_sent(azure):

@@ -7,15 +7,19 @@ import gzip
 import importlib.util
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster
 import pytest
 
 from tagging_assets.core.tokens import TokenCounter, counter_for
 from tagging_assets_tests.support import Gateway, InProcessGateway, transcripts_path
+
+if TYPE_CHECKING:
+    from tagging_assets.gateway.pool import TaggerPool
 
 _PROCESS_FIXTURES = {"start_gateway_process"}
 
@@ -69,8 +73,18 @@ def exact_counter(tmp_path_factory: pytest.TempPathFactory) -> TokenCounter:
     return counter_for("gpt-4o-mini", _install_o200k(tmp_path_factory.mktemp("o200k") / "tiktoken"))
 
 
+@pytest.fixture(scope="session")
+def tagger_pool() -> Iterator[TaggerPool]:
+    """The tagger processes every in-process gateway of this test process shares, started once."""
+    from tagging_assets.gateway.pool import TaggerPool
+
+    pool = TaggerPool(os.cpu_count() or 1)
+    yield pool
+    pool.shutdown()
+
+
 @pytest.fixture
-def start_gateway(tmp_path: Path) -> Iterator[Callable[..., InProcessGateway]]:
+def start_gateway(tmp_path: Path, tagger_pool: TaggerPool) -> Iterator[Callable[..., InProcessGateway]]:
     """Start a gateway in this process with the given settings and faults; every one started is stopped at the
     end."""
     numbers = itertools.count()
@@ -79,17 +93,17 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., InProcessGateway]]:
         def start(api_key: str | None = None, **settings: Any) -> InProcessGateway:
             state_dir = tmp_path / f"gateway-{next(numbers)}"
             state_dir.mkdir()
-            return running.enter_context(InProcessGateway(state_dir, settings, api_key))
+            return running.enter_context(InProcessGateway(state_dir, settings, api_key, tagger_pool))
 
         yield start
 
 
 @pytest.fixture(scope="module")
-def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessGateway]:
+def shared_gateway(tmp_path_factory: pytest.TempPathFactory, tagger_pool: TaggerPool) -> Iterator[InProcessGateway]:
     """One fault-free gateway in this process for the tests that only need a well-behaved API."""
     state_dir = tmp_path_factory.mktemp("shared") / "gateway"
     state_dir.mkdir()
-    with InProcessGateway(state_dir) as gateway:
+    with InProcessGateway(state_dir, pool=tagger_pool) as gateway:
         yield gateway
 
 

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import pytest
 from anthropic import Anthropic
@@ -26,6 +26,9 @@ from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource,
 from tagging_assets.defs.sensors import batch_status_sensor
 from tagging_assets.gateway.process import GatewayProcess, free_port
 from tagging_assets.gateway.settings import FaultSettings, GatewaySettings
+
+if TYPE_CHECKING:
+    from tagging_assets.gateway.pool import TaggerPool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _TWIN_SUFFIX = re.compile(r"\s*\((PyTorch|TensorFlow)\)\s*$")
@@ -93,12 +96,23 @@ class Gateway(ServedGateway, GatewayProcess):
 
 class InProcessGateway(ServedGateway):
     """The same app served by uvicorn on a loopback port, in a thread of the test process: a real server that the
-    SDKs reach over HTTP, without a process to start. ``settings`` are gateway settings and faults by field name."""
+    SDKs reach over HTTP, without a process to start. ``settings`` are gateway settings and faults by field name.
 
-    def __init__(self, state_dir: Path, settings: dict[str, Any] | None = None, api_key: str | None = None) -> None:
+    ``pool`` is the test session's tagger processes, shared by its gateways so that none waits for new ones to
+    start; a test that sets ``workers`` gets a pool of its own of that size.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        settings: dict[str, Any] | None = None,
+        api_key: str | None = None,
+        pool: TaggerPool | None = None,
+    ) -> None:
         self.state_dir = state_dir
         self.settings = settings or {}
         self.api_key = api_key
+        self.pool = None if "workers" in self.settings else pool
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._server: Any = None
@@ -115,7 +129,7 @@ class InProcessGateway(ServedGateway):
             state_dir=self.state_dir, api_key=self.api_key, faults=FaultSettings(**faults), **fields
         )
         listening = socket.create_server(("127.0.0.1", self.port))
-        config = uvicorn.Config(build_app(settings), log_level="warning", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(build_app(settings, pool=self.pool), log_level="warning", timeout_graceful_shutdown=5)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [listening]}, daemon=True)
         self._thread.start()

@@ -18,15 +18,17 @@ from tagging_assets.gateway.message_batch_routes import MessageBatchRoutes
 from tagging_assets.gateway.middleware import Guard
 from tagging_assets.gateway.model_routes import ModelRoutes
 from tagging_assets.gateway.paths import AZURE_PREFIX, OPENAI_PREFIX
+from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.realtime_routes import RealtimeRoutes
 from tagging_assets.gateway.runtime import GatewayRuntime
 from tagging_assets.gateway.service_routes import ServiceRoutes
 from tagging_assets.gateway.settings import GatewaySettings
 
 
-def build_app(settings: GatewaySettings) -> Starlette:
-    """The ASGI app for one gateway instance; its worker runs while the app is served."""
-    runtime = GatewayRuntime(settings)
+def build_app(settings: GatewaySettings, *, pool: TaggerPool | None = None) -> Starlette:
+    """The ASGI app for one gateway instance; its worker runs while the app is served, on its own tagger
+    processes or on ``pool``, shared with other apps of the same process."""
+    runtime = GatewayRuntime(settings, pool)
     realtime = RealtimeRoutes(runtime)
     openai_apis = (ModelRoutes(runtime.faults), FilesRoutes(runtime), BatchRoutes(runtime), realtime)
     routes = [

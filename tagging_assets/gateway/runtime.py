@@ -22,27 +22,32 @@ COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
 
 
 class GatewayRuntime:
-    """One gateway's state while it serves; the store, the pool and the batch worker exist inside ``lifespan``."""
+    """One gateway's state while it serves; the store, the pool and the batch worker exist inside ``lifespan``.
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    A ``pool`` given from outside is shared and outlives the app (a job carries everything the tagger needs, so
+    several gateways in one process can share one); without it the app starts its own and stops it."""
+
+    def __init__(self, settings: GatewaySettings, pool: TaggerPool | None = None) -> None:
         self.settings = settings
         self.faults = settings.faults
         self.store: GatewayStore
         self.pool: TaggerPool
+        self._given_pool = pool
         self.served: Counter[str] = Counter()
         """API requests served since start, by method and route."""
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         self.store = GatewayStore(self.settings.state_dir)
-        self.pool = TaggerPool(self.settings.workers)
+        self.pool = self._given_pool or TaggerPool(self.settings.workers)
         worker = BatchWorker(self.store, self.settings, self.pool)
         worker.start()
         try:
             yield
         finally:
             worker.stop()
-            self.pool.shutdown()
+            if self._given_pool is None:
+                self.pool.shutdown()
             self.store.close()
 
     def new_batch(

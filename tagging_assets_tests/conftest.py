@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: the real transcripts and local gateways."""
+"""Fixtures shared by the whole suite: the real transcripts and local gateways, in this process or in their own."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ _PROCESS_FIXTURES = {"start_gateway_process"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start a process (a gateway, the command line, PostgreSQL, a browser) are marked ``subprocess``;
-    ``make test-fast`` leaves them out."""
+    """Tests that start a process (a gateway process, the command line, PostgreSQL, a browser) and the end-to-end
+    tests of ``integration/`` are marked ``subprocess``; ``make test-fast`` leaves them out. A test that talks to
+    an in-process gateway (``start_gateway``, ``shared_gateway``) is not: it starts no process of its own."""
     for item in items:
         in_integration = "integration" in Path(str(item.path)).parts
         if in_integration or _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):

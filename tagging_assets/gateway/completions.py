@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from tagging_assets.core.contracts import MIN_TAGS
 from tagging_assets.core.protocol import CHARS_PER_TOKEN, MESSAGES, RESPONSES
 from tagging_assets.gateway.messages import anthropic_error, error_kind, message, read_message
 from tagging_assets.gateway.models import TaggingRequest, error_body, reasoning_tokens
@@ -22,14 +23,12 @@ from tagging_assets.gateway.replies import (
     Usage,
     chat_completion,
     contract,
-    echo,
     fill,
-    injected_error,
     max_tags,
     response,
 )
 from tagging_assets.gateway.settings import FaultSettings
-from tagging_assets.gateway.tagger import BatchTerms, tag_text
+from tagging_assets.gateway.tagger import BatchTerms, Tagging, tag_text
 from tagging_assets.gateway.tokens import TOKENS_PER_REPLY, cached_tokens, estimate_tokens, prompt_tokens
 
 logger = logging.getLogger(__name__)
@@ -77,10 +76,10 @@ def complete(
         return request
     if faults.picks("line_error", key, faults.line_error_rate):
         status = faults.line_error_status
-        error = injected_error(status)
+        error = _injected_error(status)
         return status, anthropic_error(error_kind(status), error["error"]["message"]) if endpoint == MESSAGES else error
     text = request.user_text
-    tagging = echo(text) if tagger == "echo" else tag_text(text, max_tags=max_tags(request.schema), batch=batch)
+    tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=max_tags(request.schema), batch=batch)
     refusal = None
     limit = request.limit
     if faults.picks("refusal", key, faults.refusal_rate):
@@ -112,3 +111,18 @@ def complete(
     if endpoint == RESPONSES:
         return 200, response(body, request, key, reply)
     return 200, chat_completion(request, key, reply)
+
+
+def _injected_error(status: int) -> dict[str, Any]:
+    if status >= 500:
+        return error_body("The server had an error while processing your request. Sorry about that!", "server_error")
+    if status == 429:
+        return error_body("Rate limit reached for requests.", "requests", None, "rate_limit_exceeded")
+    return error_body("The request was rejected (injected fault).", "invalid_request_error")
+
+
+def _echo(text: str) -> Tagging:
+    """The trivial tagger: the first words back. It measures the server, not the tagger."""
+    words = ["".join(ch for ch in word.lower() if ch.isalnum()) for word in text.split()[:40]]
+    words = [word for word in words if word]
+    return Tagging(tags=words[:MIN_TAGS], summary=" ".join(words[:20]))

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS
-from tagging_assets.gateway.models import TaggingRequest, error_body
+from tagging_assets.core.contracts import MAX_TAGS
+from tagging_assets.gateway.models import TaggingRequest
 from tagging_assets.gateway.tagger import Tagging
 
 
@@ -28,14 +28,6 @@ class Reply:
     finished: bool
     """False when the output limit cut the reply short, reasoning included."""
     usage: Usage
-
-
-def injected_error(status: int) -> dict[str, Any]:
-    if status >= 500:
-        return error_body("The server had an error while processing your request. Sorry about that!", "server_error")
-    if status == 429:
-        return error_body("Rate limit reached for requests.", "requests", None, "rate_limit_exceeded")
-    return error_body("The request was rejected (injected fault).", "invalid_request_error")
 
 
 def max_tags(schema: dict[str, Any] | None) -> int:
@@ -73,13 +65,6 @@ def fill(schema: dict[str, Any], tagging: Tagging, name: str) -> Any:
     if kind == "boolean":
         return bool(tagging.tags)
     return None
-
-
-def echo(text: str) -> Tagging:
-    """The trivial tagger: the first words back. It measures the server, not the tagger."""
-    words = ["".join(ch for ch in word.lower() if ch.isalnum()) for word in text.split()[:40]]
-    words = [word for word in words if word]
-    return Tagging(tags=words[:MIN_TAGS], summary=" ".join(words[:20]))
 
 
 def chat_completion(request: TaggingRequest, key: str, reply: Reply) -> dict[str, Any]:

@@ -7,19 +7,15 @@ import gzip
 import importlib.util
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster
 import pytest
 
 from tagging_assets.core.tokens import TokenCounter, counter_for
-from tagging_assets_tests.support import Gateway, InProcessGateway, transcripts_path
-
-if TYPE_CHECKING:
-    from tagging_assets.gateway.pool import TaggerPool
+from tagging_assets_tests.support import Gateway, InProcessGateway, TaggerPools, transcripts_path
 
 _PROCESS_FIXTURES = {"start_gateway_process"}
 
@@ -75,17 +71,15 @@ def exact_counter(tmp_path_factory: pytest.TempPathFactory) -> TokenCounter:
 
 
 @pytest.fixture(scope="session")
-def tagger_pool() -> Iterator[TaggerPool]:
-    """The tagger processes every in-process gateway of this test process shares, started once."""
-    from tagging_assets.gateway.pool import TaggerPool
-
-    pool = TaggerPool(os.cpu_count() or 1)
-    yield pool
-    pool.shutdown()
+def tagger_pools() -> Iterator[TaggerPools]:
+    """The tagger processes the in-process gateways of this test process borrow, each started once."""
+    pools = TaggerPools()
+    yield pools
+    pools.close()
 
 
 @pytest.fixture
-def start_gateway(tmp_path: Path, tagger_pool: TaggerPool) -> Iterator[Callable[..., InProcessGateway]]:
+def start_gateway(tmp_path: Path, tagger_pools: TaggerPools) -> Iterator[Callable[..., InProcessGateway]]:
     """Start a gateway in this process with the given settings and faults; every one started is stopped at the
     end."""
     numbers = itertools.count()
@@ -94,17 +88,17 @@ def start_gateway(tmp_path: Path, tagger_pool: TaggerPool) -> Iterator[Callable[
         def start(api_key: str | None = None, **settings: Any) -> InProcessGateway:
             state_dir = tmp_path / f"gateway-{next(numbers)}"
             state_dir.mkdir()
-            return running.enter_context(InProcessGateway(state_dir, settings, api_key, tagger_pool))
+            return running.enter_context(InProcessGateway(state_dir, settings, api_key, tagger_pools))
 
         yield start
 
 
 @pytest.fixture(scope="module")
-def shared_gateway(tmp_path_factory: pytest.TempPathFactory, tagger_pool: TaggerPool) -> Iterator[InProcessGateway]:
+def shared_gateway(tmp_path_factory: pytest.TempPathFactory, tagger_pools: TaggerPools) -> Iterator[InProcessGateway]:
     """One fault-free gateway in this process for the tests that only need a well-behaved API."""
     state_dir = tmp_path_factory.mktemp("shared") / "gateway"
     state_dir.mkdir()
-    with InProcessGateway(state_dir, pool=tagger_pool) as gateway:
+    with InProcessGateway(state_dir, pools=tagger_pools) as gateway:
         yield gateway
 
 

@@ -94,27 +94,53 @@ class Gateway(ServedGateway, GatewayProcess):
     signals, a SIGKILL and a restart)."""
 
 
+class TaggerPools:
+    """Tagger processes for the in-process gateways of one test process, lent to one gateway at a time and kept
+    for the next: a gateway starts without waiting for new processes, and no two running gateways share any."""
+
+    def __init__(self) -> None:
+        self._idle: dict[int, list[TaggerPool]] = {}
+        self._lock = threading.Lock()
+
+    def borrow(self, workers: int) -> TaggerPool:
+        from tagging_assets.gateway.pool import TaggerPool
+
+        with self._lock:
+            idle = self._idle.setdefault(workers, [])
+            return idle.pop() if idle else TaggerPool(workers)
+
+    def give_back(self, workers: int, pool: TaggerPool) -> None:
+        with self._lock:
+            self._idle.setdefault(workers, []).append(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            for pools in self._idle.values():
+                for pool in pools:
+                    pool.shutdown()
+            self._idle.clear()
+
+
 class InProcessGateway(ServedGateway):
     """The same app served by uvicorn on a loopback port, in a thread of the test process: a real server that the
-    SDKs reach over HTTP, without a process to start. ``settings`` are gateway settings and faults by field name.
-
-    ``pool`` is the test session's tagger processes, shared by its gateways so that none waits for new ones to
-    start; a test that sets ``workers`` gets a pool of its own of that size.
-    """
+    SDKs reach over HTTP, without a process to start. ``settings`` are gateway settings and faults by field name;
+    ``pools`` lends it tagger processes (without it, the app starts its own)."""
 
     def __init__(
         self,
         state_dir: Path,
         settings: dict[str, Any] | None = None,
         api_key: str | None = None,
-        pool: TaggerPool | None = None,
+        pools: TaggerPools | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.settings = settings or {}
         self.api_key = api_key
-        self.pool = None if "workers" in self.settings else pool
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._pools = pools
+        self._pool: TaggerPool | None = None
+        self._workers = 0
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -128,8 +154,11 @@ class InProcessGateway(ServedGateway):
         settings = GatewaySettings(
             state_dir=self.state_dir, api_key=self.api_key, faults=FaultSettings(**faults), **fields
         )
+        if self._pools is not None:
+            self._workers = settings.workers
+            self._pool = self._pools.borrow(self._workers)
         listening = socket.create_server(("127.0.0.1", self.port))
-        config = uvicorn.Config(build_app(settings, pool=self.pool), log_level="warning", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(build_app(settings, pool=self._pool), log_level="warning", timeout_graceful_shutdown=5)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [listening]}, daemon=True)
         self._thread.start()
@@ -141,11 +170,15 @@ class InProcessGateway(ServedGateway):
         return self
 
     def stop(self) -> None:
-        """Shut the server down as SIGTERM would: the batch worker stops, the tagger processes end."""
+        """Shut the server down as SIGTERM would: the batch worker stops; borrowed tagger processes go back to the
+        lender, the app's own end."""
         if self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=30)
             self._thread = None
+        if self._pools is not None and self._pool is not None:
+            self._pools.give_back(self._workers, self._pool)
+            self._pool = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -38,11 +38,11 @@ def ended(sdk: anthropic.Anthropic, batch_id: str, timeout: float = 60):
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, tagger_pool):
+def gateway(tmp_path_factory, tagger_pools):
     from tagging_assets_tests.support import InProcessGateway
 
     folder = tmp_path_factory.mktemp("anthropic")
-    with InProcessGateway(folder, {"seconds_per_line": 0.05}, KEY, tagger_pool) as served:
+    with InProcessGateway(folder, {"seconds_per_line": 0.05}, KEY, tagger_pools) as served:
         yield served
 
 

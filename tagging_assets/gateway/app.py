@@ -27,7 +27,7 @@ from tagging_assets.gateway.settings import GatewaySettings
 
 def build_app(settings: GatewaySettings, *, pool: TaggerPool | None = None) -> Starlette:
     """The ASGI app for one gateway instance; its worker runs while the app is served, on its own tagger
-    processes or on ``pool``, shared with other apps of the same process."""
+    processes or on ``pool``, which outlives it for the next app of the same process."""
     runtime = GatewayRuntime(settings, pool)
     realtime = RealtimeRoutes(runtime)
     openai_apis = (ModelRoutes(runtime.faults), FilesRoutes(runtime), BatchRoutes(runtime), realtime)

@@ -24,8 +24,9 @@ COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
 class GatewayRuntime:
     """One gateway's state while it serves; the store, the pool and the batch worker exist inside ``lifespan``.
 
-    A ``pool`` given from outside is shared and outlives the app (a job carries everything the tagger needs, so
-    several gateways in one process can share one); without it the app starts its own and stops it."""
+    A ``pool`` given from outside outlives the app, ready for the next one of the same process (a job carries
+    everything the tagger needs, so a pool holds nothing of the app that used it); without it the app starts its
+    own and stops it."""
 
     def __init__(self, settings: GatewaySettings, pool: TaggerPool | None = None) -> None:
         self.settings = settings

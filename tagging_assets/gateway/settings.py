@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tagging_assets.core.protocol import MAX_BYTES_PER_FILE
+from tagging_assets.core.protocol import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE, MAX_REQUESTS_PER_MESSAGE_BATCH
 
 ENV_PREFIX = "TAGGING_GATEWAY_"
 
@@ -103,8 +103,9 @@ class GatewaySettings(BaseModel):
     max_lines_per_batch: int | None = Field(
         None,
         ge=1,
-        description="Requests a batch may hold; unset means each API's own (50,000 at OpenAI, 100,000 at "
-        "Anthropic). More fail validation as too_many_tasks, or a Message Batch's create.",
+        description=f"Requests a batch may hold; unset means each API's own ({MAX_REQUESTS_PER_FILE:,} at OpenAI, "
+        f"{MAX_REQUESTS_PER_MESSAGE_BATCH:,} at Anthropic). More fail validation as too_many_tasks, or a Message "
+        "Batch's create.",
     )
     max_input_bytes: int = Field(MAX_BYTES_PER_FILE, ge=1, description="A larger input file fails validation.")
     enqueued_token_limit: int | None = Field(

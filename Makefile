@@ -11,7 +11,7 @@ export QDRANT_PATH ?= $(CURDIR)/.qdrant
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,gateway]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -55,7 +55,7 @@ gateway: install
 	$(BIN)/tagging-assets gateway
 
 lock: install
-	{ echo '# Exact versions for make install: pip install -c requirements.lock -e ".[dev]". Regenerate with make lock.'; \
+	{ echo '# Exact versions for make install: pip install -c requirements.lock -e ".[dev,gateway]". Regenerate with make lock.'; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^tagging-assets'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: the real transcripts and local gateways."""
+"""Fixtures shared by the whole suite: the real transcripts and local gateways, in this process or in their own."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ import dagster
 import pytest
 
 from tagging_assets.core.tokens import TokenCounter, counter_for
-from tagging_assets_tests.support import Gateway, transcripts_path
+from tagging_assets_tests.support import Gateway, InProcessGateway, TaggerPools, transcripts_path
 
-_PROCESS_FIXTURES = {"start_gateway", "shared_gateway"}
+_PROCESS_FIXTURES = {"start_gateway_process"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start a process (a gateway, the command line, PostgreSQL, a browser) are marked ``subprocess``;
-    ``make test-fast`` leaves them out."""
+    """Tests that start a process (a gateway process, the command line, PostgreSQL, a browser) and the end-to-end
+    tests of ``integration/`` are marked ``subprocess``; ``make test-fast`` leaves them out. A test that talks to
+    an in-process gateway (``start_gateway``, ``shared_gateway``) is not: it starts no process of its own."""
     for item in items:
         in_integration = "integration" in Path(str(item.path)).parts
         if in_integration or _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
@@ -31,10 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def real_transcripts() -> list[dict[str, Any]]:
-    path = transcripts_path()
-    if not path.exists():
-        pytest.fail(f"the shared transcripts are missing: {path} (set TAGGING_TRANSCRIPTS to their path)")
-    with path.open(encoding="utf-8") as lines:
+    with transcripts_path().open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -72,9 +70,42 @@ def exact_counter(tmp_path_factory: pytest.TempPathFactory) -> TokenCounter:
     return counter_for("gpt-4o-mini", _install_o200k(tmp_path_factory.mktemp("o200k") / "tiktoken"))
 
 
+@pytest.fixture(scope="session")
+def tagger_pools() -> Iterator[TaggerPools]:
+    """The tagger processes the in-process gateways of this test process borrow, each started once."""
+    pools = TaggerPools()
+    yield pools
+    pools.close()
+
+
 @pytest.fixture
-def start_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
-    """Start a gateway with the given settings and faults; every one started is stopped at the end."""
+def start_gateway(tmp_path: Path, tagger_pools: TaggerPools) -> Iterator[Callable[..., InProcessGateway]]:
+    """Start a gateway in this process with the given settings and faults; every one started is stopped at the
+    end."""
+    numbers = itertools.count()
+    with contextlib.ExitStack() as running:
+
+        def start(api_key: str | None = None, **settings: Any) -> InProcessGateway:
+            state_dir = tmp_path / f"gateway-{next(numbers)}"
+            state_dir.mkdir()
+            return running.enter_context(InProcessGateway(state_dir, settings, api_key, tagger_pools))
+
+        yield start
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(tmp_path_factory: pytest.TempPathFactory, tagger_pools: TaggerPools) -> Iterator[InProcessGateway]:
+    """One fault-free gateway in this process for the tests that only need a well-behaved API."""
+    state_dir = tmp_path_factory.mktemp("shared") / "gateway"
+    state_dir.mkdir()
+    with InProcessGateway(state_dir, pools=tagger_pools) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def start_gateway_process(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Start a gateway process with the given settings and faults, its log in ``gateway-N.log``; every one started
+    is stopped at the end. For the tests of the process itself."""
     numbers = itertools.count()
     with contextlib.ExitStack() as running:
 
@@ -85,15 +116,6 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
             return running.enter_context(Gateway(tmp_path / name, settings, api_key, log=log))
 
         yield start
-
-
-@pytest.fixture(scope="module")
-def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """One fault-free gateway for the tests that only need a well-behaved API."""
-    root = tmp_path_factory.mktemp("shared")
-    (root / "gateway").mkdir()
-    with (root / "gateway.log").open("ab") as log, Gateway(root / "gateway", log=log) as gateway:
-        yield gateway
 
 
 @pytest.fixture

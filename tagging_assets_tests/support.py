@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
+import pytest
 from anthropic import Anthropic
 from dagster import DagsterInstance, build_sensor_context
 from openai import OpenAI
@@ -23,7 +27,11 @@ from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.definitions import build_definitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
 from tagging_assets.defs.sensors import batch_status_sensor
-from tagging_assets.gateway.process import GatewayProcess
+from tagging_assets.gateway.process import GatewayProcess, free_port
+from tagging_assets.gateway.settings import FaultSettings, GatewaySettings
+
+if TYPE_CHECKING:
+    from tagging_assets.gateway.pool import TaggerPool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _TWIN_SUFFIX = re.compile(r"\s*\((PyTorch|TensorFlow)\)\s*$")
@@ -31,13 +39,29 @@ TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
 
 
 def transcripts_path() -> Path:
-    """The shared real transcripts: ``TAGGING_TRANSCRIPTS``, else ``../shared/data`` beside the checkout."""
+    """The shared real transcripts: ``TAGGING_TRANSCRIPTS``, else ``../shared/data`` beside the checkout.
+
+    They are a clone made outside this repository, so a test that needs them is skipped, with the reason, where
+    they are absent; in CI (``CI=true``) they must be there, and their absence fails the test.
+    """
     configured = os.environ.get("TAGGING_TRANSCRIPTS")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "transcripts.jsonl"
+    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "transcripts.jsonl"
+    if not path.exists():
+        missing = f"the shared transcripts are missing: {path} (set TAGGING_TRANSCRIPTS to their path)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return path
 
 
-class Gateway(GatewayProcess):
-    """A gateway process with an SDK client at hand."""
+class ServedGateway:
+    """What a test asks of a running gateway, wherever it runs: SDK clients, and the gateway's own view of what it
+    served (``/stats``)."""
+
+    api_key: str | None
+    port: int
+    base_url: str
+    state_dir: Path
 
     def client(self, **options: Any) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=self.api_key or "sk-local", **options)
@@ -66,6 +90,106 @@ class Gateway(GatewayProcess):
                 raise AssertionError(f"batch {batch_id} still {batch['status']} after {timeout} s")
             time.sleep(0.05)
         return batch
+
+
+class Gateway(ServedGateway, GatewayProcess):
+    """A gateway in its own process, as a user starts it: for the tests of the process itself (startup, binding,
+    signals, a SIGKILL and a restart)."""
+
+
+class TaggerPools:
+    """Tagger processes for the in-process gateways of one test process, lent to one gateway at a time and kept
+    for the next: a gateway starts without waiting for new processes, and no two running gateways share any."""
+
+    def __init__(self) -> None:
+        self._idle: dict[int, list[TaggerPool]] = {}
+        self._lock = threading.Lock()
+
+    def borrow(self, workers: int) -> TaggerPool:
+        from tagging_assets.gateway.pool import TaggerPool
+
+        with self._lock:
+            idle = self._idle.setdefault(workers, [])
+            return idle.pop() if idle else TaggerPool(workers)
+
+    def give_back(self, workers: int, pool: TaggerPool) -> None:
+        with self._lock:
+            self._idle.setdefault(workers, []).append(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            for pools in self._idle.values():
+                for pool in pools:
+                    pool.shutdown()
+            self._idle.clear()
+
+
+class InProcessGateway(ServedGateway):
+    """The same app served by uvicorn on a loopback port, in a thread of the test process: a real server that the
+    SDKs reach over HTTP, without a process to start. ``settings`` are gateway settings and faults by field name;
+    ``pools`` lends it tagger processes (without it, the app starts its own)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        settings: dict[str, Any] | None = None,
+        api_key: str | None = None,
+        pools: TaggerPools | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.settings = settings or {}
+        self.api_key = api_key
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._pools = pools
+        self._pool: TaggerPool | None = None
+        self._workers = 0
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        import uvicorn
+
+        from tagging_assets.gateway.app import build_app
+
+        faults = {name: value for name, value in self.settings.items() if name in FaultSettings.model_fields}
+        fields = {name: value for name, value in self.settings.items() if name not in faults}
+        settings = GatewaySettings(
+            state_dir=self.state_dir, api_key=self.api_key, faults=FaultSettings(**faults), **fields
+        )
+        if self._pools is not None:
+            self._workers = settings.workers
+            self._pool = self._pools.borrow(self._workers)
+        listening = socket.create_server(("127.0.0.1", self.port))
+        config = uvicorn.Config(build_app(settings, pool=self._pool), log_level="warning", timeout_graceful_shutdown=5)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [listening]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the in-process gateway did not start on port {self.port}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down as SIGTERM would: the batch worker stops; borrowed tagger processes go back to the
+        lender, the app's own end."""
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._pools is not None and self._pool is not None:
+            self._pools.give_back(self._workers, self._pool)
+            self._pool = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 def shard_options(model: str = "gpt-4o-mini", endpoint: str = "/v1/chat/completions") -> dict[str, Any]:
@@ -157,7 +281,7 @@ PROVIDERS = ("openai", "azure", "anthropic")
 """The providers whose protocol the gateway speaks; the reliability tests run for each."""
 
 
-def batch_api_for(gateway: GatewayProcess, provider: str = "openai", **options: Any) -> BatchApiResource:
+def batch_api_for(gateway: ServedGateway, provider: str = "openai", **options: Any) -> BatchApiResource:
     """The Batch API resource for ``gateway`` in ``provider``'s protocol: OpenAI's ``/v1``, Azure's ``/openai``
     through ``AzureOpenAI``, or Anthropic's Message Batches through ``Anthropic``."""
     key = gateway.api_key or "sk-test"
@@ -180,7 +304,7 @@ def run_sensor(instance: DagsterInstance, resources: dict):
     return batch_status_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
 
 
-def sensor_tick(instance: DagsterInstance, api: GatewayProcess | str, provider: str = "openai", **tagging):
+def sensor_tick(instance: DagsterInstance, api: ServedGateway | str, provider: str = "openai", **tagging):
     """One evaluation of the sensor against a gateway, in ``provider``'s protocol, or against a base URL."""
     if isinstance(api, str):
         batch_api = BatchApiResource(base_url=api, api_key="k", provider=provider)
@@ -223,7 +347,7 @@ def statuses(cache_path) -> dict[str, dict]:
         }
 
 
-def user_env(tmp_path: Path, gateway: GatewayProcess, provider: str = "openai", **extra: str) -> dict[str, str]:
+def user_env(tmp_path: Path, gateway: ServedGateway, provider: str = "openai", **extra: str) -> dict[str, str]:
     """A user's environment: no API key, the cache, work files and Dagster home in a temporary folder; the local
     gateway answers in ``provider``'s protocol."""
     base = {

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from tagging_assets.batches.clients import batch_api_client
 from tagging_assets.core.errors import BackendError
 from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.gateway.extra import missing_extra
 from tagging_assets.gateway.process import GatewayProcess, is_loopback
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ def local_gateway(settings: TaggingSettings, say: Callable[[str], None] = print)
     parts = urlsplit(settings.gateway_url)
     if not parts.hostname or not is_loopback(parts.hostname) or parts.port is None:
         raise BackendError(f"nothing answers at TAGGING_GATEWAY_URL={settings.gateway_url}")
+    if (missing := missing_extra()) is not None:
+        raise BackendError(missing)
     state_dir = settings.gateway_state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     say(f"Started the local gateway at {settings.gateway_url} for this command (state in {state_dir}).")

@@ -71,6 +71,11 @@ def gateway(
     Point the openai SDK at it with OPENAI_BASE_URL=http://HOST:PORT/v1. Every
     setting and injected fault can also come from TAGGING_GATEWAY_<NAME>.
     """
+    from tagging_assets.gateway.extra import missing_extra
+
+    if (missing := missing_extra()) is not None:
+        click.echo(f"error: {missing}", err=True)
+        sys.exit(1)
     from tagging_assets.gateway.server import serve
     from tagging_assets.gateway.settings import settings_from_env
 

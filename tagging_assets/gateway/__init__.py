@@ -1,6 +1,9 @@
-"""A local, OpenAI-compatible Files + Batch API server with an offline tagger.
+"""A local batch server that speaks OpenAI's Files + Batch API, Azure's and Anthropic's Message Batches, with an
+offline tagger.
 
-It stands apart from the pipeline: it imports only ``tagging_assets.core.contracts``.
+It stands apart from the pipeline: it imports only ``tagging_assets.core.contracts`` and the protocols' facts in
+``tagging_assets.core.protocol``. Its server and the tagger's libraries come with the ``gateway`` extra
+(``gateway.extra`` says whether they are installed); importing this package needs none of them.
 """
 
 from tagging_assets.gateway.settings import FaultSettings, GatewayConfigError, GatewaySettings

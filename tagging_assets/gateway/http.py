@@ -1,9 +1,11 @@
-"""What every protocol of the gateway answers with: errors in each API's shape, JSON, query integers, pages."""
+"""What every protocol of the gateway reads and answers with: errors in each API's shape, JSON bodies and
+replies, query integers, pages."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from tagging_assets.gateway.messages import anthropic_error, error_kind
@@ -27,6 +29,17 @@ class AnthropicApiError(ApiError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(status, message)
         self.body = anthropic_error(error_kind(status), message)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """A request's JSON object, or OpenAI's 400 for a body that is not one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "We could not parse the JSON body of your request.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return body
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -14,10 +14,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from tagging_assets.core.protocol import TERMINAL_STATUSES
 from tagging_assets.gateway.models import TaggingRequest, message_text
 from tagging_assets.gateway.settings import FaultSettings
 
-MESSAGES = "/v1/messages"
 CLAUDE_SNAPSHOTS = {
     "claude-haiku-4-5": "claude-haiku-4-5-20251001",
     "claude-sonnet-4-5": "claude-sonnet-4-5-20250929",
@@ -25,9 +25,6 @@ CLAUDE_SNAPSHOTS = {
 }
 """Each served Claude model and the dated snapshot its replies name."""
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-MAX_BATCH_REQUESTS = 100_000
-MAX_BATCH_BYTES = 256 * 1024 * 1024
-ENDED = ("completed", "failed", "expired", "cancelled")
 
 
 def anthropic_error(kind: str, message: str) -> dict[str, Any]:
@@ -191,7 +188,8 @@ def message_batch(batch: dict[str, Any], results_url: str) -> dict[str, Any]:
     whole batch has ended, as Anthropic documents."""
     status = batch["status"]
     counts = batch["request_counts"]
-    ended = status in ENDED
+    ended = status in TERMINAL_STATUSES
+    ended_at = next((batch[f"{name}_at"] for name in sorted(TERMINAL_STATUSES) if batch.get(f"{name}_at")), None)
     unfinished = counts.get("expired", 0) + counts.get("canceled", 0)
     return {
         "id": batch["id"],
@@ -206,7 +204,7 @@ def message_batch(batch: dict[str, Any], results_url: str) -> dict[str, Any]:
         },
         "created_at": _iso(batch["created_at"]),
         "expires_at": _iso(batch["expires_at"]),
-        "ended_at": _iso(next((batch[f"{name}_at"] for name in ENDED if batch.get(f"{name}_at")), None)),
+        "ended_at": _iso(ended_at),
         "cancel_initiated_at": _iso(batch.get("cancelling_at")),
         "archived_at": None,
         "results_url": results_url if ended else None,

@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tagging_assets.gateway.completions import answer, user_text
+from tagging_assets.gateway.completions import answer
 from tagging_assets.gateway.settings import FaultSettings
 from tagging_assets.gateway.tagger import BatchTerms, document_terms
+from tagging_assets.gateway.tokens import user_text
 
 logger = logging.getLogger(__name__)
 Item = TypeVar("Item")

@@ -18,6 +18,8 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tagging_assets.core.protocol import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE, MAX_REQUESTS_PER_MESSAGE_BATCH
+
 ENV_PREFIX = "TAGGING_GATEWAY_"
 
 
@@ -137,10 +139,11 @@ class GatewaySettings(_KeywordSettings):
     max_lines_per_batch: int | None = Field(
         None,
         ge=1,
-        description="Requests a batch may hold; unset means each API's own (50,000 at OpenAI, 100,000 at "
-        "Anthropic). More fail validation as too_many_tasks, or a Message Batch's create.",
+        description=f"Requests a batch may hold; unset means each API's own ({MAX_REQUESTS_PER_FILE:,} at OpenAI, "
+        f"{MAX_REQUESTS_PER_MESSAGE_BATCH:,} at Anthropic). More fail validation as too_many_tasks, or a Message "
+        "Batch's create.",
     )
-    max_input_bytes: int = Field(200 * 1024 * 1024, ge=1, description="A larger input file fails validation.")
+    max_input_bytes: int = Field(MAX_BYTES_PER_FILE, ge=1, description="A larger input file fails validation.")
     enqueued_token_limit: int | None = Field(
         None, ge=1, description="Tokens that may be queued per model at once (token_limit_exceeded above it)."
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-ACTIVE_STATUSES = ("validating", "in_progress", "finalizing", "cancelling")
+from tagging_assets.core.protocol import ACTIVE_STATUSES, MESSAGES
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -97,9 +97,6 @@ class GatewayStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
-        if "output_ttl" not in columns:
-            self._db.execute("ALTER TABLE batches ADD COLUMN output_ttl INTEGER")
 
     def close(self) -> None:
         with self._lock:
@@ -226,8 +223,8 @@ class GatewayStore:
 
     def list_batches(self, after: str | None, limit: int, *, messages: bool = False) -> list[dict[str, Any]]:
         """Newest first, as both APIs list them: OpenAI's batches, or (``messages``) Anthropic's Message Batches."""
-        query = "SELECT object FROM batches WHERE (json_extract(object, '$.endpoint') = '/v1/messages') = ?"
-        params: tuple[Any, ...] = (int(messages),)
+        query = "SELECT object FROM batches WHERE (json_extract(object, '$.endpoint') = ?) = ?"
+        params: tuple[Any, ...] = (MESSAGES, int(messages))
         if after:
             query += " AND seq < (SELECT seq FROM batches WHERE id = ?)"
             params = (*params, after)

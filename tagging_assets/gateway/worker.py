@@ -21,17 +21,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tagging_assets.gateway.completions import prompt_tokens, request_id
-from tagging_assets.gateway.messages import MESSAGES, batch_result, unfinished_result
+from tagging_assets.core.protocol import MAX_REQUESTS_PER_FILE, MESSAGES
+from tagging_assets.gateway.completions import request_id
+from tagging_assets.gateway.messages import batch_result, unfinished_result
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
 from tagging_assets.gateway.tagger import BatchTerms
+from tagging_assets.gateway.tokens import prompt_tokens
 
 logger = logging.getLogger(__name__)
 
-MAX_LINES_PER_BATCH = 50_000
-"""OpenAI's limit of requests a batch."""
 MAX_REPORTED_ERRORS = 100
 """Validation stops listing errors after this many, as the real API does not list thousands."""
 
@@ -69,7 +69,7 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
             if not raw.strip():
                 continue
             check.total += 1
-            if check.total > (most := settings.max_lines_per_batch or MAX_LINES_PER_BATCH):
+            if check.total > (most := settings.max_lines_per_batch or MAX_REQUESTS_PER_FILE):
                 check.fail(
                     "too_many_tasks",
                     f"The batch has more than {most:,} requests; split it into several batches.",

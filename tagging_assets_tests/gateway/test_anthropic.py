@@ -38,12 +38,12 @@ def ended(sdk: anthropic.Anthropic, batch_id: str, timeout: float = 60):
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
-    from tagging_assets_tests.support import Gateway
+def gateway(tmp_path_factory, tagger_pools):
+    from tagging_assets_tests.support import InProcessGateway
 
     folder = tmp_path_factory.mktemp("anthropic")
-    with (folder / "gateway.log").open("ab") as log, Gateway(folder, {"seconds_per_line": 0.05}, KEY, log=log) as g:
-        yield g
+    with InProcessGateway(folder, {"seconds_per_line": 0.05}, KEY, tagger_pools) as served:
+        yield served
 
 
 def test_a_message_answers_with_structured_output_or_a_forced_tool(gateway):

@@ -54,8 +54,8 @@ def test_sigkill_mid_batch_then_restart_completes_every_line_once(tmp_path, real
         gateway.stop()
 
 
-def test_a_tagger_process_killed_mid_batch_is_replaced_and_the_batch_completes(start_gateway, tmp_path):
-    gateway = start_gateway(seconds_per_line=0.02, workers=2)
+def test_a_tagger_process_killed_mid_batch_is_replaced_and_the_batch_completes(start_gateway_process, tmp_path):
+    gateway = start_gateway_process(seconds_per_line=0.02, workers=2)
     client = gateway.client()
     lines = [request_line(f"n{n}", "Mixture of experts routes tokens. Mixture of experts scales.") for n in range(300)]
     batch = submit(client, jsonl(lines))

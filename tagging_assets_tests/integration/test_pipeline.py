@@ -138,14 +138,6 @@ def test_cancelled_batches_are_requested_and_processed_ones_skipped(instance, sh
     assert [request.run_key for request in result.run_requests] == [f"{cancelled.id}:cancelled"]
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_tick_that_cannot_reach_the_api_skips_with_the_reason(instance, provider):
-    instance.add_dynamic_partitions(batch_partitions.name, ["batch_somewhere"])
-    result = sensor_tick(instance, "http://127.0.0.1:9", provider)
-    assert not result.run_requests and not result.asset_events
-    assert "unreachable: batch_somewhere: cannot reach " in result.skip_reason.skip_message
-
-
 def _processed(instance, shared_gateway, seeded_cache, tmp_path):
     resources = resources_for(shared_gateway, seeded_cache, tmp_path)
     _, [batch_id], _, runs = submit_and_process(instance, resources, shared_gateway)
@@ -302,15 +294,6 @@ def test_the_sensor_records_each_batchs_progress_on_its_partition_when_it_change
     finished = tick(first.cursor)
     assert [event.metadata["status"].value for event in finished.asset_events] == ["cancelled"]
     assert tick(finished.cursor).asset_events == []
-
-
-def test_batches_link_to_openais_dashboard_only_when_openai_runs_them():
-    from tagging_assets.defs.resources import BatchApiResource
-
-    assert BatchApiResource(api_key="k").dashboard_url("batch_1") == "https://platform.openai.com/batches/batch_1"
-    official = BatchApiResource(base_url="https://api.openai.com/v1", api_key="k")
-    assert official.dashboard_url("batch_1") == "https://platform.openai.com/batches/batch_1"
-    assert BatchApiResource(base_url="http://127.0.0.1:8787/v1", api_key="k").dashboard_url("batch_1") is None
 
 
 def test_no_transcript_is_written_to_disk_before_the_request_files(

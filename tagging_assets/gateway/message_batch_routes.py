@@ -8,39 +8,49 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
+from tagging_assets.core.protocol import (
+    ACTIVE_STATUSES,
+    MAX_BYTES_PER_MESSAGE_BATCH,
+    MAX_REQUESTS_PER_MESSAGE_BATCH,
+    MESSAGES,
+)
 from tagging_assets.gateway.http import AnthropicApiError, int_param, json_response, page
-from tagging_assets.gateway.messages import CUSTOM_ID, MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, MESSAGES, message_batch
-from tagging_assets.gateway.store import ACTIVE_STATUSES, BatchRow
-
-if TYPE_CHECKING:
-    from tagging_assets.gateway.app import GatewayApi
+from tagging_assets.gateway.messages import CUSTOM_ID, message_batch
+from tagging_assets.gateway.runtime import GatewayRuntime
+from tagging_assets.gateway.store import BatchRow
 
 
-class MessageBatchesApi:
-    """The routes under ``/v1/messages``."""
+class MessageBatchRoutes:
+    """The routes under ``/v1/messages/batches``."""
 
-    def __init__(self, gateway: GatewayApi) -> None:
-        self._gateway = gateway
+    def __init__(self, runtime: GatewayRuntime) -> None:
+        self._runtime = runtime
 
-    async def message(self, request: Request) -> Response:
-        return await self._gateway.realtime(MESSAGES, request)
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{MESSAGES}/batches", self.create_message_batch, methods=["POST"]),
+            Route(f"{MESSAGES}/batches", self.list_message_batches, methods=["GET"]),
+            Route(f"{MESSAGES}/batches/{{batch_id}}", self.retrieve_message_batch, methods=["GET"]),
+            Route(f"{MESSAGES}/batches/{{batch_id}}/cancel", self.cancel_message_batch, methods=["POST"]),
+            Route(f"{MESSAGES}/batches/{{batch_id}}/results", self.message_batch_results, methods=["GET"]),
+        ]
 
     async def create_message_batch(self, request: Request) -> Response:
         raw = await request.body()
-        if len(raw) > MAX_BATCH_BYTES:
-            raise AnthropicApiError(413, f"The batch is over the {MAX_BATCH_BYTES:,} byte limit.")
+        if len(raw) > MAX_BYTES_PER_MESSAGE_BATCH:
+            raise AnthropicApiError(413, f"The batch is over the {MAX_BYTES_PER_MESSAGE_BATCH:,} byte limit.")
         try:
             params = json.loads(raw)
         except ValueError:
             raise AnthropicApiError(400, "The request body is not valid JSON.") from None
         requests = params.get("requests") if isinstance(params, dict) else None
-        most = self._gateway.settings.max_lines_per_batch or MAX_BATCH_REQUESTS
+        most = self._runtime.settings.max_lines_per_batch or MAX_REQUESTS_PER_MESSAGE_BATCH
         if not isinstance(requests, list) or not 1 <= len(requests) <= most:
             raise AnthropicApiError(400, f"requests: a list of 1 to {most:,} requests is required")
         lines, seen = [], set()
@@ -58,9 +68,9 @@ class MessageBatchesApi:
             lines.append(json.dumps({"custom_id": custom_id, "body": item["params"]}))
         content = io.BytesIO(("\n".join(lines) + "\n").encode())
         stored = await run_in_threadpool(
-            self._gateway.store.add_file, content, "message_batch.jsonl", "message_batch", None
+            self._runtime.store.add_file, content, "message_batch.jsonl", "message_batch", None
         )
-        batch = self._gateway.new_batch(
+        batch = self._runtime.new_batch(
             "msgbatch_" + secrets.token_hex(12), MESSAGES, stored["id"], None, None, len(lines)
         )
         return json_response(message_batch(batch, self._results_url(request, batch["id"])))
@@ -68,7 +78,7 @@ class MessageBatchesApi:
     async def list_message_batches(self, request: Request) -> Response:
         params = request.query_params
         limit = int_param(params.get("limit"), "limit", 20, 1, 1000)
-        rows = self._gateway.store.list_batches(params.get("after_id"), limit + 1, messages=True)
+        rows = self._runtime.store.list_batches(params.get("after_id"), limit + 1, messages=True)
         listed = page([message_batch(row, self._results_url(request, row["id"])) for row in rows], limit)
         return json_response({key: listed[key] for key in ("data", "has_more", "first_id", "last_id")})
 
@@ -79,7 +89,7 @@ class MessageBatchesApi:
     async def cancel_message_batch(self, request: Request) -> Response:
         row = self._message_batch(request.path_params["batch_id"])
         if row.status in ACTIVE_STATUSES and row.status != "cancelling":
-            cancelling = self._gateway.store.update_batch(
+            cancelling = self._runtime.store.update_batch(
                 row.id, row.status, status="cancelling", cancelling_at=int(time.time())
             )
             row = cancelling or self._message_batch(row.id)
@@ -90,7 +100,7 @@ class MessageBatchesApi:
         if row.status in ACTIVE_STATUSES:
             raise AnthropicApiError(404, f"Message Batch {row.id} has not ended; its results are not ready.")
         paths = [
-            self._gateway.store.content_path(file_id)
+            self._runtime.store.content_path(file_id)
             for file_id in (row.object["output_file_id"], row.object["error_file_id"])
             if file_id
         ]
@@ -103,7 +113,7 @@ class MessageBatchesApi:
         return StreamingResponse(lines(), media_type="application/x-jsonl")
 
     def _message_batch(self, batch_id: str) -> BatchRow:
-        row = self._gateway.store.get_batch(batch_id)
+        row = self._runtime.store.get_batch(batch_id)
         if row is None or row.object["endpoint"] != MESSAGES:
             raise AnthropicApiError(404, f"Message Batch {batch_id} not found.")
         return row

@@ -1,0 +1,34 @@
+"""The gateway's own routes, outside every protocol: ``/health`` for whoever waits for it to start, and
+``/stats`` for tests and benchmarks that ask what a client really did."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tagging_assets.gateway.http import json_response
+from tagging_assets.gateway.runtime import GatewayRuntime
+
+
+class ServiceRoutes:
+    def __init__(self, runtime: GatewayRuntime) -> None:
+        self._runtime = runtime
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/health", self.health, methods=["GET"]),
+            Route("/stats", self.stats, methods=["GET"]),
+        ]
+
+    async def health(self, _request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def stats(self, _request: Request) -> Response:
+        """API requests served since start, by method and route: what a client really asked for; and every
+        batch of either protocol with its status and request counts as the worker sees them (Anthropic shows
+        no progress until a batch ends)."""
+        store = self._runtime.store
+        rows = [*store.list_batches(None, 10_000), *store.list_batches(None, 10_000, messages=True)]
+        batches = {row["id"]: {"status": row["status"], **row["request_counts"]} for row in rows}
+        return json_response({"requests": dict(self._runtime.served), "batches": batches})

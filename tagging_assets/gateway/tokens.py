@@ -1,0 +1,50 @@
+"""Token counts as the gateway estimates them, with no tokenizer to download: the protocols' characters-per-token
+rule of thumb, plus four tokens of framing per message and three per reply. The counts are estimates."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tagging_assets.core.protocol import CHARS_PER_TOKEN
+from tagging_assets.gateway.models import message_text
+
+TOKENS_PER_MESSAGE = 4
+TOKENS_PER_REPLY = 3
+CACHE_MINIMUM, CACHE_STEP = 1024, 128
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in ``text`` by the documented estimate."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """Estimated input tokens of a chat completion or a response request body."""
+    return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + estimate_tokens(text) for _, text in _turns(body))
+
+
+def user_text(body: dict[str, Any]) -> str:
+    """What a request of any endpoint asks to tag: its user turns, as each endpoint's reader takes them."""
+    return "\n\n".join(text for role, text in _turns(body) if role == "user")
+
+
+def cached_tokens(body: dict[str, Any]) -> int:
+    """The prompt prefix OpenAI's cache would serve: the instructions, in steps of 128 tokens, once they reach
+    1,024 (shorter prefixes are never cached). The gateway treats the cache as warm."""
+    system = sum(TOKENS_PER_MESSAGE + estimate_tokens(text) for role, text in _turns(body) if role != "user")
+    return (system // CACHE_STEP) * CACHE_STEP if system >= CACHE_MINIMUM else 0
+
+
+def _turns(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, text) of every turn of either endpoint's body; the Responses API's instructions are a system turn."""
+    turns: list[tuple[str, str]] = []
+    system = body.get("instructions", body.get("system"))
+    if isinstance(system, str):
+        turns.append(("system", system))
+    messages = body.get("messages", body.get("input"))
+    if isinstance(messages, str):
+        turns.append(("user", messages))
+    elif isinstance(messages, list):
+        turns.extend((str(m.get("role", "user")), message_text(m)) for m in messages if isinstance(m, dict))
+    return turns

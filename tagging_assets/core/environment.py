@@ -1,12 +1,33 @@
 """How a pydantic-settings class meets the environment: which variables a field is read from, and the
-environment a caller hands it (``os.environ``, or a mapping of its own, as the tests do)."""
+environment a caller hands it (``os.environ``, or a mapping of its own, as the tests do).
+
+The pipeline's settings and the gateway's both build on this module, which knows nothing of either: it is the one
+module of ``core`` besides the contracts and the protocols' facts that the gateway imports.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from pydantic import AliasChoices
-from pydantic_settings import BaseSettings, EnvSettingsSource
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
+
+
+class KeywordSettings(BaseSettings):
+    """Settings that hold what they are given and their defaults alone. The environment is read once, through an
+    ``EnvironmentSource``, by the function that builds them from it, so that a shell's variables never steer
+    settings a test or a Python caller builds in code."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 class EnvironmentSource(EnvSettingsSource):

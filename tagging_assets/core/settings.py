@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from tagging_assets.core.contracts import Backend
-from tagging_assets.core.environment import EnvironmentSource, field_of, variable_of
+from tagging_assets.core.environment import EnvironmentSource, KeywordSettings, field_of, variable_of
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MAX_REQUESTS_PER_MESSAGE_BATCH, MESSAGES, Endpoint
 
@@ -72,7 +72,7 @@ def _shown(default: str) -> dict[str, Any]:
     return {"shown_default": default}
 
 
-class TaggingSettings(BaseSettings):
+class TaggingSettings(KeywordSettings):
     """Where the cache, the batch backend and the work files are, and what the batches ask for.
 
     Built with keywords, the settings hold those values and the defaults alone, so that a shell's variables never
@@ -257,18 +257,6 @@ class TaggingSettings(BaseSettings):
         "there, token counts are exact; without it, estimates.",
         json_schema_extra=_shown("`data-gym-cache` in the temp folder"),
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Keywords only: the environment is read by ``from_env``."""
-        return (init_settings,)
 
     @field_validator("submit_cron")
     @classmethod

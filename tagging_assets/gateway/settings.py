@@ -2,7 +2,8 @@
 
 Every field can be set from the environment (``TAGGING_GATEWAY_<FIELD>``, read by pydantic-settings) or from
 a command-line flag, so a test can start a gateway that misbehaves in exactly one way and prove the pipeline
-survives it. The gateway stands apart from the pipeline, so these settings are its own.
+survives it. The gateway stands apart from the pipeline, so these settings are its own; only the way they meet
+the environment (``core/environment.py``) is shared.
 """
 
 from __future__ import annotations
@@ -16,47 +17,21 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from tagging_assets.core.environment import EnvironmentSource, KeywordSettings
 from tagging_assets.core.protocol import MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE, MAX_REQUESTS_PER_MESSAGE_BATCH
 
 ENV_PREFIX = "TAGGING_GATEWAY_"
 
 
-class _KeywordSettings(BaseSettings):
-    """Settings that hold what they are given and their defaults alone; ``settings_from_env`` reads the
-    environment, once, so that a shell's variables never steer a gateway a test builds in code."""
+class _GatewaySettings(KeywordSettings):
+    """A gateway's settings: ``TAGGING_GATEWAY_<FIELD>`` each, read by ``settings_from_env``."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
 
-
-class _Environment(EnvSettingsSource):
-    """pydantic-settings' environment source over the mapping given instead of ``os.environ``."""
-
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {
-            name if self.case_sensitive else name.lower(): value
-            for name, value in self.environ.items()
-            if value or not self.env_ignore_empty
-        }
-
-
-class FaultSettings(_KeywordSettings):
+class FaultSettings(_GatewaySettings):
     """Faults injected on purpose. All off by default.
 
     Per-line faults pick their lines by a hash of the custom_id, so the same
@@ -122,7 +97,7 @@ class FaultSettings(_KeywordSettings):
         return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
-class GatewaySettings(_KeywordSettings):
+class GatewaySettings(_GatewaySettings):
     """The gateway's configuration: where it keeps state, its limits, its tagger and its faults."""
 
     state_dir: Path = Field(Path(".gateway"), description="Files, batches and per-line progress live here.")
@@ -159,10 +134,10 @@ def settings_from_env(overrides: dict[str, object], environ: Mapping[str, str] |
     are read one variable each, as their flags are."""
     environ = os.environ if environ is None else environ
     flags = {name: value for name, value in overrides.items() if value is not None}
-    faults = _Environment(FaultSettings, environ)() | {
+    faults = EnvironmentSource(FaultSettings, environ)() | {
         name: value for name, value in flags.items() if name in FaultSettings.model_fields
     }
-    values = _Environment(GatewaySettings, environ)() | {
+    values = EnvironmentSource(GatewaySettings, environ)() | {
         name: value for name, value in flags.items() if name not in FaultSettings.model_fields
     }
     values.pop("faults", None)

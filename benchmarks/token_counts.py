@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,7 +91,10 @@ def main() -> None:
         path = Path(os.environ.get("TAGGING_TRANSCRIPTS", TRANSCRIPTS))
         with path.open(encoding="utf-8") as lines:
             real = requests_of([json.loads(line) for line in lines if line.strip()])
-        rows = [measure("bundled samples", requests_of(list(load_samples()))), measure("real transcripts", real)]
+        rows = [
+            measure("bundled samples", requests_of([asdict(sample) for sample in load_samples()])),
+            measure("real transcripts", real),
+        ]
         one_core, all_cores = speed(real)
     lines = [
         f"Measured by `make bench` ({os.cpu_count()} cores): every request prepare writes, system prompt and "

@@ -29,6 +29,7 @@ from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource,
 from tagging_assets.defs.sensors import batch_status_sensor
 from tagging_assets.gateway.process import GatewayProcess, free_port
 from tagging_assets.gateway.settings import FaultSettings, GatewaySettings
+from tagging_assets.seed.seeding import Transcript
 
 if TYPE_CHECKING:
     from tagging_assets.gateway.pool import TaggerPool
@@ -269,12 +270,10 @@ def one_per_lesson(transcripts: list[dict[str, Any]], count: int) -> list[dict[s
     return list(chosen.values())[:count]
 
 
-def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """The first ``count`` real transcripts as cache items."""
-    return [
-        {key: item[key] for key in ("video_id", "title", "transcript", "channel", "url", "published_at") if key in item}
-        for item in transcripts[:count]
-    ]
+def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[Transcript]:
+    """The first ``count`` real transcripts as the caching step would write them."""
+    fields = ("video_id", "title", "transcript", "channel", "url", "published_at")
+    return [Transcript(**{key: item[key] for key in fields if key in item}) for item in transcripts[:count]]
 
 
 PROVIDERS = ("openai", "azure", "anthropic")

@@ -6,10 +6,12 @@ import re
 from importlib import resources
 from typing import Any
 
+from tagging_assets.seed.seeding import Transcript
+
 _ITEM = re.compile(r"^=== (\S+)\n(.*?)\n---\n(.*?)(?=^=== |\Z)", re.DOTALL | re.MULTILINE)
 
 
-def load_samples() -> list[dict[str, Any]]:
+def load_samples() -> list[Transcript]:
     """Every sample as a cache item: ``video_id``, ``title``, ``transcript`` (absent on one), ``channel``,
     ``published_at``. The livestream sample is composed of every other talk, as a very long edge case."""
     text = resources.files(__package__).joinpath("talks.txt").read_text(encoding="utf-8")
@@ -33,4 +35,4 @@ def load_samples() -> list[dict[str, Any]]:
         item["transcript"] = "\n\n".join(
             [opening, *sessions, "That concludes today's track. Thank you all for joining."]
         )
-    return items
+    return [Transcript(**item) for item in items]

@@ -19,6 +19,19 @@ OPTIONAL_FIELDS = ("channel", "url", "published_at")
 
 
 @dataclass(frozen=True)
+class Transcript:
+    """One video as the caching step upstream writes it into the cache; ``transcript`` is None for a video that
+    has none (a point the selection then skips, with its reason)."""
+
+    video_id: str
+    title: str = ""
+    transcript: str | None = None
+    channel: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+
+
+@dataclass(frozen=True)
 class SeedReport:
     added: int
     already_present: int
@@ -29,7 +42,7 @@ def point_id_for(video_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"youtube:{video_id}"))
 
 
-def read_transcripts_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def read_transcripts_jsonl(path: Path) -> Iterator[Transcript]:
     """Items from a JSONL file of ``{video_id, title, transcript, ...}``, checked line by line."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -45,18 +58,23 @@ def read_transcripts_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 raise InputError(f"{path}:{number}: each line must be a JSON object")
             if not isinstance(item.get("video_id"), str) or not item["video_id"].strip():
                 raise InputError(f"{path}:{number}: missing 'video_id' (a non-empty string)")
-            for name in ("title", "transcript"):
-                if name in item and not isinstance(item[name], str):
+            for name in ("title", "transcript", *OPTIONAL_FIELDS):
+                if item.get(name) is not None and not isinstance(item[name], str):
                     raise InputError(f"{path}:{number}: '{name}' must be a string")
-            yield item
+            yield Transcript(
+                video_id=item["video_id"],
+                title=item.get("title") or "",
+                transcript=item.get("transcript"),
+                **{name: item.get(name) for name in OPTIONAL_FIELDS},
+            )
 
 
-def seed_cache(cache: QdrantCache, items: Iterable[dict[str, Any]], batch_size: int = 256) -> SeedReport:
+def seed_cache(cache: QdrantCache, items: Iterable[Transcript], batch_size: int = 256) -> SeedReport:
     """Add the items that are not in the cache yet; points already there are left exactly as they are."""
     if not cache.exists():
         cache.create(DIMENSIONS)
     added = present = 0
-    batch: list[dict[str, Any]] = []
+    batch: list[Transcript] = []
     for item in items:
         batch.append(item)
         if len(batch) == batch_size:
@@ -67,8 +85,8 @@ def seed_cache(cache: QdrantCache, items: Iterable[dict[str, Any]], batch_size: 
     return SeedReport(added, present)
 
 
-def _add(cache: QdrantCache, batch: list[dict[str, Any]], added: int, present: int) -> tuple[int, int]:
-    ids = {point_id_for(item["video_id"]): item for item in batch}
+def _add(cache: QdrantCache, batch: list[Transcript], added: int, present: int) -> tuple[int, int]:
+    ids = {point_id_for(item.video_id): item for item in batch}
     existing = cache.existing_ids(list(ids))
     points = [_point(point_id, item, cache) for point_id, item in ids.items() if point_id not in existing]
     if points:
@@ -76,17 +94,13 @@ def _add(cache: QdrantCache, batch: list[dict[str, Any]], added: int, present: i
     return added + len(points), present + len(batch) - len(points)
 
 
-def _point(point_id: str, item: dict[str, Any], cache: QdrantCache) -> models.PointStruct:
+def _point(point_id: str, item: Transcript, cache: QdrantCache) -> models.PointStruct:
     fields = cache.fields
-    payload: dict[str, Any] = {
-        fields.type: "youtube_video",
-        fields.video_id: item["video_id"],
-        fields.title: item.get("title", ""),
-    }
-    if "transcript" in item:
-        payload[fields.transcript] = item["transcript"]
+    payload: dict[str, Any] = {fields.type: "youtube_video", fields.video_id: item.video_id, fields.title: item.title}
+    if item.transcript is not None:
+        payload[fields.transcript] = item.transcript
     for name in OPTIONAL_FIELDS:
-        if item.get(name) is not None:
-            payload[getattr(fields, name)] = item[name]
-    vector = embed(f"{item.get('title', '')}\n{item.get('transcript', '')}")
+        if getattr(item, name) is not None:
+            payload[getattr(fields, name)] = getattr(item, name)
+    vector = embed(f"{item.title}\n{item.transcript or ''}")
     return models.PointStruct(id=point_id, vector=vector, payload=payload)

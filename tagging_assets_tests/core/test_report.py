@@ -8,7 +8,7 @@ from qdrant_client import QdrantClient
 from tagging_assets.core import report
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.report import ensure_tag_index, tag_frequencies, videos_with_tag
-from tagging_assets.seed.seeding import point_id_for, seed_cache
+from tagging_assets.seed.seeding import Transcript, point_id_for, seed_cache
 
 TALKS = [
     {"video_id": "v1", "title": "Vector search", "transcript": "HNSW graphs.", "tags": ["vector-search", "hnsw"]},
@@ -18,7 +18,7 @@ TALKS = [
 
 
 def _seeded(cache: QdrantCache) -> None:
-    seed_cache(cache, [{key: talk[key] for key in ("video_id", "title", "transcript")} for talk in TALKS])
+    seed_cache(cache, [Transcript(**{key: talk[key] for key in ("video_id", "title", "transcript")}) for talk in TALKS])
     cache.set_payloads(
         (point_id_for(talk["video_id"]), {"tags": talk["tags"], "summary": f"About {talk['title']}."})
         for talk in TALKS

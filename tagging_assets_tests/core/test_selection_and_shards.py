@@ -13,7 +13,7 @@ from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES
 from tagging_assets.core.selection import CacheItem, content_hash, decide, read_manifest, select_items, write_manifest
 from tagging_assets.core.shards import Limits, read_index, write_shards
 from tagging_assets.core.tokens import TokenCounter
-from tagging_assets.seed.seeding import point_id_for, seed_cache
+from tagging_assets.seed.seeding import Transcript, point_id_for, seed_cache
 from tagging_assets.wire import ChatCompletionRequest, item_id_of
 from tagging_assets_tests.support import shard_options
 
@@ -87,14 +87,14 @@ def test_selection_skips_bad_points_each_with_its_reason(cache_path, real_transc
         for item in real_transcripts[:5]
     ]
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
-        seed_cache(cache, good)
+        seed_cache(cache, [Transcript(**item) for item in good])
         bad = {
             "no-transcript": {"video_id": "v-missing", "title": "t"},
             "number": {"video_id": "v-number", "title": "t", "transcript": "x"},
             "blank": {"video_id": "v-blank", "title": "t", "transcript": "   \n"},
             "dup": {"video_id": good[0]["video_id"], "title": "again", "transcript": "another copy"},
         }
-        seed_cache(cache, [bad["no-transcript"], bad["number"], bad["blank"]])
+        seed_cache(cache, [Transcript(**bad[name]) for name in ("no-transcript", "number", "blank")])
         cache.set_payloads([(point_id_for("v-number"), {"transcript": 42})])
         cache.upsert([models.PointStruct(id=999, vector=[1.0] + [0.0] * 255, payload=bad["dup"])])
         cache.upsert(
@@ -124,7 +124,7 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
         {"video_id": f"v{n}", "title": "t", "transcript": real_transcripts[n]["transcript"]} for n in range(30)
     ]
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
-        seed_cache(cache, items_source)
+        seed_cache(cache, [Transcript(**item) for item in items_source])
         items = _select(cache)
     by_count = _shards(items, tmp_path / "count" / "r.jsonl", requests=7)
     assert [shard.requests for shard in by_count] == [7, 7, 7, 7, 2]
@@ -146,7 +146,7 @@ def test_shards_split_at_the_request_and_byte_limits(tmp_path, cache_path, real_
 def test_a_lone_surrogate_in_a_transcript_is_sent_as_a_replacement_character(tmp_path, cache_path):
     broken = "A talk about vector search \ud83d cut mid-emoji."
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
-        seed_cache(cache, [{"video_id": "v-broken", "title": "Broken", "transcript": broken}])
+        seed_cache(cache, [Transcript("v-broken", "Broken", broken)])
         items = _select(cache)
         (shard,) = _shards(items, tmp_path / "r.jsonl")
         stored = cache.points_by_id([point_id_for("v-broken")], transcripts=True)
@@ -224,9 +224,7 @@ def test_message_batch_shards_hold_anthropics_custom_ids_and_their_index_maps_th
 
 def test_a_manifest_reads_its_items_back_from_the_cache_and_leaves_a_changed_one_for_the_next_selection(tmp_path):
     with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
-        seed_cache(
-            cache, [{"video_id": f"v{n}", "title": "T", "transcript": f"Talk {n} about search."} for n in range(3)]
-        )
+        seed_cache(cache, [Transcript(f"v{n}", "T", f"Talk {n} about search.") for n in range(3)])
         selected = _select(cache)
         manifest = tmp_path / "selection.jsonl"
         assert write_manifest(selected, manifest) == 3

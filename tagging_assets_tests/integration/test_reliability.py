@@ -11,7 +11,7 @@ from dagster import AssetKey
 
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions
-from tagging_assets.seed.seeding import seed_cache
+from tagging_assets.seed.seeding import Transcript, seed_cache
 from tagging_assets_tests.support import (
     PROVIDERS,
     batch_api_for,
@@ -368,11 +368,11 @@ def test_one_unreadable_line_in_the_results_costs_one_item(shared_gateway, cache
 def test_a_long_transcript_is_trimmed_to_the_budget_and_marked(
     instance, shared_gateway, cache_path, tmp_path, real_transcripts
 ):
-    long_talk = {
-        "video_id": "marathon",
-        "title": "Every talk at once",
-        "transcript": " ".join(t["transcript"] for t in real_transcripts[:30]),
-    }
+    long_talk = Transcript(
+        video_id="marathon",
+        title="Every talk at once",
+        transcript=" ".join(t["transcript"] for t in real_transcripts[:30]),
+    )
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         seed_cache(cache, [*cache_items(real_transcripts, 3), long_talk])
     resources = resources_for(shared_gateway, cache_path, tmp_path, max_transcript_tokens=2000)

@@ -12,11 +12,11 @@ from tagging_assets_tests.support import transcripts_path
 
 def test_the_samples_are_forty_talks_of_300_to_6000_words_plus_edge_cases():
     samples = load_samples()
-    words = {item["video_id"]: len(item.get("transcript", "").split()) for item in samples}
+    words = {item.video_id: len((item.transcript or "").split()) for item in samples}
     talks = [video for video, count in words.items() if 300 <= count <= 6000]
     assert len(talks) >= 40
-    assert len({item["title"] for item in samples}) == len(samples)
-    assert min(words.values()) == 0 and any("transcript" not in item for item in samples), "one without text"
+    assert len({item.title for item in samples}) == len(samples)
+    assert min(words.values()) == 0 and any(item.transcript is None for item in samples), "one without text"
     assert any(0 < count < 100 for count in words.values()), "a very short one"
     assert max(words.values()) > 6000, "a very long one"
 

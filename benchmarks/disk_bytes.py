@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 from dagster import instance_for_test, materialize
-from pipeline import COLLECTION, seed
 from readme import write_section
+from synthetic import COLLECTION, seed
 
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import SelectionReport

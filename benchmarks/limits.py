@@ -32,17 +32,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline import (
+from pipeline import run_op
+from readme import write_section
+from synthetic import (
     COLLECTION,
     WORDS_PER_ITEM,
     bench_batch,
     create_collection,
-    run_op,
     synthetic_points,
     write_back_results,
 )
-from pipeline import write_results_file as write_output_file
-from readme import write_section
+from synthetic import write_results_file as write_output_file
 
 SERVER_SECONDS_PER_REQUEST = 0.05
 """The assumption behind the projection: 50 ms for a server to take one ``batch_update_points`` of 512 payload

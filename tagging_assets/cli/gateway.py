@@ -42,7 +42,8 @@ def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help=f"Where files, batches and progress are kept [env {ENV_PREFIX}STATE_DIR; default .gateway].",
+    help=f"Where files, batches and progress are kept [env {ENV_PREFIX}STATE_DIR; default "
+    f"{GatewaySettings.model_fields['state_dir'].default}].",
 )
 @click.option(
     "--api-key",

@@ -32,8 +32,6 @@ from tagging_assets.core.contracts import Backend, BatchStatus, DownloadedFiles,
 from tagging_assets.core.errors import BatchApiError, BatchError, TokenBudgetError, UnknownBatchError
 from tagging_assets.core.settings import CREDENTIAL_VARIABLES, Provider
 
-DEFAULT_FILE_TTL_SECONDS = 30 * 86_400
-"""Uploads and batch output expire after this long at the API, OpenAI's longest."""
 EXPIRY_WARNING_SECONDS = 24 * 3600
 """A finished batch whose output expires sooner than this, still unprocessed, is warned about."""
 LISTED_BATCHES_TO_SEARCH = 1000
@@ -43,14 +41,15 @@ LISTING_PAGE = 100
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SubmitOptions:
     """What a submission records and within which limits it goes out."""
 
     collection: str
     backend: Backend
+    file_ttl_seconds: int
+    """How long the upload and the batch's output live at the API (TAGGING_FILE_TTL_DAYS)."""
     enqueued_token_limit: int | None = None
-    file_ttl_seconds: int = DEFAULT_FILE_TTL_SECONDS
     warn: Callable[[str], None] = field(default=logger.warning)
 
 

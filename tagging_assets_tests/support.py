@@ -9,20 +9,16 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
-from uuid import UUID
 
 import pytest
 from anthropic import Anthropic
 from dagster import DagsterInstance, build_sensor_context
 from openai import OpenAI
 from openai.types import Batch
-from qdrant_client import models
 
-from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.definitions import build_definitions
 from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource, TaggingResource
@@ -338,14 +334,6 @@ def submit_and_process(instance, resources, gateway):
     return submitted, batch_ids, result, runs
 
 
-def statuses(cache_path) -> dict[str, dict]:
-    with QdrantCache.connect("nate_content", path=cache_path) as cache:
-        return {
-            payload["video_id"]: payload.get("tagging") or {}
-            for _, payload in stored_payloads(cache, ["video_id", "tagging"])
-        }
-
-
 def user_env(tmp_path: Path, gateway: ServedGateway, provider: str = "openai", **extra: str) -> dict[str, str]:
     """A user's environment: no API key, the cache, work files and Dagster home in a temporary folder; the local
     gateway answers in ``provider``'s protocol."""
@@ -371,23 +359,3 @@ def failed_submit_message(instance: DagsterInstance, resources: dict) -> str:
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     return failure.step_failure_data.error.message
-
-
-def stored_payloads(
-    cache: QdrantCache, fields: list[str], only: models.Filter | None = None
-) -> Iterator[tuple[Any, dict]]:
-    """Every point's id and raw payload fields, as the store holds them: what a test checks was written."""
-    offset = None
-    while True:
-        points, offset = cache.client.scroll(
-            cache.collection, scroll_filter=only, limit=256, offset=offset, with_payload=fields, with_vectors=False
-        )
-        for point in points:
-            yield (str(point.id) if isinstance(point.id, UUID) else point.id), point.payload or {}
-        if offset is None:
-            return
-
-
-def stored_payloads_by_id(cache: QdrantCache, ids: list[Any], fields: list[str]) -> dict[Any, dict]:
-    """The raw payload fields of the points with these ids."""
-    return dict(point for point in stored_payloads(cache, fields) if point[0] in ids)

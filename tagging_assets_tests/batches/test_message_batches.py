@@ -13,7 +13,7 @@ from tagging_assets.batches.providers.anthropic_batches import RESULTS_KEPT_SECO
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import BatchStatus
 from tagging_assets.core.settings import TaggingSettings
-from tagging_assets_tests.support import statuses
+from tagging_assets_tests.reading import statuses
 
 
 def anthropic_settings(gateway, tmp_path) -> TaggingSettings:

@@ -13,7 +13,8 @@ from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import BatchApiError
 from tagging_assets.core.settings import TaggingSettings
-from tagging_assets_tests.support import Gateway, statuses
+from tagging_assets_tests.reading import statuses
+from tagging_assets_tests.support import Gateway
 
 pytestmark = pytest.mark.subprocess
 

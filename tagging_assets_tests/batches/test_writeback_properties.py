@@ -16,7 +16,7 @@ from tagging_assets.batches.writeback import write_results
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import IndexEntry
 from tagging_assets.core.models import ModelTable
-from tagging_assets_tests.support import stored_payloads_by_id
+from tagging_assets_tests.reading import stored_payloads_by_id
 
 BATCH_ID = "batch_property"
 KINDS = ("ok", "http_500", "http_400", "expired", "not_json", "bad_tags", "refusal", "truncated")

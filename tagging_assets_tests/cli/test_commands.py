@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets_tests.support import stored_payloads
+from tagging_assets_tests.reading import stored_payloads
 
 
 @pytest.fixture

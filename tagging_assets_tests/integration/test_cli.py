@@ -12,7 +12,8 @@ import pytest
 from qdrant_client import QdrantClient
 
 from tagging_assets.core.cache import QdrantCache
-from tagging_assets_tests.support import stored_payloads, transcripts_path, user_env
+from tagging_assets_tests.reading import stored_payloads
+from tagging_assets_tests.support import transcripts_path, user_env
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from dagster import AssetKey
 
 from tagging_assets.definitions import build_definitions
-from tagging_assets_tests.support import failed_submit_message, resources_for, sensor_tick, statuses, wait_for
+from tagging_assets_tests.reading import statuses
+from tagging_assets_tests.support import failed_submit_message, resources_for, sensor_tick, wait_for
 
 
 def test_a_submission_over_the_cost_cap_uploads_nothing(instance, start_gateway, seeded_cache, tmp_path):

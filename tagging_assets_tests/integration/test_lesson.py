@@ -4,7 +4,7 @@ import os
 import time
 from pathlib import Path
 
-from tagging_assets_tests.support import statuses
+from tagging_assets_tests.reading import statuses
 
 
 def test_the_lessons_example_2_runs_with_only_its_imports_changed(shared_gateway, seeded_cache, tmp_path, monkeypatch):

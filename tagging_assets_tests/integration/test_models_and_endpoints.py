@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.gateway.models import SNAPSHOTS
-from tagging_assets_tests.support import failed_submit_message, resources_for, stored_payloads, user_env
+from tagging_assets_tests.reading import stored_payloads
+from tagging_assets_tests.support import failed_submit_message, resources_for, user_env
 
 SAMPLES_WITH_TRANSCRIPTS = 42
 """The bundled samples: 43 videos, one of them without a transcript."""

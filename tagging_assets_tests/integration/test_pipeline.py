@@ -17,12 +17,12 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions, defs
 from tagging_assets.defs import assets, checks
 from tagging_assets.defs.partitions import batch_partitions
+from tagging_assets_tests.reading import stored_payloads
 from tagging_assets_tests.support import (
     PROVIDERS,
     resources_for,
     run_sensor,
     sensor_tick,
-    stored_payloads,
     submit_and_process,
     wait_for,
 )

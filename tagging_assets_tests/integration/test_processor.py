@@ -8,7 +8,8 @@ from tagging_assets.core.contracts import TaggingOutput, TaggingState, TokenUsag
 from tagging_assets.core.errors import BatchError, InputError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.seed.seeding import point_id_for
-from tagging_assets_tests.support import stored_payloads, stored_payloads_by_id, wait_for
+from tagging_assets_tests.reading import stored_payloads, stored_payloads_by_id
+from tagging_assets_tests.support import wait_for
 
 FIELDS = ["video_id", "title", "transcript", "type", "channel", "url", "published_at"]
 

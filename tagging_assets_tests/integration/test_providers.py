@@ -17,7 +17,8 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.wire import item_id_of
-from tagging_assets_tests.support import stored_payloads, user_env
+from tagging_assets_tests.reading import stored_payloads
+from tagging_assets_tests.support import user_env
 
 AZURE_KEY = "azure-test-key"
 DEPLOYMENT = "tagging-batch"

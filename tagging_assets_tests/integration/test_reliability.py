@@ -1,8 +1,8 @@
-"""Nothing lost, nothing paid twice: each fault is made to happen and what the user sees is asserted."""
+"""Nothing lost, nothing paid twice once a batch is made: expired, cancelled, failed and empty batches, bad replies,
+bad input, a busy or unreachable store, and the keys; each fault is made to happen and what the user sees is
+asserted. A submission that fails on its way is in ``test_submit_faults.py``."""
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,9 +12,8 @@ from dagster import AssetKey
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.definitions import build_definitions
 from tagging_assets.seed.seeding import Transcript, seed_cache
+from tagging_assets_tests.reading import batches_and_uploads, run_cli, statuses
 from tagging_assets_tests.support import (
-    PROVIDERS,
-    batch_api_for,
     cache_items,
     failed_submit_message,
     jsonl,
@@ -22,191 +21,11 @@ from tagging_assets_tests.support import (
     request_line,
     resources_for,
     sensor_tick,
-    statuses,
     submit,
     submit_and_process,
     user_env,
     wait_for,
 )
-
-PATCHED_SUBMIT = """
-import importlib, os, sys
-def crash(*args, **kwargs):
-    os._exit(137)
-owner = importlib.import_module({module!r})
-for name in {path!r}.split(".")[:-1]:
-    owner = getattr(owner, name)
-setattr(owner, {path!r}.split(".")[-1], crash)
-from tagging_assets.cli.commands import main
-sys.argv = ["tagging-assets", "submit", "--input", {input!r}]
-main()
-"""
-
-
-@pytest.fixture(params=PROVIDERS)
-def provider(request: pytest.FixtureRequest) -> str:
-    """Each fault is proven for every provider whose protocol the gateway speaks."""
-    return request.param
-
-
-def cli(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "tagging_assets", *args], env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-def seeded_and_submitted(env, tmp_path: Path, items: list) -> str:
-    """Seed the items, prepare and submit them with the command line, as a user would; the batch's id."""
-    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
-        seed_cache(cache, items)
-    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
-    submitted = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
-    assert submitted.returncode == 0, submitted.stderr
-    return re.search(r"\b(?:msg)?batch_\w+", submitted.stdout).group(0)
-
-
-def batches_and_uploads(gateway) -> tuple[list[str], list]:
-    """Every batch the gateway made, in any protocol, and every batch upload (Anthropic's go inline: none)."""
-    return list(gateway.batches()), list(gateway.client().files.list(purpose="batch"))
-
-
-UPLOADS = {"openai": 1, "azure": 1, "anthropic": 0}
-"""Uploads one submission makes: Anthropic's Message Batches take their requests inline."""
-CRASH_POINTS = {
-    "OpenAIBatches._create_batch": ("tagging_assets.batches.providers.anthropic_batches", "MessageBatches._create")
-}
-"""Where an Anthropic submission stands where OpenAI's creates its batch from the upload: about to create."""
-
-
-def crash_point(module: str, path: str, provider: str) -> tuple[str, str]:
-    return CRASH_POINTS.get(path, (module, path)) if provider == "anthropic" else (module, path)
-
-
-@pytest.mark.parametrize(
-    ("module", "crash_in", "after"),
-    [
-        ("tagging_assets.batches.providers.openai_batches", "OpenAIBatches._create_batch", "the upload"),
-        ("tagging_assets.batches.records", "RecordStore.save", "the batch is created"),
-        ("tagging_assets.batches.steps", "mark_pending", "the record is saved"),
-    ],
-)
-def test_a_submit_killed_at_any_point_then_rerun_makes_one_upload_and_one_batch(
-    start_gateway,
-    tmp_path,
-    real_transcripts,
-    module,
-    crash_in,
-    after,
-    provider,
-):
-    gateway = start_gateway()
-    env = user_env(tmp_path, gateway, provider)
-    module, crash_in = crash_point(module, crash_in, provider)
-    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
-        seed_cache(cache, cache_items(real_transcripts, 12))
-    assert cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
-    killed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            PATCHED_SUBMIT.format(module=module, path=crash_in, input=str(tmp_path / "input.jsonl")),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert killed.returncode == 137, f"the submit should die after {after}: {killed.stderr[-500:]}"
-
-    resumed = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
-    assert resumed.returncode == 0, resumed.stderr
-    again = cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
-    batches, uploads = batches_and_uploads(gateway)
-    assert len(batches) == 1 and len(uploads) == UPLOADS[provider], (
-        f"killed after {after}: {len(batches)} batches, {len(uploads)} uploads"
-    )
-    assert batches[0] in resumed.stdout and batches[0] in again.stdout
-    assert {state.get("status") for state in statuses(tmp_path / "qdrant").values()} == {"pending"}
-
-
-def test_responses_lost_on_the_way_back_never_make_a_second_upload_or_batch(
-    start_gateway, tmp_path, real_transcripts, provider
-):
-    gateway = start_gateway(disconnect_every=2)
-    env = user_env(tmp_path, gateway, provider)
-    batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 12))
-    watched = cli(env, "status", "--batch-id", batch_id, "--watch")
-    assert "completed 12/12" in watched.stdout, watched.stderr
-    processed = cli(env, "process", "--batch-id", batch_id)
-    assert "12 tagged, 0 failed" in processed.stdout, processed.stderr
-    batches, uploads = batches_and_uploads(gateway)
-    assert (len(batches), len(uploads)) == (1, UPLOADS[provider])
-
-
-def test_429s_500s_and_dropped_connections_are_retried_through_the_whole_workflow(
-    start_gateway,
-    tmp_path,
-    real_transcripts,
-    provider,
-):
-    gateway = start_gateway(rate_limit_every=3, retry_after_seconds=0.1, server_error_every=5, disconnect_every=7)
-    env = user_env(tmp_path, gateway, provider)
-    batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 20))
-    assert "completed 20/20" in cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2").stdout
-    processed = cli(env, "process", "--batch-id", batch_id)
-    assert "20 tagged, 0 failed" in processed.stdout, processed.stderr
-    assert len(batches_and_uploads(gateway)[0]) == 1
-    assert {state["status"] for state in statuses(tmp_path / "qdrant").values()} == {"tagged"}
-
-
-def test_a_run_fails_with_one_clear_message_once_retries_are_spent(
-    instance, start_gateway, seeded_cache, tmp_path, provider
-):
-
-    gateway = start_gateway(server_error_every=1)
-    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
-    resources["batch_api"] = batch_api_for(gateway, provider, max_retries=1)
-    assert "API answered 500" in failed_submit_message(instance, resources)
-    assert not instance.get_dynamic_partitions("openai_batches")
-    assert {state.get("status") for state in statuses(seeded_cache).values()} == {None}, "nothing marked pending"
-
-
-@pytest.mark.parametrize(
-    ("owner", "crash_in"),
-    [
-        ("tagging_assets.batches.providers.openai_batches.OpenAIBatches", "_create_batch"),
-        ("tagging_assets.batches.records.RecordStore", "save"),
-        ("tagging_assets.batches.steps", "mark_pending"),
-    ],
-)
-def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
-    instance,
-    start_gateway,
-    seeded_cache,
-    tmp_path,
-    monkeypatch,
-    owner,
-    crash_in,
-    provider,
-):
-    gateway = start_gateway()
-    resources = resources_for(gateway, seeded_cache, tmp_path, provider)
-    job = build_definitions(resources).resolve_job_def("submit_batches")
-    if provider == "anthropic" and crash_in == "_create_batch":
-        owner, crash_in = "tagging_assets.batches.providers.anthropic_batches.MessageBatches", "_create"
-
-    def crash(*_args, **_kwargs):
-        raise RuntimeError("the run died here")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(f"{owner}.{crash_in}", crash)
-        assert not job.execute_in_process(instance=instance, raise_on_error=False).success
-    resumed = job.execute_in_process(instance=instance)
-    batches, uploads = batches_and_uploads(gateway)
-    assert (len(batches), len(uploads)) == (1, UPLOADS[provider])
-    assert resumed.output_for_node("openai_batch_job")["batches"][0]["batch_id"] == batches[0]
-    assert instance.get_dynamic_partitions("openai_batches") == batches
-    assert {state["status"] for state in statuses(seeded_cache).values()} == {"pending"}
 
 
 def _reselected(instance, resources):
@@ -413,7 +232,7 @@ def test_the_embedded_store_held_by_another_process_is_a_clear_message_and_nothi
     env = user_env(tmp_path, shared_gateway, QDRANT_PATH=str(seeded_cache))
     with QdrantCache.connect("nate_content", path=seeded_cache) as holder:
         before = holder.count()
-        blocked = cli(env, "prepare", "--output", str(tmp_path / "input.jsonl"))
+        blocked = run_cli(env, "prepare", "--output", str(tmp_path / "input.jsonl"))
     assert blocked.returncode == 1
     assert "is open in another process" in blocked.stderr and "Traceback" not in blocked.stderr
     assert not (tmp_path / "input.jsonl").exists()
@@ -423,7 +242,7 @@ def test_the_embedded_store_held_by_another_process_is_a_clear_message_and_nothi
 
 def test_an_unreachable_qdrant_server_is_one_line(shared_gateway, tmp_path):
     env = user_env(tmp_path, shared_gateway, QDRANT_URL="http://127.0.0.1:9")
-    result = cli(env, "prepare", "--output", str(tmp_path / "input.jsonl"))
+    result = run_cli(env, "prepare", "--output", str(tmp_path / "input.jsonl"))
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot reach Qdrant") and "Traceback" not in result.stderr
 
@@ -441,7 +260,7 @@ def test_a_malformed_or_empty_input_is_refused_before_upload(shared_gateway, tmp
     (tmp_path / "bad.jsonl").write_bytes(content)
     (tmp_path / "bad.index.jsonl").write_text("")
     uploads_before = len(batches_and_uploads(shared_gateway)[1])
-    result = cli(env, "submit", "--input", str(tmp_path / "bad.jsonl"))
+    result = run_cli(env, "submit", "--input", str(tmp_path / "bad.jsonl"))
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
     assert len(batches_and_uploads(shared_gateway)[1]) == uploads_before
 
@@ -455,14 +274,14 @@ def test_the_api_key_never_lands_in_files_logs_or_metadata(start_gateway, tmp_pa
         "anthropic": {"ANTHROPIC_API_KEY": secret, "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{gateway.port}"},
     }[provider]
     env = user_env(tmp_path, gateway, provider, **credentials)
-    demo = cli(env, "demo")
+    demo = run_cli(env, "demo")
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "42 of 43 videos tagged" in demo.stdout
     assert secret not in demo.stdout + demo.stderr
     leaks = [path for path in tmp_path.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
     assert leaks == []
     key_variable = next(name for name in credentials if name.endswith("API_KEY"))
-    wrong = cli(env | {key_variable: "sk-wrong-key"}, "status", "--batch-id", "batch_x")
+    wrong = run_cli(env | {key_variable: "sk-wrong-key"}, "status", "--batch-id", "batch_x")
     assert "rejected the API key" in wrong.stderr and "sk-wrong-key" not in wrong.stderr
 
 

@@ -72,8 +72,9 @@ def ui(tmp_path_factory, real_transcripts):
                 [sys.executable, "-m", "tagging_assets", "demo"], env=env, capture_output=True, text=True, timeout=600
             )
             assert demo.returncode == 0, demo.stderr[-3000:]
-        # The same gateway state on the same port, now slow, so the next batch is still running when it is shown.
-        with Gateway(state, {"seconds_per_line": 1.0, "workers": 1}, port=port, log=log) as slow:
+        # The same gateway state on the same port, now slow, so the next batch is still running when it is shown:
+        # `dagster dev`'s own sensor ticks meanwhile, and a batch finished by then would show as completed.
+        with Gateway(state, {"seconds_per_line": 8.0, "workers": 1}, port=port, log=log) as slow:
             demo_batches, in_flight = _a_batch_caught_in_flight(env, slow, cache_items(real_transcripts, 14))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             with dagster_dev(env, ROOT, folder / "dagster-dev.log") as url:
@@ -90,7 +91,7 @@ def _a_batch_caught_in_flight(env: dict[str, str], gateway: Gateway, items: list
         demo_batches = instance.get_dynamic_partitions("openai_batches")
         submitted = build_definitions(resources).resolve_job_def("submit_batches").execute_in_process(instance=instance)
         [batch] = submitted.output_for_node("openai_batch_job")["batches"]
-        while gateway.batches()[batch["batch_id"]]["completed"] < 2:
+        while gateway.batches()[batch["batch_id"]]["completed"] < 1:
             time.sleep(0.05)
         for observation in run_sensor(instance, resources).asset_events:
             instance.report_runless_asset_event(observation)  # what the daemon does with a tick's events

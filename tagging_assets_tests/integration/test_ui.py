@@ -56,12 +56,11 @@ REPOSITORY = """
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui(tmp_path_factory, real_transcripts):
     """A demo run over three batches recorded in a fresh Dagster home, then a fourth batch caught in flight by a
     sensor tick, then `dagster dev` serving it all while that batch runs on; yields the UI's URL, the folder, the
-    demo's batches and the batch in flight. Made once a session, not a module: a worker given these tests among
-    others' would otherwise make it again after running those."""
+    demo's batches and the batch in flight."""
     folder = tmp_path_factory.mktemp("ui")
     state = folder / "gateway"
     state.mkdir()
@@ -75,7 +74,7 @@ def ui(tmp_path_factory, real_transcripts):
             assert demo.returncode == 0, demo.stderr[-3000:]
         # The same gateway state on the same port, now slow, so the next batch is still running when it is shown:
         # `dagster dev`'s own sensor ticks meanwhile, and a batch finished by then would show as completed.
-        with Gateway(state, {"seconds_per_line": 20.0, "workers": 1}, port=port, log=log) as slow:
+        with Gateway(state, {"seconds_per_line": 8.0, "workers": 1}, port=port, log=log) as slow:
             demo_batches, in_flight = _a_batch_caught_in_flight(env, slow, cache_items(real_transcripts, 14))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             with dagster_dev(env, ROOT, folder / "dagster-dev.log") as url:

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tagging_assets.batches import steps
-from tagging_assets.batches.api import BatchApi, status_naming_its_api
-from tagging_assets.batches.clients import batch_api_client, batch_api_of, sdk_client
 from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.providers import BatchApi, batch_api_client, batch_api_of, sdk_client, status_naming_its_api
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import (
@@ -40,7 +39,7 @@ from tagging_assets.core.selection import Filters
 from tagging_assets.core.settings import TaggingSettings
 
 if TYPE_CHECKING:
-    from tagging_assets.batches.clients import BatchClient
+    from tagging_assets.batches.providers.dispatch import BatchClient
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +154,7 @@ class BatchProcessor:
         A caller that has just asked for the batch's status passes it, to spare a second status call."""
         batch = batch or self.check_status(batch_id)
         output = Path(output_file or self.settings.work_dir / "results" / batch_id / "output.jsonl")
-        return steps.download(self.api, batch, output)
+        return self.api.download(batch, output)
 
     def process_results(
         self,
@@ -174,8 +173,6 @@ class BatchProcessor:
         batch = self.check_status(batch_id)
         if output_file is None and errors_file is None:
             files = self.download_results(batch_id, batch=batch)
-        elif not batch.finished:
-            raise BatchError(f"batch {batch_id} is still {batch.status}; process it once it has finished")
         else:
             files = DownloadedFiles(
                 batch_id=batch_id,

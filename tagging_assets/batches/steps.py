@@ -1,9 +1,10 @@
-"""The pipeline's steps, one typed function each: select, write the request files, submit, download, write back.
+"""The pipeline's steps, one typed function each: select, write the request files, submit, write back.
 
 The Dagster assets, the command line and the lesson's ``BatchProcessor`` all call these, so each guard holds on
 every path, in the same order: the input is audited before anything is uploaded, and the cost cap is checked on
-the whole submission and again on every new batch. The status step is ``status_naming_its_api``, beside the
-provider interface, so that ``tagging-assets status`` loads neither the cache nor this module.
+the whole submission and again on every new batch. The status and download steps are the provider interface's own
+(``status_naming_its_api`` and ``BatchApi.download``), so that ``tagging-assets status`` loads neither the cache
+nor this module.
 
 Every step is safe to repeat: a submission finds the batch it already made, marking pending and writing back
 change nothing the second time.
@@ -15,8 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from tagging_assets.batches.api import BatchApi, SubmitOptions
 from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.providers import BatchApi, SubmitOptions
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
@@ -167,14 +168,6 @@ def submit(
     return Submission(submission_id=submission_id, batches=tuple(batches), deferred=tuple(deferred))
 
 
-def download(api: BatchApi, batch: BatchStatus, output: Path) -> DownloadedFiles:
-    """Stream a finished batch's results to ``output``, and its errors beside it where the API keeps them
-    apart."""
-    if not batch.finished:
-        raise BatchError(f"batch {batch.batch_id} is still {batch.status}; process it once it has finished")
-    return api.download(batch, output)
-
-
 def write_back(
     cache: QdrantCache,
     plan: TaggingPlan,
@@ -186,7 +179,9 @@ def write_back(
 ) -> WritebackSummary:
     """Write each request's outcome into the cache: tags and summary, or the failure and its reason. Every
     submitted custom_id ends tagged or failed; ids in neither file are failed as missing. ``progress`` hears of
-    the points written, a batched write at a time."""
+    the points written, a batched write at a time. A batch still running has no final outcomes to write."""
+    if not batch.finished:
+        raise BatchError(f"batch {batch.batch_id} is still {batch.status}; process it once it has finished")
     paths = [path for path in (files.output, files.errors) if path is not None]
     index = read_index(Path(record.index_file))
     return write_results(cache, record, batch, index, paths, plan.profile_of(record.model), progress)

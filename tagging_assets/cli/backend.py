@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from tagging_assets.batches.clients import batch_api_client
+from tagging_assets.batches.providers import batch_api_client
 from tagging_assets.core.errors import BackendError
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.gateway.extra import missing_extra
 from tagging_assets.gateway.process import GatewayProcess, is_loopback
 
 if TYPE_CHECKING:
-    from tagging_assets.batches.clients import BatchClient
+    from tagging_assets.batches.providers.dispatch import BatchClient
 
 
 def _answers(base_url: str) -> bool:

@@ -66,8 +66,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
     falls inside a batch's 24 hours.
     """
     from tagging_assets.batches import steps
-    from tagging_assets.batches.clients import batch_api_of
     from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.providers import batch_api_of
     from tagging_assets.cli.backend import client_if_answering
     from tagging_assets.core.cache import QdrantCache
     from tagging_assets.core.selection import parse_where
@@ -145,9 +145,8 @@ def submit(input_file: Path, as_json: bool) -> None:
     TAGGING_ENQUEUED_TOKEN_LIMIT tokens beside the batches in flight.
     """
     from tagging_assets.batches import steps
-    from tagging_assets.batches.api import status_naming_its_api
-    from tagging_assets.batches.clients import batch_api_of
     from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.providers import batch_api_of, status_naming_its_api
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
@@ -186,8 +185,7 @@ def submit(input_file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (with --watch, once finished).")
 def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     """Show a batch's status and progress: requests done of the total, failures, errors."""
-    from tagging_assets.batches.api import status_naming_its_api
-    from tagging_assets.batches.clients import batch_api_of
+    from tagging_assets.batches.providers import batch_api_of, status_naming_its_api
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
 
@@ -228,9 +226,8 @@ def process(batch_id: str, as_json: bool) -> None:
     batch's usage and the saving against realtime. Safe to run again.
     """
     from tagging_assets.batches import steps
-    from tagging_assets.batches.api import status_naming_its_api
-    from tagging_assets.batches.clients import batch_api_of
     from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.providers import batch_api_of, status_naming_its_api
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
@@ -242,7 +239,7 @@ def process(batch_id: str, as_json: bool) -> None:
         api = batch_api_of(client, settings.batch_provider)
         record = records.load(batch_id)
         batch = status_naming_its_api(api, records, batch_id)
-        files = steps.download(api, batch, settings.work_dir / "results" / batch_id / "output.jsonl")
+        files = api.download(batch, settings.work_dir / "results" / batch_id / "output.jsonl")
         with progress_bar(record.requests, "Writing to the cache") as bar:
             summary = steps.write_back(cache, plan, record=record, batch=batch, files=files, progress=bar.update)
     if as_json:

@@ -157,8 +157,10 @@ class QdrantCache:
         return self.client.count(self.collection, count_filter=only, exact=True).count
 
     def points(self, *, transcripts: bool = False, only: models.Filter | None = None) -> Iterator[CachedPoint]:
-        """Every point (or every one ``only`` matches), page by page, without its vector; its transcript only when
-        ``transcripts`` asks, since that is most of a payload's bytes."""
+        """Every point (or every one ``only`` matches), page by page, without its vector. With ``transcripts``, the
+        fields a selection reads (the transcript, not the tags and summary); without, the tags and summary and not
+        the transcript: a scan copies only what it reads, and in the embedded store every page's payloads are deep
+        copies."""
         offset: qdrant_types.PointId | None = None
         fields = self._payload_fields(transcripts)
         while True:
@@ -176,7 +178,7 @@ class QdrantCache:
                 return
 
     def points_by_id(self, ids: list[PointId], *, transcripts: bool = False) -> dict[PointId, CachedPoint]:
-        """The points with these ids that the cache holds."""
+        """The points with these ids that the cache holds, each with the fields ``points`` reads."""
         points = self.client.retrieve(
             self.collection, ids, with_payload=self._payload_fields(transcripts), with_vectors=False
         )
@@ -186,8 +188,8 @@ class QdrantCache:
         return {_plain(point.id) for point in self.client.retrieve(self.collection, ids, with_payload=False)}
 
     def _payload_fields(self, transcripts: bool) -> list[str]:
-        fields = [self.fields.video_id, self.fields.title, TAGS_FIELD, SUMMARY_FIELD, TAGGING_FIELD]
-        return [*fields, self.fields.transcript] if transcripts else fields
+        read = [self.fields.transcript] if transcripts else [TAGS_FIELD, SUMMARY_FIELD]
+        return [self.fields.video_id, self.fields.title, TAGGING_FIELD, *read]
 
     def _cached_point(self, point_id: int | str | UUID, payload: dict[str, Any]) -> CachedPoint:
         fields = self.fields

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from tagging_assets.batches import steps
-from tagging_assets.batches.api import status_naming_its_api
+from tagging_assets.batches.providers import status_naming_its_api
 from tagging_assets.core.contracts import (
     BatchInput,
     DownloadedFiles,
@@ -192,7 +192,7 @@ def batch_results_raw(
     target = plan.settings.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
         status = status_naming_its_api(api, records, batch_id)
-        files = steps.download(api, status, target)
+        files = api.download(status, target)
     metadata: dict[str, object] = {
         "batch_id": batch_id,
         "provider": batch_api.provider,

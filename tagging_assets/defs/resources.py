@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
-from tagging_assets.batches.api import BatchApi
-from tagging_assets.batches.clients import batch_api_of, sdk_client
 from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.providers import BatchApi, batch_api_of, sdk_client
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
@@ -29,7 +28,7 @@ from tagging_assets.core.settings import (
 )
 
 if TYPE_CHECKING:
-    from tagging_assets.batches.clients import BatchClient
+    from tagging_assets.batches.providers.dispatch import BatchClient
 
 _DEFAULT_VALUES = DEFAULTS.model_dump(mode="json")
 

@@ -16,7 +16,7 @@ from dagster import (
     sensor,
 )
 
-from tagging_assets.batches.api import EXPIRY_WARNING_SECONDS, BatchApi
+from tagging_assets.batches.providers import EXPIRY_WARNING_SECONDS, BatchApi
 from tagging_assets.core.contracts import BatchStatus
 from tagging_assets.core.protocol import TERMINAL_STATUSES
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points

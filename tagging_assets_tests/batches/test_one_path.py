@@ -1,13 +1,17 @@
 """The command line and the Dagster assets take one path through the same steps: they write the same request lines
 for the same cache, refuse the same submission for its cost before anything is uploaded, and carry the prompt
-they are given."""
+they are given; and a batch still running is written back by neither."""
 
 import json
 
+import pytest
 from click.testing import CliRunner, Result
 from dagster import materialize
 
+from tagging_assets.batches.processor import BatchProcessor
 from tagging_assets.cli.commands import main
+from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.errors import BatchError
 from tagging_assets.core.prompt import prompt_version_for
 from tagging_assets.core.shards import read_index
 from tagging_assets.defs.assets import batch_input_jsonl, cached_transcripts
@@ -82,3 +86,18 @@ def test_a_prompt_given_to_the_dagster_resource_reaches_every_request(instance, 
     lines = [json.loads(line) for line in shard.path.read_text(encoding="utf-8").splitlines()]
     assert {line["body"]["messages"][0]["content"] for line in lines} == {prompt}
     assert shard.prompt_version == prompt_version_for(prompt)
+
+
+def test_a_batch_still_running_is_not_processed_and_its_items_stay_pending(start_gateway, seeded_cache, tmp_path):
+    gateway = start_gateway(seconds_per_line=5, workers=1)
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        processor = BatchProcessor(cache, gateway.client(), work_dir=tmp_path / "work")
+        processor.prepare_batch_input(output_file=tmp_path / "input.jsonl")
+        batch_id = processor.submit_batch(tmp_path / "input.jsonl")
+        with pytest.raises(BatchError, match=f"batch {batch_id} is still .*; its results are not ready"):
+            processor.process_results(batch_id)
+        with pytest.raises(BatchError, match=f"batch {batch_id} is still .*; process it once it has finished"):
+            processor.process_results(batch_id, tmp_path / "output.jsonl")
+        states = [point.tagging for point in cache.points()]
+    assert {state.status for state in states if state is not None} == {"pending"}
+    assert len(states) == 40

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tagging_assets.batches.api import SubmitOptions
 from tagging_assets.batches.processor import BatchProcessor
+from tagging_assets.batches.providers import SubmitOptions
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import BatchApiError
 from tagging_assets.core.settings import TaggingSettings

@@ -145,10 +145,11 @@ class BatchApi(ABC):
         flight leave too little of the enqueued-token budget (where the provider has one), and ``check`` (the
         cost cap) may refuse it too."""
         with self._translated():
+            sha256 = file_sha256(shard.path)
             submission = ShardSubmission(
                 shard=shard,
-                key=submission_key(shard),
-                sha256=file_sha256(shard.path),
+                key=submission_key(shard, sha256),
+                sha256=sha256,
                 submission_id=submission_id,
                 records=records,
                 options=options,

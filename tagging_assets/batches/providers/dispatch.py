@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from tagging_assets.batches.providers.base import BatchApi
-from tagging_assets.core.settings import Provider
+from tagging_assets.core.settings import Provider, TaggingSettings
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -62,6 +62,9 @@ IMPLEMENTATIONS: dict[Provider, Implementation] = {
     "anthropic": Implementation("anthropic", _anthropic_client, _anthropic_api),
 }
 """Every provider the library speaks to, by the name ``TAGGING_PROVIDER`` gives it."""
+DEFAULT_RETRIES = 5
+"""More than the SDKs' two: a submission or download that fails after a day of waiting costs more than a
+few seconds of backing off."""
 
 
 def sdk_client(
@@ -91,3 +94,18 @@ def batch_api_of(client: BatchClient, provider: Provider = "openai") -> BatchApi
     if IMPLEMENTATIONS[provider].sdk != sdk:
         provider = next((name for name, found in IMPLEMENTATIONS.items() if found.sdk == sdk), provider)
     return IMPLEMENTATIONS[provider].api(client, provider)
+
+
+def batch_api_client(
+    settings: TaggingSettings, *, max_retries: int = DEFAULT_RETRIES, timeout: float | None = None
+) -> BatchClient:
+    """A client for the settings' provider, or for the local gateway speaking that provider's protocol; each SDK
+    reads its own base-URL variable (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``) through the settings."""
+    return sdk_client(
+        settings.batch_provider,
+        base_url=settings.batch_api_url,
+        api_key=settings.batch_api_key,
+        api_version=settings.azure_api_version,
+        max_retries=max_retries,
+        timeout=timeout,
+    )

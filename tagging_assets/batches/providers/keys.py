@@ -16,7 +16,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def submission_key(shard: Shard) -> str:
-    """What identifies a submission: the bytes of its requests and of its index, which holds the items' attempt
-    counts, so a retry of the same requests after a finished batch is a new batch."""
-    return hashlib.sha256(f"{file_sha256(shard.path)}:{file_sha256(shard.index_path)}".encode()).hexdigest()
+def submission_key(shard: Shard, input_sha256: str) -> str:
+    """What identifies a submission: the bytes of its requests (``input_sha256``, hashed once by the caller, who
+    names the upload by it too) and of its index, which holds the items' attempt counts, so a retry of the same
+    requests after a finished batch is a new batch."""
+    return hashlib.sha256(f"{input_sha256}:{file_sha256(shard.index_path)}".encode()).hexdigest()

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from tagging_assets.core.contracts import Backend, Cost, Shard, TokenUsage
+from tagging_assets.core.contracts import Backend, Cost, RunMode, Shard, TokenUsage
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
+from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
 from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
 from tagging_assets.core.settings import TaggingSettings
@@ -103,3 +104,16 @@ class TaggingPlan:
     @property
     def unknown_price(self) -> str:
         return unknown_price(self.profile, self.models)
+
+    def check_mode(self) -> None:
+        """Refuse TAGGING_MODE=flex before anything is written or sent where the model has no flex tier."""
+        if self.settings.mode == "flex" and not self.profile.takes_flex:
+            raise ConfigError(
+                f"invalid configuration: TAGGING_MODE=flex: {self.settings.model} does not take flex processing; "
+                "it runs in batch, realtime or auto"
+            )
+
+    def mode_for(self, requests: int) -> RunMode:
+        """The mode a submission of ``requests`` runs in (``auto`` decided by its size)."""
+        self.check_mode()
+        return self.settings.mode_for(requests)

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tagging_assets.batches import steps
+from tagging_assets.batches.jobs import Jobs, jobs_of
 from tagging_assets.batches.plan import TaggingPlan
-from tagging_assets.batches.providers import BatchApi, batch_api_client, batch_api_of, sdk_client, status_naming_its_api
+from tagging_assets.batches.providers import batch_api_client, sdk_client, status_naming_its_api
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import (
@@ -63,7 +64,7 @@ class BatchProcessor:
         cache: QdrantCache | None,
         client: BatchClient | None = None,
         *,
-        api: BatchApi | None = None,
+        api: Jobs | None = None,
         api_key: str | None = None,
         settings: TaggingSettings | None = None,
         work_dir: Path | str | None = None,
@@ -87,14 +88,16 @@ class BatchProcessor:
         return TaggingPlan(self.settings, self.backend, system_prompt)
 
     @cached_property
-    def api(self) -> BatchApi:
+    def api(self) -> Jobs:
+        """Jobs of every mode (``TAGGING_MODE``) through the client given, or one the settings describe."""
         if self._api is not None:
             return self._api
         if self._client is not None:
-            return batch_api_of(self._client, self.settings.batch_provider)
+            return jobs_of(self._client, self.settings)
         if self._api_key is not None:
-            return batch_api_of(sdk_client("openai", base_url=self.settings.openai_base_url, api_key=self._api_key))
-        return batch_api_of(batch_api_client(self.settings), self.settings.batch_provider)
+            client = sdk_client("openai", base_url=self.settings.openai_base_url, api_key=self._api_key)
+            return jobs_of(client, self.settings, provider="openai")
+        return jobs_of(batch_api_client(self.settings), self.settings)
 
     @property
     def cache(self) -> QdrantCache:

@@ -33,6 +33,8 @@ class BatchRecord:
     """The Batch API the batch was made at; None in records older than this field."""
     backend: Backend | None = None
     endpoint: str = "/v1/chat/completions"
+    mode: str = "batch"
+    """How its requests ran: a batch at the provider, or a realtime or flex job run here (``batches/jobs.py``)."""
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from itertools import islice
 from pathlib import Path
 
+from tagging_assets.batches.jobs import Jobs
 from tagging_assets.batches.plan import TaggingPlan
-from tagging_assets.batches.providers import BatchApi, SubmitOptions
+from tagging_assets.batches.providers import SubmitOptions
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.batches.writeback import mark_pending, write_results
 from tagging_assets.core.audit import audit_input_files
@@ -42,13 +45,15 @@ def select(
     *,
     report: SelectionReport,
     filters: Filters = None,
+    limit: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[CacheItem]:
     """The items that need tags now, streamed from one scan of the cache; the rest are counted in ``report`` with
-    their reasons. ``progress`` hears of the points scanned, a thousand at a time."""
+    their reasons. ``limit`` stops the scan at that many items, to try a prompt on a few first. ``progress`` hears
+    of the points scanned, a thousand at a time."""
     cache.require()
     settings = plan.settings
-    return select_items(
+    items = select_items(
         cache,
         report,
         model=settings.deployment,
@@ -60,6 +65,7 @@ def select(
         only=filters,
         progress=progress,
     )
+    return items if limit is None else islice(items, limit)
 
 
 def selected_again(
@@ -79,7 +85,8 @@ def selected_again(
 def write_requests(items: Iterable[CacheItem], output: Path, *, plan: TaggingPlan) -> list[Shard]:
     """One request line per item in ``output`` (and ``.partN`` files past a batch's limits), each with its index
     for write-back. With nothing to tag, ``output`` and its index are written empty, so that submitting them says
-    so."""
+    so. A mode the model cannot run in is refused first."""
+    plan.check_mode()
     with collector_paused():
         shards = write_shards(
             items,
@@ -115,28 +122,31 @@ def submit(
     request_files: Sequence[Shard | Path],
     *,
     plan: TaggingPlan,
-    api: BatchApi,
+    api: Jobs,
     records: RecordStore,
     cache: QdrantCache,
     submission_id: str | None = None,
     warn: Callable[[str], None],
     defer_over_budget: bool = True,
     submitted: Callable[[SubmittedBatch], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Submission:
-    """Make one batch per request file, or find the one already made from the same bytes, and mark its items
-    pending.
+    """Make one job per request file, or find the one already made from the same bytes, and mark its items
+    pending; a realtime or flex job's requests then run here, and ``progress`` hears of their answers.
 
-    Every file is audited, and the whole submission priced against the cap, before anything is uploaded; each new
-    batch is priced against the cap again before its upload. A file that would queue more tokens than the budget
-    leaves beside the batches in flight waits (``warn`` hears why) in ``deferred``, or, without
-    ``defer_over_budget``, is a ``TokenBudgetError``. ``submitted`` hears of each batch as soon as it exists, so a
+    Every file is audited, and the whole submission priced against the cap at its mode's prices, before anything
+    is uploaded or sent; each new job is priced against the cap again. A file that would queue more tokens than
+    the budget leaves beside the batches in flight waits (``warn`` hears why) in ``deferred``, or, without
+    ``defer_over_budget``, is a ``TokenBudgetError``. ``submitted`` hears of each job as soon as it exists, so a
     later failure cannot lose it.
     """
     shards = [audited(request_file) for request_file in request_files]
     requests = sum(shard.requests for shard in shards)
+    mode = plan.mode_for(requests)
     plan.enforce_cap(
-        plan.expected_cost(sum(shard.input_tokens for shard in shards), requests),
+        plan.expected_cost(sum(shard.input_tokens for shard in shards), requests, mode=mode),
         f"this submission ({requests:,} requests)",
+        mode=mode,
     )
     settings = plan.settings
     options = SubmitOptions(
@@ -152,7 +162,12 @@ def submit(
     for shard in shards:
         try:
             record = api.submit(
-                shard, records=records, options=options, submission_id=submission_id, check=plan.enforce_cap_on
+                shard,
+                mode=mode,
+                records=records,
+                options=options,
+                submission_id=submission_id,
+                check=partial(plan.enforce_cap_on, mode=mode),
             )
         except TokenBudgetError as waiting:
             if not defer_over_budget:
@@ -161,11 +176,12 @@ def submit(
             deferred.append(shard)
             continue
         mark_pending(cache, record, read_index(shard.index_path))
-        batch = SubmittedBatch(batch_id=record.batch_id, requests=shard.requests, input_file=shard.path)
+        batch = SubmittedBatch(batch_id=record.batch_id, requests=shard.requests, input_file=shard.path, mode=mode)
         if submitted is not None:
             submitted(batch)
         batches.append(batch)
-    return Submission(submission_id=submission_id, batches=tuple(batches), deferred=tuple(deferred))
+        api.run(record, progress=progress)
+    return Submission(submission_id=submission_id, batches=tuple(batches), deferred=tuple(deferred), mode=mode)
 
 
 def write_back(

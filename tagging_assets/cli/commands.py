@@ -21,6 +21,7 @@ from tagging_assets.cli.output import (
     usd,
     warning,
 )
+from tagging_assets.cli.tag import tag
 from tagging_assets.core.contracts import SelectionReport
 from tagging_assets.core.protocol import COMPLETION_WINDOW, TERMINAL_STATUSES
 from tagging_assets.core.settings import TaggingSettings
@@ -41,6 +42,7 @@ main.add_command(seed_cache_command)
 main.add_command(gateway)
 main.add_command(tags)
 main.add_command(search)
+main.add_command(tag)
 
 
 @main.command()
@@ -49,16 +51,18 @@ main.add_command(search)
 @click.option(
     "--where", "where", multiple=True, metavar="FIELD=VALUE", help="Only points whose payload FIELD is VALUE."
 )
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many of the selected items.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_json: bool) -> None:
+def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit: int | None, as_json: bool) -> None:
     """Write Batch API requests for every transcript that needs tags.
 
     Selected: items never tagged, changed since (content hash), tagged with another
     prompt version or model (TAGGING_MODEL), tagged offline by the local gateway
     when a real API is configured, or failed within TAGGING_MAX_ATTEMPTS;
-    --where (repeatable) keeps only points whose payload field has that value.
-    Past 50,000 requests or 200 MB, or TAGGING_ENQUEUED_TOKEN_LIMIT, the rest goes
-    to OUTPUT.part2.jsonl and on. Transcripts over TAGGING_MAX_TRANSCRIPT_TOKENS are
+    --where (repeatable) keeps only points whose payload field has that value, and
+    --limit N the first N selected: try a prompt on five videos first. Past 50,000
+    requests or 200 MB, or TAGGING_ENQUEUED_TOKEN_LIMIT, the rest goes to
+    OUTPUT.part2.jsonl and on. Transcripts over TAGGING_MAX_TRANSCRIPT_TOKENS are
     trimmed. Prints the request options the model's family takes (TAGGING_ENDPOINT,
     TAGGING_REASONING_EFFORT), the input tokens (exact when tiktoken's encoding is in
     TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices).
@@ -85,7 +89,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
             if announced := api.model_warning(settings.model, now=time.time()):
                 warning(announced)
         with progress_bar(cache.count(), "Scanning the cache") as bar:
-            items = steps.select(cache, plan, report=report, filters=filters or None, progress=bar.update)
+            items = steps.select(cache, plan, report=report, filters=filters or None, limit=limit, progress=bar.update)
             shards = steps.write_requests(items, output, plan=plan)
             bar.update(report.scanned - bar.pos)
         requests = sum(shard.requests for shard in shards)
@@ -139,14 +143,18 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], as_jso
 def submit(input_file: Path, as_json: bool) -> None:
     """Upload a prepared file and create its batch, then mark its items pending.
 
-    Submitting the same file again finds the same batch instead of paying twice.
+    With TAGGING_MODE realtime or flex (or auto below TAGGING_REALTIME_BELOW items) the
+    requests run now instead, as a job with its own id; killed, it resumes where it
+    stopped when the file is submitted again. Submitting the same file again finds the
+    same batch or job instead of paying twice.
     Refused before anything is uploaded when the file is invalid, when it would cost
     more than TAGGING_MAX_COST_USD, or when it would queue more than
     TAGGING_ENQUEUED_TOKEN_LIMIT tokens beside the batches in flight.
     """
     from tagging_assets.batches import steps
+    from tagging_assets.batches.jobs import jobs_of
     from tagging_assets.batches.plan import TaggingPlan
-    from tagging_assets.batches.providers import batch_api_of, status_naming_its_api
+    from tagging_assets.batches.providers import status_naming_its_api
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
@@ -154,7 +162,7 @@ def submit(input_file: Path, as_json: bool) -> None:
     settings = settings_from_env()
     records = RecordStore(settings.work_dir)
     with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
-        api = batch_api_of(client, settings.batch_provider)
+        api = jobs_of(client, settings)
         submission = steps.submit(
             [input_file],
             plan=TaggingPlan.from_settings(settings),
@@ -172,6 +180,12 @@ def submit(input_file: Path, as_json: bool) -> None:
             status.to_json() | {"input_file_id": record.input_file_id or None, "completion_window": COMPLETION_WINDOW}
         )
         return
+    if record.mode != "batch":
+        click.echo(
+            f"Job {batch_id}: {status.status}, {record.requests} {record.mode} requests, {status.completed} answered, "
+            f"{status.failed} failed"
+        )
+        return
     sent = f"input file {record.input_file_id}" if record.input_file_id else "requests sent inline"
     click.echo(
         f"Batch {batch_id}: {status.status}, {record.requests} requests ({sent}), completion window {COMPLETION_WINDOW}"
@@ -185,14 +199,15 @@ def submit(input_file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (with --watch, once finished).")
 def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     """Show a batch's status and progress: requests done of the total, failures, errors."""
-    from tagging_assets.batches.providers import batch_api_of, status_naming_its_api
+    from tagging_assets.batches.jobs import jobs_of
+    from tagging_assets.batches.providers import status_naming_its_api
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
 
     settings = settings_from_env()
     records = RecordStore(settings.work_dir)
     with clear_errors(), batch_client(settings, note) as client:
-        api = batch_api_of(client, settings.batch_provider)
+        api = jobs_of(client, settings)
         state = status_naming_its_api(api, records, batch_id)
         if watch and state.status not in TERMINAL_STATUSES:
             label = f"Batch {batch_id}"
@@ -226,8 +241,9 @@ def process(batch_id: str, as_json: bool) -> None:
     batch's usage and the saving against realtime. Safe to run again.
     """
     from tagging_assets.batches import steps
+    from tagging_assets.batches.jobs import jobs_of
     from tagging_assets.batches.plan import TaggingPlan
-    from tagging_assets.batches.providers import batch_api_of, status_naming_its_api
+    from tagging_assets.batches.providers import status_naming_its_api
     from tagging_assets.batches.records import RecordStore
     from tagging_assets.cli.backend import batch_client
     from tagging_assets.core.cache import QdrantCache
@@ -236,7 +252,7 @@ def process(batch_id: str, as_json: bool) -> None:
     plan = TaggingPlan.from_settings(settings)
     records = RecordStore(settings.work_dir)
     with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
-        api = batch_api_of(client, settings.batch_provider)
+        api = jobs_of(client, settings)
         record = records.load(batch_id)
         batch = status_naming_its_api(api, records, batch_id)
         files = api.download(batch, settings.work_dir / "results" / batch_id / "output.jsonl")

@@ -32,6 +32,9 @@ GENERIC_TAGS = frozenset(
 PointId = int | str
 Backend = Literal["offline-tagger", "api"]
 """Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""
+RunMode = Literal["batch", "flex", "realtime"]
+"""How a job's requests run, and so what they are billed at: a batch at the provider, or calls to its realtime
+endpoint at the flex tier or the standard one."""
 
 
 class TaggingOutput(BaseModel):
@@ -299,11 +302,12 @@ class BatchInput(_Readable):
 
 
 class SubmittedBatch(_Readable):
-    """One batch at the API, made from one shard."""
+    """One job made from one shard: a batch at the API, or a realtime or flex job run here."""
 
     batch_id: str
     requests: int
     input_file: Path
+    mode: RunMode = "batch"
 
 
 class Submission(_Readable):
@@ -312,3 +316,4 @@ class Submission(_Readable):
     submission_id: str
     batches: tuple[SubmittedBatch, ...]
     deferred: tuple[Shard, ...] = ()
+    mode: RunMode = "batch"

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tagging_assets.core.contracts import Backend
+from tagging_assets.core.contracts import Backend, RunMode
 from tagging_assets.core.environment import EnvironmentSource, KeywordSettings, field_of, variable_of
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MAX_REQUESTS_PER_MESSAGE_BATCH, MESSAGES, Endpoint
@@ -42,6 +42,13 @@ AZURE_API_VERSION = "2025-04-01-preview"
 """The latest api-version Azure's global-batch guide names for the AzureOpenAI client."""
 AZURE_MIN_FILE_TTL_DAYS = 14
 """Azure accepts ``expires_after`` and ``output_expires_after`` of 14 to 30 days only (OpenAI: 1 hour to 30)."""
+
+Mode = Literal["batch", "flex", "realtime", "auto"]
+"""How the requests run: as a batch at half price, as flex calls at batch prices (OpenAI, Azure), as realtime
+calls now, or, for ``auto``, realtime below TAGGING_REALTIME_BELOW items and a batch above."""
+MODES: tuple[Mode, ...] = get_args(Mode)
+FLEX_PROVIDERS: tuple[Provider, ...] = ("openai", "azure")
+"""Flex processing is OpenAI's (``service_tier: "flex"``) and Azure's; Anthropic has no such tier."""
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
@@ -167,6 +174,50 @@ class TaggingSettings(KeywordSettings):
         description=f"The endpoint the requests go to. `{CHAT_COMPLETIONS}` or `/v1/responses` at OpenAI and "
         f"Azure; `{MESSAGES}` (Message Batches) at Anthropic, the only one it has.",
         json_schema_extra=_shown(f"`{CHAT_COMPLETIONS}`; `{MESSAGES}` on Anthropic"),
+    )
+    mode: Mode = Field(
+        "batch",
+        validation_alias="TAGGING_MODE",
+        description="How the requests run. `batch`: the provider's Batch API, half price, within 24 hours. "
+        "`flex`: realtime calls with `service_tier: flex` (OpenAI and Azure, the models that take it), billed at "
+        "batch prices, answered in minutes. `realtime`: realtime calls at standard prices, answered now. `auto`: "
+        "realtime below TAGGING_REALTIME_BELOW items, a batch otherwise.",
+    )
+    realtime_below: int = Field(
+        10,
+        ge=1,
+        validation_alias="TAGGING_REALTIME_BELOW",
+        description="With TAGGING_MODE=auto, a submission of fewer items runs realtime, as the lesson advises for "
+        "small sets (under 10 items).",
+    )
+    max_requests_per_minute: int | None = Field(
+        None,
+        ge=1,
+        validation_alias="TAGGING_MAX_REQUESTS_PER_MINUTE",
+        description="Realtime and flex calls are paced to this many a minute: your rate limit for the model.",
+        json_schema_extra=_shown("unlimited"),
+    )
+    max_tokens_per_minute: int | None = Field(
+        None,
+        ge=1,
+        validation_alias="TAGGING_MAX_TOKENS_PER_MINUTE",
+        description="Realtime and flex calls are paced to this many tokens a minute, each counted as OpenAI counts "
+        "it: the larger of its output budget and its estimated input.",
+        json_schema_extra=_shown("unlimited"),
+    )
+    max_concurrency: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        validation_alias="TAGGING_MAX_CONCURRENCY",
+        description="The most realtime or flex calls in flight at once, per run.",
+    )
+    azure_realtime_deployment: str | None = Field(
+        None,
+        validation_alias="TAGGING_AZURE_REALTIME_DEPLOYMENT",
+        description="The Azure standard deployment that realtime and flex calls name (a global-batch deployment "
+        "takes batches only).",
+        json_schema_extra=_shown("TAGGING_AZURE_DEPLOYMENT"),
     )
     reasoning_effort: ReasoningEffort | None = Field(
         None,
@@ -298,6 +349,10 @@ class TaggingSettings(KeywordSettings):
                 f"TAGGING_ENDPOINT: {self.endpoint} is not an endpoint of {self.batch_provider}'s Batch API; "
                 f"expected {expected}"
             )
+        if self.mode == "flex" and self.batch_provider not in FLEX_PROVIDERS:
+            raise ValueError(
+                f"TAGGING_MODE: flex is OpenAI's and Azure's; {self.batch_provider} takes batch, realtime or auto"
+            )
         if self.batch_provider == "azure" and self.azure_endpoint and self.azure_api_key is None:
             raise ValueError("AZURE_OPENAI_API_KEY: AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not")
         if self.batch_provider == "azure" and self.file_ttl_days < AZURE_MIN_FILE_TTL_DAYS:
@@ -366,6 +421,19 @@ class TaggingSettings(KeywordSettings):
     def deployment(self) -> str:
         """What requests name as their model: the Azure deployment, or the model itself."""
         return (self.azure_deployment or self.model) if self.batch_provider == "azure" else self.model
+
+    @property
+    def realtime_deployment(self) -> str:
+        """What realtime and flex calls name as their model: Azure's standard deployment, or the requests' own."""
+        if self.batch_provider == "azure" and self.azure_realtime_deployment:
+            return self.azure_realtime_deployment
+        return self.deployment
+
+    def mode_for(self, items: int) -> RunMode:
+        """The mode a submission of ``items`` runs in: TAGGING_MODE, with ``auto`` decided by its size."""
+        if self.mode != "auto":
+            return self.mode
+        return "realtime" if items < self.realtime_below else "batch"
 
 
 DEFAULTS = TaggingSettings()

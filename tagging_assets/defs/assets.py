@@ -26,6 +26,8 @@ from tagging_assets.defs.resources import BatchApiResource, QdrantCacheResource,
 
 GROUP = "tagging"
 OWNERS = ["team:ai-data"]
+API_POOL = "tagging_api"
+"""The Dagster pool of the step that calls the API; its limit (``dagster.yaml``) is how many runs may at once."""
 
 
 @asset(
@@ -122,9 +124,12 @@ def batch_input_jsonl(
     group_name=GROUP,
     kinds={"openai"},
     owners=OWNERS,
-    description="The batches at the Batch API: each shard uploaded and a batch created (or the batch already "
-    "made from the same bytes found again), the items marked pending in the cache, and one partition added "
-    "per batch for the sensor to watch.",
+    pool=API_POOL,
+    description="The jobs, one per shard, in the mode TAGGING_MODE names. A batch: the shard uploaded and a batch "
+    "created at the Batch API (or the one already made from the same bytes found again). A realtime or flex job: "
+    "its requests sent here, within the rate limits, answers written as a batch's result files. Each job's items "
+    "are marked pending in the cache and a partition is added per job for the sensor to watch. Its pool bounds "
+    "how many runs call the API at once.",
 )
 def openai_batch_job(
     context: AssetExecutionContext,
@@ -144,7 +149,7 @@ def openai_batch_job(
         submission = steps.submit(
             shards,
             plan=plan,
-            api=batch_api.get_api(),
+            api=tagging.jobs(batch_api),
             records=tagging.records(),
             cache=cache,
             submission_id=batch_input_jsonl.submission_id,
@@ -155,6 +160,7 @@ def openai_batch_job(
     context.add_output_metadata(
         {
             "provider": batch_api.provider,
+            "mode": submission.mode,
             "model": plan.request_options.model,
             "endpoint": plan.settings.endpoint,
             "batches": len(submitted),
@@ -188,7 +194,7 @@ def batch_results_raw(
     batch_id = context.partition_key
     plan = tagging.plan(batch_api)
     records = tagging.records()
-    api = batch_api.get_api()
+    api = tagging.jobs(batch_api)
     target = plan.settings.work_dir.resolve() / "results" / batch_id / "output.jsonl"
     with failing_clearly():
         status = status_naming_its_api(api, records, batch_id)
@@ -244,7 +250,7 @@ def tagged_points(
     records = tagging.records()
     with failing_clearly(), qdrant.open() as cache:
         record = records.load(batch_results_raw.batch_id)
-        batch = status_naming_its_api(batch_api.get_api(), records, record.batch_id)
+        batch = status_naming_its_api(tagging.jobs(batch_api), records, record.batch_id)
         summary = steps.write_back(cache, plan, record=record, batch=batch, files=batch_results_raw)
         frequencies, tagged_videos = tag_frequencies(cache)
     written = summary.tags_written

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
+from tagging_assets.batches.jobs import Jobs, jobs_of
 from tagging_assets.batches.plan import TaggingPlan
 from tagging_assets.batches.providers import BatchApi, batch_api_of, sdk_client
 from tagging_assets.batches.records import RecordStore
@@ -112,6 +113,11 @@ class TaggingResource(ConfigurableResource):
     model: str = _setting("model")
     endpoint: str = _setting("endpoint")
     reasoning_effort: str | None = _setting("reasoning_effort")
+    mode: str = _setting("mode")
+    realtime_below: int = _setting("realtime_below")
+    max_requests_per_minute: int | None = _setting("max_requests_per_minute")
+    max_tokens_per_minute: int | None = _setting("max_tokens_per_minute")
+    max_concurrency: int = _setting("max_concurrency")
     file_ttl_days: float = _setting("file_ttl_days")
     work_dir: str = _setting("work_dir")
     max_attempts: int = _setting("max_attempts")
@@ -143,6 +149,12 @@ class TaggingResource(ConfigurableResource):
     def records(self) -> RecordStore:
         """What the work directory knows of the batches it submitted."""
         return RecordStore(Path(self.work_dir))
+
+    def jobs(self, batch_api: BatchApiResource, *, quick: bool = False) -> Jobs:
+        """Jobs of every mode at ``batch_api``: its batches, and the realtime and flex jobs of this work directory
+        within these settings' rate limits; ``quick`` as for ``BatchApiResource.get_api``."""
+        client = batch_api.get_client(max_retries=1, timeout_seconds=10) if quick else batch_api.get_client()
+        return jobs_of(client, self.settings(batch_api.batch_provider), provider=batch_api.batch_provider)
 
 
 def _api_key(settings: TaggingSettings) -> str:

@@ -16,7 +16,8 @@ from dagster import (
     sensor,
 )
 
-from tagging_assets.batches.providers import EXPIRY_WARNING_SECONDS, BatchApi
+from tagging_assets.batches.jobs import Jobs
+from tagging_assets.batches.providers import EXPIRY_WARNING_SECONDS
 from tagging_assets.core.contracts import BatchStatus
 from tagging_assets.core.protocol import TERMINAL_STATUSES
 from tagging_assets.defs.assets import batch_results_raw, openai_batch_job, tagged_points
@@ -29,6 +30,7 @@ def _progress(status: BatchStatus, stuck_seconds: float | None) -> AssetObservat
     """A batch's progress, recorded on its own partition so the UI plots it per batch."""
     metadata: dict[str, Any] = {
         "status": status.status,
+        "mode": status.metadata.get("mode", "batch"),
         "requests_total": status.total,
         "requests_completed": status.completed,
         "requests_failed": status.failed,
@@ -39,7 +41,7 @@ def _progress(status: BatchStatus, stuck_seconds: float | None) -> AssetObservat
     return AssetObservation(asset_key=batch_results_raw.key, partition=status.batch_id, metadata=metadata)
 
 
-def _warn_if_expiring(context: SensorEvaluationContext, api: BatchApi, status: BatchStatus) -> None:
+def _warn_if_expiring(context: SensorEvaluationContext, api: Jobs, status: BatchStatus) -> None:
     """A finished batch still unprocessed is requested a run each time it finishes; if that run failed, its
     output sits at the API until it expires (TAGGING_FILE_TTL_DAYS; 29 days at Anthropic). Say so while there
     is time."""
@@ -105,7 +107,7 @@ def batch_status_sensor(
     in_flight = [key for key in instance.get_dynamic_partitions(BATCH_PARTITIONS) if key not in processed]
     if not in_flight:
         return SensorResult(skip_reason="no batches in flight")
-    api = batch_api.get_api(quick=True)
+    api = tagging.jobs(batch_api, quick=True)
     run_requests: list[RunRequest] = []
     progress: list[str] = []
     observations: list[AssetObservation] = []

@@ -9,15 +9,23 @@ from tagging_assets.batches.providers.base import (
     SubmitOptions,
     status_naming_its_api,
 )
-from tagging_assets.batches.providers.dispatch import batch_api_client, batch_api_of, sdk_client
+from tagging_assets.batches.providers.dispatch import (
+    RealtimeOptions,
+    batch_api_client,
+    batch_api_of,
+    realtime_sender,
+    sdk_client,
+)
 
 __all__ = [
     "EXPIRY_WARNING_SECONDS",
     "BatchApi",
+    "RealtimeOptions",
     "Statuses",
     "SubmitOptions",
     "batch_api_client",
     "batch_api_of",
+    "realtime_sender",
     "sdk_client",
     "status_naming_its_api",
 ]

@@ -36,8 +36,10 @@ from tagging_assets.batches.records import PendingSubmission
 from tagging_assets.batches.retries import write_once
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles
 from tagging_assets.core.errors import BatchApiError, BatchError, InputError, UnknownBatchError, api_message
+from tagging_assets.core.executor import ConnectionLost, HttpAnswer, RealtimeRequest
 from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.core.settings import Provider
+from tagging_assets.wire.realtime import realtime_call
 
 RESULTS_KEPT_SECONDS = 29 * 86_400
 """Anthropic keeps a batch's results for 29 days after its creation."""
@@ -215,3 +217,38 @@ def _requests_in(path: Path) -> list[Request]:
             return [cast(Request, json.loads(line)) for line in lines if line.strip()]
         except ValueError as error:
             raise InputError(f"{path} is not a valid Message Batch input: {error}") from None
+
+
+class AnthropicRealtime:
+    """A realtime job's calls to Anthropic's ``/v1/messages``, one Message Batch request's ``params`` each, made
+    once (the executor owns the retries). Anthropic has no flex tier, so ``service_tier`` is refused before a job
+    is made (``TAGGING_MODE``)."""
+
+    def __init__(self, client: Anthropic, *, model: str | None, timeout: float) -> None:
+        self._client = client.with_options(max_retries=0, timeout=timeout)
+        self._model = model
+
+    def __call__(self, request: RealtimeRequest) -> HttpAnswer:
+        params = dict(realtime_call(request.line).body)
+        if self._model is not None:
+            params["model"] = self._model
+        try:
+            raw = self._client.messages.with_raw_response.create(
+                **params, extra_headers={"X-Client-Request-Id": request.custom_id}
+            )
+        except anthropic.APIStatusError as error:
+            response = error.response
+            return HttpAnswer(
+                status_code=response.status_code,
+                body=response.content,
+                headers={name.lower(): value for name, value in response.headers.items()},
+                request_id=error.request_id,
+            )
+        except anthropic.APIConnectionError as error:
+            raise ConnectionLost(f"{type(error).__name__}: {error}") from error
+        return HttpAnswer(
+            status_code=raw.status_code,
+            body=raw.content,
+            headers={name.lower(): value for name, value in raw.headers.items()},
+            request_id=raw.request_id,
+        )

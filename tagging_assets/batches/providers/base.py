@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from tagging_assets.batches.providers.keys import file_sha256, submission_key
 from tagging_assets.batches.records import BatchRecord, RecordStore
@@ -297,7 +297,18 @@ class BatchApi(ABC):
         """Seconds until a finished batch's results are gone, if they go."""
 
 
-def status_naming_its_api(api: BatchApi, records: RecordStore, batch_id: str) -> BatchStatus:
+class FollowsJobs(Protocol):
+    """What follows a job's status: a provider's ``BatchApi``, or every mode's jobs (``batches/jobs.py``)."""
+
+    provider: Provider
+
+    @property
+    def base_url(self) -> str: ...
+
+    def status(self, batch_id: str) -> BatchStatus: ...
+
+
+def status_naming_its_api(api: FollowsJobs, records: RecordStore, batch_id: str) -> BatchStatus:
     """The batch's status. A batch the API in use does not know is an ``UnknownBatchError`` that says which API
     made it, when this work directory's records know, and which variables point at that one."""
     try:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from anthropic import Anthropic
     from openai import OpenAI
 
+    from tagging_assets.core.executor import Send
+
     BatchClient = OpenAI | Anthropic
     """An SDK client of one of the providers."""
 
@@ -30,6 +32,17 @@ class Implementation:
     """The SDK's top-level package, which its clients' classes live in."""
     client: Callable[..., BatchClient]
     api: Callable[[BatchClient, Provider], BatchApi]
+    realtime: Callable[[BatchClient, RealtimeOptions], Send]
+    """The provider's realtime call for a realtime or flex job's request lines."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RealtimeOptions:
+    """How a job's calls go out: the model they name (Azure's standard deployment) and the flex tier, if any."""
+
+    model: str | None = None
+    service_tier: str | None = None
+    timeout: float = 600.0
 
 
 def _openai_client(provider: Provider, **arguments: Any) -> BatchClient:
@@ -44,6 +57,14 @@ def _openai_api(client: BatchClient, provider: Provider) -> BatchApi:
     return OpenAIBatches(cast("OpenAI", client), provider=provider)
 
 
+def _openai_realtime(client: BatchClient, options: RealtimeOptions) -> Send:
+    from tagging_assets.batches.providers.openai_batches import OpenAIRealtime
+
+    return OpenAIRealtime(
+        cast("OpenAI", client), model=options.model, service_tier=options.service_tier, timeout=options.timeout
+    )
+
+
 def _anthropic_client(provider: Provider, **arguments: Any) -> BatchClient:
     from tagging_assets.batches.providers import anthropic_batches
 
@@ -56,10 +77,16 @@ def _anthropic_api(client: BatchClient, provider: Provider) -> BatchApi:
     return MessageBatches(cast("Anthropic", client), provider=provider)
 
 
+def _anthropic_realtime(client: BatchClient, options: RealtimeOptions) -> Send:
+    from tagging_assets.batches.providers.anthropic_batches import AnthropicRealtime
+
+    return AnthropicRealtime(cast("Anthropic", client), model=options.model, timeout=options.timeout)
+
+
 IMPLEMENTATIONS: dict[Provider, Implementation] = {
-    "openai": Implementation("openai", _openai_client, _openai_api),
-    "azure": Implementation("openai", _openai_client, _openai_api),
-    "anthropic": Implementation("anthropic", _anthropic_client, _anthropic_api),
+    "openai": Implementation("openai", _openai_client, _openai_api, _openai_realtime),
+    "azure": Implementation("openai", _openai_client, _openai_api, _openai_realtime),
+    "anthropic": Implementation("anthropic", _anthropic_client, _anthropic_api, _anthropic_realtime),
 }
 """Every provider the library speaks to, by the name ``TAGGING_PROVIDER`` gives it."""
 DEFAULT_RETRIES = 5
@@ -94,6 +121,11 @@ def batch_api_of(client: BatchClient, provider: Provider = "openai") -> BatchApi
     if IMPLEMENTATIONS[provider].sdk != sdk:
         provider = next((name for name, found in IMPLEMENTATIONS.items() if found.sdk == sdk), provider)
     return IMPLEMENTATIONS[provider].api(client, provider)
+
+
+def realtime_sender(client: BatchClient, provider: Provider, options: RealtimeOptions) -> Send:
+    """The provider's realtime call through ``client``'s SDK, one request line at a time."""
+    return IMPLEMENTATIONS[provider].realtime(client, options)
 
 
 def batch_api_client(

@@ -33,8 +33,10 @@ from tagging_assets.batches.providers.openai_status import shutdown_warning, sta
 from tagging_assets.batches.retries import write_once
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles, Shard
 from tagging_assets.core.errors import BatchApiError, ConfigError, InputError, UnknownBatchError, api_message
+from tagging_assets.core.executor import ConnectionLost, HttpAnswer, RealtimeRequest
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, COMPLETION_WINDOW, RESPONSES, TERMINAL_STATUSES
 from tagging_assets.core.settings import Provider
+from tagging_assets.wire.realtime import realtime_call
 
 _LISTED_FILES_TO_SEARCH = 10_000
 BatchEndpoint = Literal["/v1/chat/completions", "/v1/responses"]
@@ -231,3 +233,47 @@ class OpenAIBatches(BatchApi):
 
 def _made(batch: Batch) -> MadeBatch:
     return MadeBatch(status=status_of(batch), input_file_id=batch.input_file_id)
+
+
+class OpenAIRealtime:
+    """A realtime or flex job's calls to OpenAI's (or Azure's) realtime endpoint, one request line each.
+
+    The executor owns the retry policy, so the client here makes one attempt (``max_retries=0``) and every answer,
+    a refusal included, goes back to it as it came. ``model`` replaces the line's (Azure's standard deployment);
+    ``service_tier`` is ``flex`` for flex jobs, with the 15-minute timeout OpenAI's flex guide sets. The line's
+    custom_id goes out as ``X-Client-Request-Id``, which OpenAI lets a client name its request by."""
+
+    def __init__(self, client: OpenAI, *, model: str | None, service_tier: str | None, timeout: float) -> None:
+        self._client = client.with_options(max_retries=0, timeout=timeout)
+        self._model = model
+        self._service_tier = service_tier
+
+    def __call__(self, request: RealtimeRequest) -> HttpAnswer:
+        call = realtime_call(request.line)
+        body = dict(call.body)
+        if self._model is not None:
+            body["model"] = self._model
+        if self._service_tier is not None:
+            body["service_tier"] = self._service_tier
+        headers = {"X-Client-Request-Id": request.custom_id}
+        try:
+            if call.endpoint == RESPONSES:
+                raw: Any = self._client.responses.with_raw_response.create(**body, extra_headers=headers)
+            else:
+                raw = self._client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
+        except openai.APIStatusError as error:
+            response = error.response
+            return HttpAnswer(
+                status_code=response.status_code,
+                body=response.content,
+                headers={name.lower(): value for name, value in response.headers.items()},
+                request_id=error.request_id,
+            )
+        except openai.APIConnectionError as error:
+            raise ConnectionLost(f"{type(error).__name__}: {error}") from error
+        return HttpAnswer(
+            status_code=raw.status_code,
+            body=raw.content,
+            headers={name.lower(): value for name, value in raw.headers.items()},
+            request_id=raw.request_id,
+        )

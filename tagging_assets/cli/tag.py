@@ -1,0 +1,122 @@
+"""``tagging-assets tag``: select, run and write back in one command, the way to try a prompt on a few videos
+before a batch of all of them."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import click
+
+from tagging_assets.cli.output import (
+    advance,
+    clear_errors,
+    note,
+    print_json,
+    progress_bar,
+    usd,
+    warning,
+)
+from tagging_assets.core.contracts import SelectionReport, WritebackSummary
+from tagging_assets.core.settings import MODES, TaggingSettings
+
+POLL_SECONDS = 2.0
+"""How often a batch's status is read while ``tag`` waits for it."""
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many of the selected items.")
+@click.option(
+    "--where", "where", multiple=True, metavar="FIELD=VALUE", help="Only points whose payload FIELD is VALUE."
+)
+@click.option("--mode", type=click.Choice(MODES), help="How the requests run [default: TAGGING_MODE].")
+@click.option("--json", "as_json", is_flag=True, help="Print each job's outcome as JSON.")
+def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bool) -> None:
+    """Tag what needs tags in one go: select, run, write back, and print the tags and the cost.
+
+    `tag --limit 5 --mode realtime` tags five videos in seconds: the lesson's first
+    step, to check the tags before running everything. In batch mode it waits for the
+    batch (up to 24 hours at a real API) with a progress bar; interrupted, it can be
+    run again, and finds the batch or job it already made.
+    """
+    from tagging_assets.batches import steps
+    from tagging_assets.batches.jobs import jobs_of
+    from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.batches.providers import status_naming_its_api
+    from tagging_assets.batches.records import RecordStore
+    from tagging_assets.cli.backend import batch_client
+    from tagging_assets.core.cache import QdrantCache
+    from tagging_assets.core.protocol import TERMINAL_STATUSES
+    from tagging_assets.core.selection import parse_where
+
+    with clear_errors():
+        settings = TaggingSettings.from_env({**os.environ, **({"TAGGING_MODE": mode} if mode else {})})
+    plan = TaggingPlan.from_settings(settings)
+    records = RecordStore(settings.work_dir)
+    summaries: list[WritebackSummary] = []
+    with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
+        api = jobs_of(client, settings)
+        report = SelectionReport()
+        output = settings.work_dir / "tag" / f"{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
+        items = steps.select(cache, plan, report=report, filters=parse_where(where) or None, limit=limit)
+        shards = steps.write_requests(items, output, plan=plan)
+        requests = sum(shard.requests for shard in shards)
+        if not requests:
+            click.echo(f"Scanned {report.scanned} points; none needs tags.")
+            return
+        run_mode = plan.mode_for(requests)
+        with progress_bar(requests, f"Tagging {requests} items ({run_mode})") as bar:
+            submission = steps.submit(
+                shards,
+                plan=plan,
+                api=api,
+                records=records,
+                cache=cache,
+                warn=warning,
+                defer_over_budget=False,
+                progress=bar.update,
+            )
+        for job in submission.batches:
+            state = status_naming_its_api(api, records, job.batch_id)
+            if state.status not in TERMINAL_STATUSES:
+                label = f"Batch {job.batch_id}"
+                with progress_bar(state.total, label) as bar:
+                    while state.status not in TERMINAL_STATUSES:
+                        advance(bar, state, label)
+                        time.sleep(POLL_SECONDS)
+                        state = status_naming_its_api(api, records, job.batch_id)
+            files = api.download(state, settings.work_dir / "results" / job.batch_id / "output.jsonl")
+            record = records.load(job.batch_id)
+            summaries.append(steps.write_back(cache, plan, record=record, batch=state, files=files))
+    if as_json:
+        print_json([summary.to_json() for summary in summaries])
+        return
+    _print_outcome(summaries, run_mode, plan.unknown_price, output)
+
+
+def _print_outcome(summaries: list[WritebackSummary], mode: str, unknown_price: str, requests_file: Path) -> None:
+    for summary in summaries:
+        for row in summary.sample:
+            click.echo(f"{row.custom_id:36} {', '.join(row.tags)}")
+        for reason, count in summary.failed_by_reason.items():
+            click.echo(f"  failed {count}: {reason}")
+    tagged = sum(summary.tagged for summary in summaries)
+    shown = sum(len(summary.sample) for summary in summaries)
+    if tagged > shown:
+        click.echo(f"  … and {tagged - shown} more (`tagging-assets tags` lists them all)")
+    tokens = sum(summary.input_tokens + summary.output_tokens for summary in summaries)
+    costs = [summary.cost for summary in summaries]
+    if any(cost is None for cost in costs):
+        price = f"cost unknown: {unknown_price}"
+    else:
+        priced = [cost for cost in costs if cost is not None]
+        billed = sum(cost.billed_usd for cost in priced)
+        others = ", ".join(
+            f"{usd(sum(cost.of_mode(other) or 0.0 for cost in priced))} {other}"
+            for other in ("batch", "flex", "realtime")
+            if other != mode and all(cost.of_mode(other) is not None for cost in priced)
+        )
+        price = f"{usd(billed)} at {mode} prices" + (f" ({others})" if others else "")
+    click.echo(f"\n{tagged} tagged in {len(summaries)} {mode} job(s): {tokens:,} tokens, {price}.")
+    click.echo(f"Requests in {requests_file}.")

@@ -166,6 +166,15 @@ class RealtimeJobs:
             raise JobStoppedError(f"{state.job_id}: {report.stopped}")
         return report
 
+    def unfinished(self) -> list[str]:
+        """The jobs whose last run stopped, or was killed, before every request had its answer: oldest first."""
+        if not self.folder.is_dir():
+            return []
+        states = [self._load(path.parent.name) for path in self.folder.glob("*/job.json")]
+        return [
+            state.job_id for state in sorted(states, key=lambda state: state.created_at) if state.status != "completed"
+        ]
+
     def status(self, job_id: str) -> BatchStatus:
         state = self._load(job_id)
         files = self._files(job_id)

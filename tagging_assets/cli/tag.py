@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING, get_args
 
 import click
 
@@ -18,8 +18,11 @@ from tagging_assets.cli.output import (
     usd,
     warning,
 )
-from tagging_assets.core.contracts import SelectionReport, WritebackSummary
+from tagging_assets.core.contracts import RunMode, SelectionReport, WritebackSummary
 from tagging_assets.core.settings import MODES, TaggingSettings
+
+if TYPE_CHECKING:
+    from tagging_assets.batches.records import BatchRecord
 
 POLL_SECONDS = 2.0
 """How often a batch's status is read while ``tag`` waits for it."""
@@ -37,8 +40,9 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
 
     `tag --limit 5 --mode realtime` tags five videos in seconds: the lesson's first
     step, to check the tags before running everything. In batch mode it waits for the
-    batch (up to 24 hours at a real API) with a progress bar; interrupted, it can be
-    run again, and finds the batch or job it already made.
+    batch (up to 24 hours at a real API) with a progress bar. A realtime or flex job
+    that was interrupted (killed, or stopped by a spent quota) is finished first, its
+    answered requests not sent again.
     """
     from tagging_assets.batches import steps
     from tagging_assets.batches.jobs import jobs_of
@@ -54,48 +58,54 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
         settings = TaggingSettings.from_env({**os.environ, **({"TAGGING_MODE": mode} if mode else {})})
     plan = TaggingPlan.from_settings(settings)
     records = RecordStore(settings.work_dir)
-    summaries: list[WritebackSummary] = []
     with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
         api = jobs_of(client, settings)
+
+        def finish(job: BatchRecord) -> tuple[str, WritebackSummary]:
+            """Wait for the job (a batch) or run what is left of it (a realtime or flex job), then write it back."""
+            with progress_bar(job.requests, f"{job.mode.capitalize()} job {job.batch_id}") as bar:
+                api.run(job, progress=bar.update)
+                state = status_naming_its_api(api, records, job.batch_id)
+                while state.status not in TERMINAL_STATUSES:
+                    advance(bar, state, f"Batch {job.batch_id}")
+                    time.sleep(POLL_SECONDS)
+                    state = status_naming_its_api(api, records, job.batch_id)
+                advance(bar, state, f"{job.mode.capitalize()} job {job.batch_id}")
+            files = api.download(state, settings.work_dir / "results" / job.batch_id / "output.jsonl")
+            return job.mode, steps.write_back(cache, plan, record=job, batch=state, files=files)
+
+        summaries = [finish(records.load(job_id)) for job_id in api.realtime.unfinished()]
         report = SelectionReport()
         output = settings.work_dir / "tag" / f"{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
         items = steps.select(cache, plan, report=report, filters=parse_where(where) or None, limit=limit)
         shards = steps.write_requests(items, output, plan=plan)
         requests = sum(shard.requests for shard in shards)
-        if not requests:
-            click.echo(f"Scanned {report.scanned} points; none needs tags.")
-            return
-        run_mode = plan.mode_for(requests)
-        with progress_bar(requests, f"Tagging {requests} items ({run_mode})") as bar:
-            submission = steps.submit(
-                shards,
-                plan=plan,
-                api=api,
-                records=records,
-                cache=cache,
-                warn=warning,
-                defer_over_budget=False,
-                progress=bar.update,
-            )
-        for job in submission.batches:
-            state = status_naming_its_api(api, records, job.batch_id)
-            if state.status not in TERMINAL_STATUSES:
-                label = f"Batch {job.batch_id}"
-                with progress_bar(state.total, label) as bar:
-                    while state.status not in TERMINAL_STATUSES:
-                        advance(bar, state, label)
-                        time.sleep(POLL_SECONDS)
-                        state = status_naming_its_api(api, records, job.batch_id)
-            files = api.download(state, settings.work_dir / "results" / job.batch_id / "output.jsonl")
-            record = records.load(job.batch_id)
-            summaries.append(steps.write_back(cache, plan, record=record, batch=state, files=files))
+        if requests:
+            with progress_bar(requests, f"Tagging {requests} items") as bar:
+                submission = steps.submit(
+                    shards,
+                    plan=plan,
+                    api=api,
+                    records=records,
+                    cache=cache,
+                    warn=warning,
+                    defer_over_budget=False,
+                    progress=bar.update,
+                )
+            summaries += [finish(records.load(job.batch_id)) for job in submission.batches]
     if as_json:
-        print_json([summary.to_json() for summary in summaries])
+        print_json([summary.to_json() | {"mode": mode} for mode, summary in summaries])
         return
-    _print_outcome(summaries, run_mode, plan.unknown_price, output)
+    if not summaries:
+        click.echo(f"Scanned {report.scanned} points; none needs tags.")
+        return
+    _print_outcome(summaries, plan.unknown_price)
 
 
-def _print_outcome(summaries: list[WritebackSummary], mode: str, unknown_price: str, requests_file: Path) -> None:
+def _print_outcome(outcomes: list[tuple[str, WritebackSummary]], unknown_price: str) -> None:
+    """Each item's tags, then the jobs' cost at the prices each was billed at, and what the other modes would
+    have cost."""
+    summaries = [summary for _, summary in outcomes]
     for summary in summaries:
         for row in summary.sample:
             click.echo(f"{row.custom_id:36} {', '.join(row.tags)}")
@@ -105,18 +115,18 @@ def _print_outcome(summaries: list[WritebackSummary], mode: str, unknown_price: 
     shown = sum(len(summary.sample) for summary in summaries)
     if tagged > shown:
         click.echo(f"  … and {tagged - shown} more (`tagging-assets tags` lists them all)")
+    modes = sorted({mode for mode, _ in outcomes})
     tokens = sum(summary.input_tokens + summary.output_tokens for summary in summaries)
     costs = [summary.cost for summary in summaries]
-    if any(cost is None for cost in costs):
+    priced = [cost for cost in costs if cost is not None]
+    if len(priced) < len(costs):
         price = f"cost unknown: {unknown_price}"
     else:
-        priced = [cost for cost in costs if cost is not None]
-        billed = sum(cost.billed_usd for cost in priced)
-        others = ", ".join(
+        others = [
             f"{usd(sum(cost.of_mode(other) or 0.0 for cost in priced))} {other}"
-            for other in ("batch", "flex", "realtime")
-            if other != mode and all(cost.of_mode(other) is not None for cost in priced)
-        )
-        price = f"{usd(billed)} at {mode} prices" + (f" ({others})" if others else "")
-    click.echo(f"\n{tagged} tagged in {len(summaries)} {mode} job(s): {tokens:,} tokens, {price}.")
-    click.echo(f"Requests in {requests_file}.")
+            for other in get_args(RunMode)
+            if other not in modes and all(cost.of_mode(other) is not None for cost in priced)
+        ]
+        price = f"{usd(sum(cost.billed_usd for cost in priced))} at {' and '.join(modes)} prices"
+        price += f" ({', '.join(others)})" if others else ""
+    click.echo(f"\n{tagged} tagged in {len(outcomes)} {' and '.join(modes)} job(s): {tokens:,} tokens, {price}.")

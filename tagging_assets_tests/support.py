@@ -74,6 +74,12 @@ class ServedGateway:
         """API requests served since start, by method and route (the gateway's /stats)."""
         return self._stats()["requests"]
 
+    def realtime_arrivals(self) -> dict[str, Any]:
+        """The realtime requests that reached the API, by the custom_id the executor names them by
+        (``received``), in ``total``, and the 429s sent by reason (``429_by_reason``)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats/realtime") as response:
+            return json.load(response)
+
     def batches(self) -> dict[str, dict[str, Any]]:
         """Every batch the gateway holds, OpenAI's and Anthropic's: its status and request counts as the
         worker sees them."""

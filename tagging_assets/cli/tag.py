@@ -42,7 +42,7 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
     step, to check the tags before running everything. In batch mode it waits for the
     batch (up to 24 hours at a real API) with a progress bar. A realtime or flex job
     that was interrupted (killed, or stopped by a spent quota) is finished first, its
-    answered requests not sent again.
+    answered requests not sent again, and nothing new is selected in that run.
     """
     from tagging_assets.batches import steps
     from tagging_assets.batches.jobs import jobs_of
@@ -76,23 +76,24 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
 
         summaries = [finish(records.load(job_id)) for job_id in api.realtime.unfinished()]
         report = SelectionReport()
-        output = settings.work_dir / "tag" / f"{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
-        items = steps.select(cache, plan, report=report, filters=parse_where(where) or None, limit=limit)
-        shards = steps.write_requests(items, output, plan=plan)
-        requests = sum(shard.requests for shard in shards)
-        if requests:
-            with progress_bar(requests, f"Tagging {requests} items") as bar:
-                submission = steps.submit(
-                    shards,
-                    plan=plan,
-                    api=api,
-                    records=records,
-                    cache=cache,
-                    warn=warning,
-                    defer_over_budget=False,
-                    progress=bar.update,
-                )
-            summaries += [finish(records.load(job.batch_id)) for job in submission.batches]
+        if not summaries:
+            output = settings.work_dir / "tag" / f"{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
+            items = steps.select(cache, plan, report=report, filters=parse_where(where) or None, limit=limit)
+            shards = steps.write_requests(items, output, plan=plan)
+            requests = sum(shard.requests for shard in shards)
+            if requests:
+                with progress_bar(requests, f"Tagging {requests} items") as bar:
+                    submission = steps.submit(
+                        shards,
+                        plan=plan,
+                        api=api,
+                        records=records,
+                        cache=cache,
+                        warn=warning,
+                        defer_over_budget=False,
+                        progress=bar.update,
+                    )
+                summaries = [finish(records.load(job.batch_id)) for job in submission.batches]
     if as_json:
         print_json([summary.to_json() | {"mode": mode} for mode, summary in summaries])
         return

@@ -80,25 +80,27 @@ class TaggingPlan:
             return self.profile
         return self.models.profile(requested)
 
-    def expected_cost(self, input_tokens: int, requests: int) -> Cost | None:
-        """What requests of the configured model are expected to cost; None without a price."""
-        return expected_cost(self.profile, input_tokens, requests, self.settings.reasoning_effort)
+    def expected_cost(self, input_tokens: int, requests: int, *, mode: RunMode = "batch") -> Cost | None:
+        """What requests of the configured model are expected to cost, billed at ``mode``; None without a price."""
+        return expected_cost(self.profile, input_tokens, requests, self.settings.reasoning_effort, mode=mode)
 
     def expected_output_tokens(self, requests: int) -> int:
         return requests * self.profile.expected_output_tokens(self.settings.reasoning_effort)
 
-    def cost_of(self, usage: TokenUsage, model: str | None = None) -> Cost | None:
-        return cost_of(self.profile_of(model or self.settings.model), usage)
+    def cost_of(self, usage: TokenUsage, model: str | None = None, *, mode: RunMode = "batch") -> Cost | None:
+        return cost_of(self.profile_of(model or self.settings.model), usage, mode=mode)
 
-    def enforce_cap(self, cost: Cost | None, what: str) -> None:
-        """Refuse what would cost more than TAGGING_MAX_COST_USD, or what has no price while a cap is set."""
-        enforce_cap(cost, self.settings.max_cost_usd, what, self.profile, self.models)
+    def enforce_cap(self, cost: Cost | None, what: str, *, mode: RunMode = "batch") -> None:
+        """Refuse what would cost more than TAGGING_MAX_COST_USD at ``mode``'s prices, or what has no price while
+        a cap is set."""
+        billed = replace(cost, mode=mode) if cost is not None else None
+        enforce_cap(billed, self.settings.max_cost_usd, what, self.profile, self.models)
 
-    def enforce_cap_on(self, shard: Shard) -> None:
-        """The cap on one new batch, priced by the model its requests name."""
+    def enforce_cap_on(self, shard: Shard, *, mode: RunMode = "batch") -> None:
+        """The cap on one new batch, priced by the model its requests name, at ``mode``'s prices."""
         profile = self.profile_of(shard.model)
         effort = self.settings.reasoning_effort if profile is self.profile else None
-        expected = expected_cost(profile, shard.input_tokens, shard.requests, effort)
+        expected = expected_cost(profile, shard.input_tokens, shard.requests, effort, mode=mode)
         enforce_cap(expected, self.settings.max_cost_usd, shard.path.name, profile, self.models)
 
     @property

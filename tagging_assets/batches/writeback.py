@@ -19,14 +19,14 @@ from tagging_assets.core.contracts import (
     BatchStatus,
     IndexEntry,
     PointId,
+    RunMode,
     TaggingState,
     TagSample,
-    TokenUsage,
     WritebackSummary,
 )
 from tagging_assets.core.cost import cost_of
 from tagging_assets.core.models import ModelProfile
-from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
+from tagging_assets.core.results import Outcome, ParseProblem, TierUsage, cost_of_tiers, read_outcomes
 from tagging_assets.wire import item_id_of
 
 SAMPLE_SIZE = 10
@@ -70,14 +70,19 @@ def write_results(
     result_files: list[Path],
     profile: ModelProfile,
     progress: Callable[[int], None] | None = None,
+    *,
+    mode: RunMode = "batch",
 ) -> WritebackSummary:
     """Stream the result files into the cache, one outcome per submitted custom_id. The cost is the batch's own
-    usage where the API reports it, else the lines' usage added up; None when the model has no price."""
+    usage where the API reports it, billed at ``mode``; else the lines' usage added up, each line billed at the
+    tier its response names; None when the model has no price."""
     tally = _Tally()
     problems: list[ParseProblem] = []
     cache.set_payloads(_updates(record, batch, index, tally, problems, result_files), progress=progress)
-    usage = batch.usage or tally.usage
-    cost = cost_of(profile, usage)
+    if batch.usage is not None:
+        usage, cost = batch.usage, cost_of(profile, batch.usage, mode=mode)
+    else:
+        usage, cost = tally.usage.total, cost_of_tiers(profile, tally.usage, mode=mode)
     return WritebackSummary(
         batch_id=record.batch_id,
         status=batch.status,
@@ -95,6 +100,9 @@ def write_results(
         cost_batch_usd=round(cost.batch_usd, 6) if cost else None,
         cost_realtime_usd=round(cost.realtime_usd, 6) if cost else None,
         saving_usd=round(cost.saving_usd, 6) if cost else None,
+        cost_flex_usd=round(cost.flex_usd, 6) if cost and cost.flex_usd is not None else None,
+        cost_billed_usd=round(cost.billed_usd, 6) if cost else None,
+        cost_mode=mode,
         tags_written=dict(tally.tags.most_common()),
         sample=tuple(tally.sample),
     )
@@ -191,12 +199,12 @@ class _Tally:
         self.failed: Counter[str] = Counter()
         self.unknown = 0
         self.duplicates = 0
-        self.usage = TokenUsage()
+        self.usage = TierUsage()
         self.tags: Counter[str] = Counter()
         self.sample: list[TagSample] = []
 
     def add(self, outcome: Outcome) -> None:
-        self.usage += outcome.usage
+        self.usage = self.usage.add(outcome.usage, outcome.service_tier)
         if outcome.output is None:
             self.failed[(outcome.error or "unknown").split(":", 1)[0]] += 1
             return

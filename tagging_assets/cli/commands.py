@@ -109,6 +109,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 "endpoint": settings.endpoint,
                 "expected_cost_batch_usd": round(cost.batch_usd, 6) if cost else None,
                 "expected_cost_realtime_usd": round(cost.realtime_usd, 6) if cost else None,
+                "expected_cost_flex_usd": round(cost.flex_usd, 6) if cost and cost.flex_usd is not None else None,
                 **({} if cost else {"price": plan.unknown_price}),
             }
         )
@@ -132,7 +133,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
             click.echo(f"Expected cost: unknown: {plan.unknown_price}.")
         else:
             click.echo(
-                f"Expected cost: {usd(cost.batch_usd)} with the Batch API ({usd(cost.realtime_usd)} realtime), "
+                f"Expected cost: {usd(cost.batch_usd)} with the Batch API ({usd(cost.realtime_usd)} realtime"
+                f"{'' if cost.flex_usd is None else f', {usd(cost.flex_usd)} flex'}), "
                 f"counting ~{expected} output tokens a reply."
             )
 
@@ -273,8 +275,8 @@ def process(batch_id: str, as_json: bool) -> None:
         click.echo(f"{tokens}: cost unknown: {plan.unknown_price}.")
     else:
         click.echo(
-            f"{tokens}: {usd(cost.batch_usd)} with the Batch API, {usd(cost.realtime_usd)} "
-            f"realtime (saved {usd(cost.saving_usd)})."
+            f"{tokens}: {usd(cost.batch_usd)} with the Batch API, {usd(cost.realtime_usd)} realtime"
+            f"{'' if cost.flex_usd is None else f', {usd(cost.flex_usd)} flex'} (saved {usd(cost.saving_usd)})."
         )
     for row in summary.sample:
         click.echo(f"  {row.custom_id}: {', '.join(row.tags)}")

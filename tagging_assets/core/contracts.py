@@ -118,16 +118,42 @@ class TokenUsage:
 NO_USAGE = TokenUsage()
 
 
+RunMode = Literal["batch", "flex", "realtime"]
+"""How a job's requests are sent and billed: the Batch API; realtime requests asking for ``service_tier: "flex"``
+(billed at Batch API rates); or realtime requests at standard prices. The ``auto`` setting resolves to one of
+these before anything is priced."""
+
+
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """One amount of work priced both ways."""
+    """One amount of work priced at every mode, and what the job's mode bills, so that each figure shown can say
+    what was billed and what the other modes would have cost."""
 
-    batch_usd: float
     realtime_usd: float
+    batch_usd: float
+    flex_usd: float | None = None
+    """None for a model that does not take flex."""
+    mode: RunMode = "batch"
+    served_usd: float | None = None
+    """What the responses' own service tiers billed (a flex job partly served at ``default``), where they were
+    counted; None: the mode's own figure is what was billed."""
+
+    @property
+    def billed_usd(self) -> float:
+        """What the job's mode bills: the tiers the responses named where they were counted. A flex job of a model
+        without a flex price is billed at Batch API rates, as OpenAI bills flex."""
+        if self.served_usd is not None:
+            return self.served_usd
+        if self.mode == "realtime":
+            return self.realtime_usd
+        if self.mode == "flex" and self.flex_usd is not None:
+            return self.flex_usd
+        return self.batch_usd
 
     @property
     def saving_usd(self) -> float:
-        return self.realtime_usd - self.batch_usd
+        """What the mode saved against realtime prices."""
+        return self.realtime_usd - self.billed_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +284,11 @@ class WritebackSummary(_Readable):
     """None when the model has no price in the model table."""
     cost_realtime_usd: float | None
     saving_usd: float | None
+    cost_flex_usd: float | None = None
+    """None also for a model that does not take flex."""
+    cost_billed_usd: float | None = None
+    """What the batch's mode billed (``cost_mode``); None when the model has no price."""
+    cost_mode: RunMode = "batch"
     tags_written: dict[str, int]
     sample: tuple[TagSample, ...] = ()
 
@@ -268,10 +299,16 @@ class WritebackSummary(_Readable):
 
     @property
     def cost(self) -> Cost | None:
-        """The batch's cost both ways; None when the model has no price."""
+        """The batch's cost at every mode and as billed; None when the model has no price."""
         if self.cost_batch_usd is None or self.cost_realtime_usd is None:
             return None
-        return Cost(batch_usd=self.cost_batch_usd, realtime_usd=self.cost_realtime_usd)
+        return Cost(
+            realtime_usd=self.cost_realtime_usd,
+            batch_usd=self.cost_batch_usd,
+            flex_usd=self.cost_flex_usd,
+            mode=self.cost_mode,
+            served_usd=self.cost_billed_usd,
+        )
 
 
 class SelectionReport(BaseModel):

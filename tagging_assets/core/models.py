@@ -4,9 +4,12 @@ OpenAI's model list changes every few months, so the rules match families (glob 
 as ``gpt-5.*``), not a fixed list of names, and a dated snapshot (``gpt-5-mini-2025-08-07``)
 matches what its family name matches. Entries are read in order and each field comes from the
 first matching entry that sets it: the user's file (TAGGING_PRICING_FILE) first, then the
-prices of named models, then the family rules. So a file entry that gives only a price for
-``gpt-5.4-mini`` still gets the ``gpt-5.*`` request rules, and a model that no entry prices
-has no price at all, rather than another model's.
+family rules. So a file entry that gives only a price for ``gpt-5.4-mini`` still gets the
+``gpt-5.*`` request rules.
+
+Prices come from the user's file where it prices the model, else from the genai-prices package
+(pydantic/genai-prices), whose data is kept up to date by its maintainers, so this table need not
+copy a price list by hand. A model that neither prices has no price at all, rather than another model's.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import genai_prices
+from genai_prices.types import ModelPrice, TieredPrices
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tagging_assets.core.contracts import RunMode
 from tagging_assets.core.errors import ConfigError
 
 Temperature = Literal["any", "default-only", "without-reasoning"]
@@ -31,13 +38,14 @@ JsonOutput = Literal["schema", "tool"]
 """How a reply is held to the tagging schema: the endpoint's structured outputs, or (for Claude models without
 them) a forced tool whose input schema it is."""
 
-PRICES_SOURCE = (
-    "LiteLLM model_prices_and_context_window.json (about July 2026), cross-checked against OpenAI's model "
-    "pages; USD per million tokens at realtime (standard) rates"
+GENAI_PRICES_SOURCE = (
+    f"genai-prices {genai_prices.__version__} (pydantic/genai-prices data bundled with the package, which "
+    "carries no snapshot date)"
 )
 BATCH_DISCOUNT = 0.5
-"""The Batch API bills half the realtime price, cached input included (OpenAI quotes it for the gpt-5 family;
-for the older families only the input and output discounts are confirmed)."""
+"""The Batch API bills half the realtime price. Used where no source gives a batch price: a
+TAGGING_PRICING_FILE entry without ``batch_input``/``batch_output``, or a model genai-prices has no batch
+price for."""
 
 REPLY_TOKENS = 300
 """The visible reply's budget: a tags-and-summary reply runs to about 80 tokens."""
@@ -46,10 +54,10 @@ EXPECTED_REPLY_TOKENS = 80
 TEMPERATURE = 0.2
 """Tagging wants steady answers; sent only where the family accepts it."""
 
-REASONING_ALLOWANCE = {"none": 0, "minimal": 1_000, "low": 4_000, "medium": 12_000, "high": 25_000}
+REASONING_ALLOWANCE = {"none": 0, "minimal": 1_000, "low": 4_000, "medium": 12_000, "high": 25_000, "xhigh": 50_000}
 """Room for reasoning on top of the reply, by effort. Reasoning counts against the completion limit, and a
 limit it uses up leaves an empty reply; unused room costs nothing."""
-EXPECTED_REASONING_TOKENS = {"none": 0, "minimal": 50, "low": 400, "medium": 1_500, "high": 4_000}
+EXPECTED_REASONING_TOKENS = {"none": 0, "minimal": 50, "low": 400, "medium": 1_500, "high": 4_000, "xhigh": 8_000}
 """Rough reasoning tokens per tagging request, for estimates before submitting: they are billed as output."""
 UNKNOWN_FAMILY_OUTPUT_TOKENS = REPLY_TOKENS + REASONING_ALLOWANCE["low"]
 """An unknown family might reason; a limit with room for it costs nothing extra if it does not."""
@@ -59,80 +67,126 @@ _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 
 
 class ModelEntry(BaseModel):
-    """One entry of the table; a field left out is taken from the next matching entry."""
+    """One entry of the table; a field left out is taken from the next matching entry. Prices are USD per
+    million tokens and come only from the user's file: the built-in entries hold request rules."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     input: float | None = Field(None, ge=0)
     cached_input: float | None = Field(None, ge=0)
     output: float | None = Field(None, ge=0)
+    batch_input: float | None = Field(None, ge=0)
+    batch_cached_input: float | None = Field(None, ge=0)
+    batch_output: float | None = Field(None, ge=0)
+    flex_input: float | None = Field(None, ge=0)
+    flex_cached_input: float | None = Field(None, ge=0)
+    flex_output: float | None = Field(None, ge=0)
     reasoning_efforts: tuple[str, ...] | None = None
     """The efforts the family accepts, lowest first; empty for a model that does not reason."""
     temperature: Temperature | None = None
     max_output_tokens: int | None = Field(None, ge=1)
     json_output: JsonOutput | None = None
+    takes_flex: bool | None = None
+    """Whether the family's requests may ask for ``service_tier: "flex"``."""
     source: str | None = None
-
-
-CLAUDE_PRICES_SOURCE = (
-    "Anthropic's pricing page (platform.claude.com/docs/en/about-claude/pricing, 2026): base input, cache hit, "
-    "output, USD per million tokens; Message Batches bill half"
-)
-
-
-def _priced(input_: float, cached: float, output: float, source: str = PRICES_SOURCE) -> ModelEntry:
-    return ModelEntry(input=input_, cached_input=cached, output=output, source=source)
 
 
 _GPT_5 = ("minimal", "low", "medium", "high")
 _GPT_5_1 = ("none", "low", "medium", "high")
+_GPT_5_2 = ("none", "low", "medium", "high", "xhigh")
 _O_SERIES = ("low", "medium", "high")
 
+
+def _rules(
+    efforts: tuple[str, ...],
+    temperature: Temperature,
+    *,
+    takes_flex: bool = False,
+    json_output: JsonOutput | None = None,
+) -> ModelEntry:
+    return ModelEntry(
+        reasoning_efforts=efforts, temperature=temperature, takes_flex=takes_flex, json_output=json_output
+    )
+
+
+def _flex_family(name: str, efforts: tuple[str, ...], temperature: Temperature) -> tuple[str, ModelEntry]:
+    """A model that takes flex: named exactly, so only it and its dated snapshots match, not ``-pro`` or
+    ``-chat`` relatives."""
+    return name, _rules(efforts, temperature, takes_flex=True)
+
+
 BUILT_IN: tuple[tuple[str, ModelEntry], ...] = (
-    ("gpt-4o-mini", _priced(0.15, 0.075, 0.60)),
-    ("gpt-4o", _priced(2.50, 1.25, 10.00)),
-    ("gpt-4.1", _priced(2.00, 0.50, 8.00)),
-    ("gpt-4.1-mini", _priced(0.40, 0.10, 1.60)),
-    ("gpt-4.1-nano", _priced(0.10, 0.025, 0.40)),
-    ("gpt-5", _priced(1.25, 0.125, 10.00)),
-    ("gpt-5-mini", _priced(0.25, 0.025, 2.00)),
-    ("gpt-5-nano", _priced(0.05, 0.005, 0.40)),
-    ("gpt-5.1", _priced(1.25, 0.125, 10.00)),
-    ("o3", _priced(2.00, 0.50, 8.00)),
-    ("o4-mini", _priced(1.10, 0.275, 4.40)),
-    ("claude-haiku-4-5", _priced(1.00, 0.10, 5.00, CLAUDE_PRICES_SOURCE)),
-    ("claude-sonnet-4-5", _priced(3.00, 0.30, 15.00, CLAUDE_PRICES_SOURCE)),
-    *((f"claude-opus-4-{minor}", _priced(5.00, 0.50, 25.00, CLAUDE_PRICES_SOURCE)) for minor in (5, 6, 7, 8)),
     # The rules, by family, most specific first.
-    ("gpt-5-pro*", ModelEntry(reasoning_efforts=("high",), temperature="default-only")),
-    ("gpt-5*-chat*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
-    ("gpt-5.*", ModelEntry(reasoning_efforts=_GPT_5_1, temperature="without-reasoning")),
-    ("gpt-[6-9]*", ModelEntry(reasoning_efforts=_GPT_5_1, temperature="without-reasoning")),
-    ("gpt-5*", ModelEntry(reasoning_efforts=_GPT_5, temperature="default-only")),
-    ("o[1-9]*", ModelEntry(reasoning_efforts=_O_SERIES, temperature="default-only")),
-    ("gpt-4*", ModelEntry(reasoning_efforts=(), temperature="any")),
-    ("gpt-3.5*", ModelEntry(reasoning_efforts=(), temperature="any")),
-    ("claude-opus-4-[7-9]*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
-    ("claude-*-4-[5-9]*", ModelEntry(reasoning_efforts=(), temperature="any", json_output="schema")),
-    ("claude-*-4*", ModelEntry(reasoning_efforts=(), temperature="any", json_output="tool")),
-    ("claude-3*", ModelEntry(reasoning_efforts=(), temperature="any", json_output="tool")),
-    ("claude-*", ModelEntry(reasoning_efforts=(), temperature="default-only")),
+    ("gpt-5-pro*", _rules(("high",), "default-only")),
+    ("gpt-5*-chat*", _rules((), "default-only")),
+    *(
+        _flex_family(name, _GPT_5_2, "without-reasoning")
+        for name in ("gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.5")
+    ),
+    *(_flex_family(name, _GPT_5_1, "without-reasoning") for name in ("gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna")),
+    _flex_family("gpt-5.1", _GPT_5_1, "without-reasoning"),
+    *(_flex_family(name, _GPT_5, "default-only") for name in ("gpt-5", "gpt-5-mini", "gpt-5-nano")),
+    *(_flex_family(name, _O_SERIES, "default-only") for name in ("o3", "o4-mini")),
+    ("gpt-5.*", _rules(_GPT_5_1, "without-reasoning")),
+    ("gpt-[6-9]*", _rules(_GPT_5_1, "without-reasoning")),
+    ("gpt-5*", _rules(_GPT_5, "default-only")),
+    ("o[1-9]*", _rules(_O_SERIES, "default-only")),
+    ("gpt-4*", _rules((), "any")),
+    ("gpt-3.5*", _rules((), "any")),
+    ("claude-opus-4-[7-9]*", _rules((), "default-only")),
+    ("claude-*-4-[5-9]*", _rules((), "any", json_output="schema")),
+    ("claude-*-4*", _rules((), "any", json_output="tool")),
+    ("claude-3*", _rules((), "any", json_output="tool")),
+    ("claude-*", _rules((), "default-only")),
 )
-"""Prices for the models in REFERENCE-models.md, then the request rules of each family. Claude's newest
-models (Opus 4.7 and later, the Claude 5 family) are sent no temperature: LiteLLM marks them without sampling
-parameters (not confirmed against Anthropic's documentation). A model of no family
-here is sent no temperature and no effort, with room to reason in case it does. Claude models before 4.5 have
-no structured outputs (Anthropic lists them GA from the 4.5 models on), so their JSON comes as a forced tool's
-input."""
+"""The request rules of each family, from REFERENCE-models.md §1 (openai-python's ``reasoning_effort``
+docstrings and type history).
+
+Efforts: gpt-5.1 and the families after it take ``none`` (gpt-5.1's docstring: none, low, medium, high).
+``xhigh`` is offered for gpt-5.2, gpt-5.4 (-mini, -nano) and gpt-5.5 only: the docstring from gpt-5.2's commit
+(2025-12-11) to 2026-06-03 says "xhigh is supported for all models after gpt-5.1-codex-max"; by the time the
+gpt-5.6 models reached the SDK (2026-07-09) it said only "not all reasoning models support every value", so
+gpt-5.6-sol/-terra/-luna keep gpt-5.1's list until someone confirms more. ``minimal`` stays with the gpt-5
+family (unverified for gpt-5.1: the docstring omits it). gpt-5.3-chat-latest, like every ``-chat`` model, does
+not reason and takes only the default temperature.
+
+Flex (``service_tier: "flex"``): o3, o4-mini, gpt-5, gpt-5-mini, gpt-5-nano, gpt-5.1, gpt-5.2, gpt-5.4 (-mini,
+-nano), gpt-5.5 and gpt-5.6-sol/-terra/-luna, and their dated snapshots (REFERENCE-runmodes.md §2: o3/o4-mini at
+launch, later guides use gpt-5.4/5.5/5.6); not gpt-4o, gpt-4.1, the ``-chat`` and ``-pro`` models, nor Claude,
+which has no flex tier.
+
+Claude's newest models (Opus 4.7 and later, the Claude 5 family) are sent no temperature: LiteLLM marks them
+without sampling parameters (not confirmed against Anthropic's documentation). A model of no family here is sent
+no temperature and no effort, with room to reason in case it does. Claude models before 4.5 have no structured
+outputs (Anthropic lists them GA from the 4.5 models on), so their JSON comes as a forced tool's input."""
 
 
 @dataclass(frozen=True, slots=True)
-class Prices:
-    """Realtime USD per million tokens; a model without a cached rate bills cached input at the input rate."""
+class Rates:
+    """USD per million tokens at one tier; a model without a cached rate bills cached input at the input rate."""
 
     input: float
     cached_input: float | None
     output: float
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """A model's rates at each run mode: realtime at standard prices, batch at the Batch API's, and flex (for a
+    model that takes it; flex is priced at Batch API rates where the source gives no flex price of its own)."""
+
+    realtime: Rates
+    batch: Rates
+    flex: Rates | None
+
+    def at(self, mode: RunMode) -> Rates:
+        """The rates a mode bills. A flex price for a model without one is the batch price: OpenAI bills flex
+        at Batch API rates, so a response that says it was served at flex costs that."""
+        if mode == "realtime":
+            return self.realtime
+        if mode == "flex" and self.flex is not None:
+            return self.flex
+        return self.batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +212,10 @@ class ModelProfile:
     temperature: Temperature
     max_output_tokens: int | None
     source: str | None
+    """Where the prices come from: ``genai-prices <version> (...)`` or ``TAGGING_PRICING_FILE=<path>``."""
     json_output: JsonOutput = "schema"
+    takes_flex: bool = False
+    """Whether requests may ask for ``service_tier: "flex"``: the family table says, not the price source."""
 
     @property
     def reasons(self) -> bool:
@@ -211,7 +268,8 @@ class ModelTable:
         self.file = file
 
     def profile(self, model: str) -> ModelProfile:
-        """The profile of ``model``, each field from the first entry that matches and sets it."""
+        """The profile of ``model``, each field from the first entry that matches and sets it; the prices
+        from the user's file where an entry there gives input and output, else from genai-prices."""
         names = {model, _DATED.sub("", model)}
         fields: dict[str, object] = {}
         family = None
@@ -223,9 +281,14 @@ class ModelTable:
             if family is None and entry.input is not None:
                 family = pattern
         merged = ModelEntry.model_validate(fields)
-        prices = None
-        if merged.input is not None and merged.output is not None:
-            prices = Prices(merged.input, merged.cached_input, merged.output)
+        takes_flex = bool(merged.takes_flex)
+        prices, source = _file_prices(merged, takes_flex), merged.source
+        if prices is None:
+            family, source = None, None
+            priced = _genai_prices(model, takes_flex)
+            if priced is not None:
+                family, prices = priced
+                source = GENAI_PRICES_SOURCE
         return ModelProfile(
             model=model,
             family=family or _DATED.sub("", model),
@@ -234,8 +297,9 @@ class ModelTable:
             temperature=merged.temperature or "default-only",
             max_output_tokens=merged.max_output_tokens
             or (UNKNOWN_FAMILY_OUTPUT_TOKENS if merged.reasoning_efforts is None else None),
-            source=merged.source,
+            source=source,
             json_output=merged.json_output or "schema",
+            takes_flex=takes_flex,
         )
 
     def where_to_add(self) -> str:
@@ -243,8 +307,78 @@ class ModelTable:
         return f"TAGGING_PRICING_FILE={self.file}" if self.file else "the file TAGGING_PRICING_FILE names"
 
 
+def _file_prices(entry: ModelEntry, takes_flex: bool) -> Prices | None:
+    """The prices a file entry gives: batch at half the realtime price and flex at the batch price, unless the
+    entry says otherwise."""
+    if entry.input is None or entry.output is None:
+        return None
+    realtime = Rates(entry.input, entry.cached_input, entry.output)
+    half = _discounted(realtime)
+    batch = Rates(
+        half.input if entry.batch_input is None else entry.batch_input,
+        half.cached_input if entry.batch_cached_input is None else entry.batch_cached_input,
+        half.output if entry.batch_output is None else entry.batch_output,
+    )
+    flex = None
+    if takes_flex:
+        flex = Rates(
+            batch.input if entry.flex_input is None else entry.flex_input,
+            batch.cached_input if entry.flex_cached_input is None else entry.flex_cached_input,
+            batch.output if entry.flex_output is None else entry.flex_output,
+        )
+    return Prices(realtime, batch, flex)
+
+
+def _discounted(rates: Rates) -> Rates:
+    """The Batch API's half price, where no source gives a batch price."""
+    cached = None if rates.cached_input is None else rates.cached_input * BATCH_DISCOUNT
+    return Rates(rates.input * BATCH_DISCOUNT, cached, rates.output * BATCH_DISCOUNT)
+
+
+@cache
+def _genai_prices(model: str, takes_flex: bool) -> tuple[str, Prices] | None:
+    """The model's name and prices in genai-prices, matched its way (a dated snapshot finds its model), or None
+    where it has none. Its batch and flex prices are price variants, read by asking for a price in that context;
+    a model without a batch variant is billed half in batch, and one that takes flex but has no flex variant is
+    billed the batch price. Prices for prompts above a size threshold (gpt-5.4's 272k tokens) are not used: a
+    tagging request is far below it, and usage here is summed over many requests."""
+    try:
+        standard = genai_prices.calc_price(_NO_USAGE, model)
+    except LookupError:
+        return None
+    batch = genai_prices.calc_price(_NO_USAGE, model, price_context={"processing": "batch"}).model_price
+    flex = genai_prices.calc_price(_NO_USAGE, model, price_context={"service_tier": "flex"}).model_price
+    realtime_rates = _rates(standard.model_price)
+    if realtime_rates is None:
+        return None
+    batch_rates = (_rates(batch) if batch != standard.model_price else None) or _discounted(realtime_rates)
+    flex_rates = None
+    if takes_flex:
+        flex_rates = (_rates(flex) if flex != standard.model_price else None) or batch_rates
+    return standard.model.id, Prices(realtime_rates, batch_rates, flex_rates)
+
+
+_NO_USAGE = genai_prices.Usage(input_tokens=0, output_tokens=0)
+
+
+def _rates(price: ModelPrice) -> Rates | None:
+    """Per-million-token rates of a genai-prices price, at the base of any size tiers; None without both an
+    input and an output price (an image or audio model)."""
+    input_, cached, output = (_base(price.input_mtok), _base(price.cache_read_mtok), _base(price.output_mtok))
+    if input_ is None or output is None:
+        return None
+    return Rates(input_, cached, output)
+
+
+def _base(price: Decimal | TieredPrices | None) -> float | None:
+    if price is None:
+        return None
+    return float(price.base if isinstance(price, TieredPrices) else price)
+
+
 def model_table(file: Path | None = None) -> ModelTable:
-    """The built-in table, after the entries of the JSON file at ``file`` (TAGGING_PRICING_FILE)."""
+    """The built-in family rules, after the entries of the JSON file at ``file`` (TAGGING_PRICING_FILE), whose
+    prices win over genai-prices'."""
     return _table(str(file) if file else None)
 
 
@@ -255,7 +389,8 @@ def _table(path: str | None) -> ModelTable:
     example = (
         f"TAGGING_PRICING_FILE={path} must be JSON like "
         '{"gpt-5.4-mini": {"input": 0.75, "cached_input": 0.075, "output": 4.50}} '
-        "(USD per million tokens; optional reasoning_efforts, temperature, max_output_tokens, json_output)"
+        "(USD per million tokens; optional batch_input, batch_cached_input, batch_output, flex_input, "
+        "flex_cached_input, flex_output, takes_flex, reasoning_efforts, temperature, max_output_tokens, json_output)"
     )
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -25,12 +25,17 @@ def failing_clearly() -> AbstractContextManager[None]:
 
 
 def cost_metadata(cost: Cost | None, unknown: str, prefix: str = "") -> dict[str, Any]:
-    """The cost both ways (``{prefix}cost_batch_usd`` …), or ``unknown`` (why there is no price) in its place."""
+    """The cost at every mode (``{prefix}cost_batch_usd`` …) and what the job's mode bills, or ``unknown`` (why
+    there is no price) in its place."""
     if cost is None:
         return {f"{prefix}cost": unknown}
+    flex = {} if cost.flex_usd is None else {f"{prefix}cost_flex_usd": MetadataValue.float(round(cost.flex_usd, 6))}
     return {
         f"{prefix}cost_batch_usd": MetadataValue.float(round(cost.batch_usd, 6)),
         f"{prefix}cost_realtime_usd": MetadataValue.float(round(cost.realtime_usd, 6)),
+        **flex,
+        f"{prefix}cost_billed_usd": MetadataValue.float(round(cost.billed_usd, 6)),
+        f"{prefix}cost_mode": cost.mode,
         f"{prefix}saving_usd": MetadataValue.float(round(cost.saving_usd, 6)),
     }
 

@@ -1,8 +1,9 @@
 """The result envelope of OpenAI's Batch API files, which every endpoint there shares, at OpenAI and Azure alike.
 
 A result line carries either an HTTP response (a body does not mean success) or a failure that never reached
-HTTP, such as ``batch_expired``. The envelope and the usage are read here; the reply inside a successful body
-is read by its endpoint's reader, which the caller picks.
+HTTP, such as ``batch_expired``. The envelope, the usage and the body's top-level ``service_tier`` (Chat
+Completions and Responses both carry it; a flex request may be served at another tier) are read here; the reply
+inside a successful body is read by its endpoint's reader, which the caller picks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tagging_assets.core.contracts import TokenUsage
-from tagging_assets.wire._fields import count_of, object_of
+from tagging_assets.wire._fields import count_of, object_of, text_of
 from tagging_assets.wire.lines import ReplyReader, ResultLine
 
 
@@ -49,10 +50,11 @@ def read_batch_file_result(line: bytes | str, reader_of: Callable[[dict[str, Any
         return ResultLine(result.custom_id, None, None, error.code if error else None, error.message if error else None)
     body = result.response.body
     usage = _usage(object_of(body.get("usage")))
+    tier = text_of(body.get("service_tier"))
     if result.response.status_code != 200:
         message = object_of(body.get("error")).get("message")
-        return ResultLine(result.custom_id, result.response.status_code, None, None, message, usage)
-    return ResultLine(result.custom_id, 200, reader_of(body)(body), None, None, usage)
+        return ResultLine(result.custom_id, result.response.status_code, None, None, message, usage, tier)
+    return ResultLine(result.custom_id, 200, reader_of(body)(body), None, None, usage, tier)
 
 
 def _usage(usage: dict[str, Any]) -> TokenUsage:

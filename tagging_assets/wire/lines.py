@@ -46,6 +46,9 @@ class ResultLine:
     error_code: str | None
     error_message: str | None
     usage: TokenUsage = NO_USAGE
+    service_tier: str | None = None
+    """The tier the response says served it (``flex``, ``default``, ``batch``, ``standard``...), which may differ
+    from the one asked for; None where it names none."""
 
 
 class RequestBuilder(Protocol):

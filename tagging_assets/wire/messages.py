@@ -130,7 +130,8 @@ def read_message_batch_result(line: bytes) -> ResultLine:
         output_tokens=count_of(usage.get("output_tokens")),
         cached_tokens=read,
     )
-    return ResultLine(result.custom_id, 200, _message_reply(body), None, None, tokens)
+    tier = text_of(usage.get("service_tier"))
+    return ResultLine(result.custom_id, 200, _message_reply(body), None, None, tokens, tier)
 
 
 def _message_reply(body: dict[str, Any]) -> Reply:

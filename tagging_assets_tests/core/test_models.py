@@ -1,9 +1,11 @@
-"""Model profiles: families, not names, decide what a request carries; a dated snapshot is its family."""
+"""Model profiles: families, not names, decide what a request carries and whether it takes flex; a dated
+snapshot is its family; genai-prices prices them."""
 
+import genai_prices
 import pytest
 
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.models import ModelTable, RequestOptions, model_table
+from tagging_assets.core.models import ModelTable, Prices, Rates, RequestOptions, model_table
 from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.wire import builder_for
@@ -19,6 +21,10 @@ from tagging_assets.wire import builder_for
         ("gpt-5.1", None, RequestOptions("gpt-5.1", 300, 0.2, "none")),
         ("gpt-5.1", "low", RequestOptions("gpt-5.1", 4_300, None, "low")),
         ("gpt-5.4-mini", None, RequestOptions("gpt-5.4-mini", 300, 0.2, "none")),
+        ("gpt-5.2", "xhigh", RequestOptions("gpt-5.2", 50_300, None, "xhigh")),
+        ("gpt-5.5-2026-04-23", "high", RequestOptions("gpt-5.5-2026-04-23", 25_300, None, "high")),
+        ("gpt-5.6-terra", None, RequestOptions("gpt-5.6-terra", 300, 0.2, "none")),
+        ("gpt-5.3-chat-latest", None, RequestOptions("gpt-5.3-chat-latest", 300, None, None)),
         ("o4-mini", None, RequestOptions("o4-mini", 4_300, None, "low")),
         ("gpt-5-pro", None, RequestOptions("gpt-5-pro", 25_300, None, "high")),
         ("some-new-model", None, RequestOptions("some-new-model", 4_300, None, None)),
@@ -32,6 +38,10 @@ def test_the_family_decides_what_a_request_carries(model, effort, expected):
     ("model", "effort", "problem"),
     [
         ("gpt-5-mini", "none", "gpt-5-mini accepts minimal, low, medium, high"),
+        ("gpt-5.1", "xhigh", "gpt-5.1 accepts none, low, medium, high"),
+        ("gpt-5.6-luna", "xhigh", "gpt-5.6-luna accepts none, low, medium, high"),
+        ("gpt-5.4-nano", "minimal", "gpt-5.4-nano accepts none, low, medium, high, xhigh"),
+        ("gpt-5.3-chat-latest", "low", "gpt-5.3-chat-latest is not a reasoning model"),
         ("o3", "minimal", "o3 accepts low, medium, high"),
         ("gpt-4o-mini", "low", "gpt-4o-mini is not a reasoning model"),
     ],
@@ -43,25 +53,64 @@ def test_an_effort_the_family_refuses_is_a_config_error_naming_the_variable(mode
     assert f"TAGGING_REASONING_EFFORT={effort}" in str(refused.value) and problem in str(refused.value)
 
 
-def test_prices_come_with_their_source_and_an_unpriced_model_gets_none():
+@pytest.mark.parametrize(
+    ("model", "realtime", "batch", "flex"),
+    [
+        ("gpt-5.4-mini", Rates(0.75, 0.075, 4.50), Rates(0.375, 0.0375, 2.25), Rates(0.375, 0.0375, 2.25)),
+        ("claude-haiku-4-5-20251001", Rates(1.00, 0.10, 5.00), Rates(0.50, 0.05, 2.50), None),
+        ("gpt-4o-mini", Rates(0.15, 0.075, 0.60), Rates(0.075, 0.075, 0.30), None),
+        ("o4-mini", Rates(1.10, 0.275, 4.40), Rates(0.55, 0.275, 2.20), Rates(0.55, 0.138, 2.20)),
+    ],
+)
+def test_current_models_are_priced_by_genai_prices_at_every_mode(model, realtime, batch, flex):
+    profile = ModelTable().profile(model)
+    assert profile.prices == Prices(realtime, batch, flex)
+    assert (
+        profile.source == f"genai-prices {genai_prices.__version__} (pydantic/genai-prices data bundled with the "
+        "package, which carries no snapshot date)"
+    )
+    assert profile.family == model.removesuffix("-20251001"), "a dated snapshot is priced as its model"
+
+
+def test_a_model_genai_prices_does_not_know_gets_no_price():
     table = ModelTable()
-    for model in ("gpt-4o-mini", "gpt-4.1", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "o3", "o4-mini"):
+    for model in ("my-model", "gpt-5.7", "claude-unreleased"):
         profile = table.profile(model)
-        assert profile.prices is not None and profile.prices.cached_input is not None
-        assert profile.source and "LiteLLM" in profile.source
-    assert table.profile("o3-mini").prices is None, "o3-mini is not priced as o3"
+        assert profile.prices is None and profile.source is None and profile.family == model
     assert table.profile("gpt-5-mini-2025-08-07").prices == table.profile("gpt-5-mini").prices
 
 
-def test_claude_models_are_priced_from_anthropics_page_and_their_snapshots_resolve():
+@pytest.mark.parametrize(
+    "model",
+    [
+        "o3", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "gpt-5-nano-2025-08-07", "gpt-5.1", "gpt-5.2",
+        "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.5", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna",
+    ],
+)  # fmt: skip
+def test_these_families_take_flex_and_have_a_flex_price(model):
+    profile = ModelTable().profile(model)
+    assert profile.takes_flex and profile.prices.flex is not None
+    assert profile.prices.flex.output <= profile.prices.realtime.output
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5-chat-latest",
+        "gpt-5.3-chat-latest", "gpt-5-pro", "gpt-5.2-pro", "o3-mini", "claude-haiku-4-5", "claude-opus-4-8",
+    ],
+)  # fmt: skip
+def test_these_do_not_take_flex(model):
+    profile = ModelTable().profile(model)
+    assert not profile.takes_flex and profile.prices is not None and profile.prices.flex is None
+
+
+def test_claude_models_are_priced_and_their_snapshots_resolve():
     table = ModelTable()
     haiku = table.profile("claude-haiku-4-5-20251001")
     assert haiku.family == "claude-haiku-4-5" and haiku.reasons is False
-    assert (haiku.prices.input, haiku.prices.cached_input, haiku.prices.output) == (1.00, 0.10, 5.00)
-    assert haiku.source and "Anthropic" in haiku.source
     assert haiku.request_options().temperature == 0.2
     assert table.profile("claude-opus-4-8").request_options().temperature is None, "no sampling parameters"
-    assert table.profile("claude-sonnet-5").prices is None, "an unlisted Claude is not priced as another"
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ class JobState:
     """What ``job.json`` holds: the job's mode, size and progress, written as its run goes."""
 
     job_id: str
-    mode: str
+    mode: RunMode
     model: str
     endpoint: str
     requests: int
@@ -145,7 +145,7 @@ class RealtimeJobs:
         self._save(state)
         report = run_requests(
             _requests_in(Path(record.input_file)),
-            self._send_for(_mode_of(state.mode)),
+            self._send_for(state.mode),
             files=self._files(state.job_id),
             lines=result_lines_for(state.endpoint),
             limits=self._limits,
@@ -228,12 +228,6 @@ class RealtimeJobs:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(state), indent=2))
         temporary.replace(path)
-
-
-def _mode_of(mode: str) -> RunMode:
-    if mode not in JOB_MODES:
-        raise BatchError(f"a job's mode is realtime or flex, not {mode}")
-    return "flex" if mode == "flex" else "realtime"
 
 
 def _metadata_of(state: JobState) -> dict[str, str]:

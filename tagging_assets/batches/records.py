@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tagging_assets.core.contracts import Backend
+from tagging_assets.core.contracts import Backend, RunMode
 from tagging_assets.core.errors import BatchError
 
 
@@ -33,7 +33,7 @@ class BatchRecord:
     """The Batch API the batch was made at; None in records older than this field."""
     backend: Backend | None = None
     endpoint: str = "/v1/chat/completions"
-    mode: str = "batch"
+    mode: RunMode = "batch"
     """How its requests ran: a batch at the provider, or a realtime or flex job run here (``batches/jobs.py``)."""
 
 

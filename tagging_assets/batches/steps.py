@@ -200,4 +200,5 @@ def write_back(
         raise BatchError(f"batch {batch.batch_id} is still {batch.status}; process it once it has finished")
     paths = [path for path in (files.output, files.errors) if path is not None]
     index = read_index(Path(record.index_file))
-    return write_results(cache, record, batch, index, paths, plan.profile_of(record.model), progress)
+    profile = plan.profile_of(record.model)
+    return write_results(cache, record, batch, index, paths, profile, progress, mode=record.mode)

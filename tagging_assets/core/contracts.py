@@ -32,9 +32,6 @@ GENERIC_TAGS = frozenset(
 PointId = int | str
 Backend = Literal["offline-tagger", "api"]
 """Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""
-RunMode = Literal["batch", "flex", "realtime"]
-"""How a job's requests run, and so what they are billed at: a batch at the provider, or calls to its realtime
-endpoint at the flex tier or the standard one."""
 
 
 class TaggingOutput(BaseModel):
@@ -154,6 +151,10 @@ class Cost:
     def saving_usd(self) -> float:
         """What the mode saved against realtime prices."""
         return self.realtime_usd - self.billed_usd
+
+    def of_mode(self, mode: RunMode) -> float | None:
+        """What the same work costs billed at ``mode``; None for flex where the model does not take it."""
+        return {"realtime": self.realtime_usd, "batch": self.batch_usd, "flex": self.flex_usd}[mode]
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,9 +246,10 @@ class AnthropicRealtime:
             )
         except anthropic.APIConnectionError as error:
             raise ConnectionLost(f"{type(error).__name__}: {error}") from error
+        response = raw.http_response
         return HttpAnswer(
-            status_code=raw.status_code,
-            body=raw.content,
-            headers={name.lower(): value for name, value in raw.headers.items()},
+            status_code=response.status_code,
+            body=response.content,
+            headers={name.lower(): value for name, value in response.headers.items()},
             request_id=raw.request_id,
         )

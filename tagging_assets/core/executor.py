@@ -125,7 +125,8 @@ class ExecutorReport:
     failed: int
     """Answered in this run into the errors file."""
     resent_after_crash: int
-    """In the journal from an earlier run but unanswered, and sent again: at most that run's requests in flight."""
+    """In the journal from an earlier run but unanswered, and sent again: at most that run's requests in flight
+    (a request refused for insufficient_quota counts here on the next run too: it was sent and got no line)."""
     retries: int
     """Attempts beyond the first."""
     rate_limited: int
@@ -311,7 +312,7 @@ class RetryPolicy:
             return Decision(Verdict.FINAL)
         error = _error_of(answer.body) if answer is not None else {}
         if answer is not None and answer.status_code == 429 and _is_out_of_quota(error):
-            return Decision(Verdict.STOP_RUN, reason=str(error.get("message") or "no message"))
+            return Decision(Verdict.STOP_RUN, reason=" ".join(str(error.get("message") or "no message").split()))
         should_retry = answer.headers.get("x-should-retry") if answer is not None else None
         if should_retry == "false":
             return Decision(Verdict.FINAL)
@@ -328,8 +329,8 @@ class RetryPolicy:
         return Decision(Verdict.FINAL)
 
     def _backoff(self, earlier_retries: int) -> float:
-        """Exponential, capped, with the SDKs' jitter (times 0.75 to 1) so that requests refused together do not return
-        together."""
+        """Exponential, capped, with the SDKs' jitter (times 0.75 to 1) so that requests refused together do not
+        come back together."""
         base = self._limits.first_backoff_seconds * 2.0 ** min(earlier_retries, 60)
         return min(base, self._limits.max_backoff_seconds) * random.uniform(0.75, 1.0)
 

@@ -4,7 +4,9 @@ what the executor waited without waiting. The helpers here are shared by the oth
 
 from __future__ import annotations
 
+import ast
 import json
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tagging_assets.core import executor
 from tagging_assets.core.executor import (
     ConnectionLost,
     HttpAnswer,
@@ -335,3 +338,14 @@ def test_x_should_retry_overrides_the_status(tmp_path, clock):
     assert written(files.output) == {custom_id(1): 1}
     assert server.sends() == {custom_id(0): 1, custom_id(1): 2}
     assert report.retries == 1
+
+
+def test_the_executor_imports_only_the_standard_library_so_the_gateway_can_run_it():
+    source = Path(executor.__file__).read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported - {"__future__"} <= sys.stdlib_module_names

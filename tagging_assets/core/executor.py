@@ -182,6 +182,11 @@ _TOKEN_BUCKETS = (
 )  # fmt: skip
 
 
+STOP_CHECK_SECONDS = 1.0
+"""Long waits (a 429 may ask for minutes) are slept in slices this long, so that a stopped or interrupted run does
+not sit out the rest of a wait before it ends."""
+
+
 @dataclass(frozen=True)
 class _TokensLeft:
     remaining: float
@@ -218,7 +223,7 @@ class Throttle:
                 ready_at = self._ready_at(rate_tokens)
                 if ready_at <= now:
                     break
-                self._timing.sleep(ready_at - now)
+                self._timing.sleep(min(ready_at - now, STOP_CHECK_SECONDS))
             with self._state:
                 self._next_request_at = now + self._seconds_per_request
                 self._next_tokens_at = now + rate_tokens * self._seconds_per_token
@@ -510,8 +515,13 @@ class _Run:
                 tally.rate_limited += 1
                 self.throttle.hold_for(decision.wait_seconds)
             else:
-                self.timing.sleep(decision.wait_seconds)
+                self._sleep_unless_stopped(decision.wait_seconds)
         return tally
+
+    def _sleep_unless_stopped(self, seconds: float) -> None:
+        until = self.timing.monotonic() + seconds
+        while not self.stop.is_set() and (left := until - self.timing.monotonic()) > 0:
+            self.timing.sleep(min(left, STOP_CHECK_SECONDS))
 
 
 def _collect(in_flight: set[Future[_Tally]], total: _Tally, *, block: bool | None) -> set[Future[_Tally]]:

@@ -3,13 +3,22 @@ waits a 429 asks for read from its headers. Asserted through the fake clock, nev
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from email.utils import format_datetime
-from itertools import pairwise
 
 import pytest
 
-from tagging_assets.core.executor import Limits, RetryPolicy, Verdict, go_duration_seconds, run_requests
+from tagging_assets.core.executor import (
+    STOP_CHECK_SECONDS,
+    Limits,
+    RetryPolicy,
+    Throttle,
+    Timing,
+    Verdict,
+    go_duration_seconds,
+    run_requests,
+)
 from tagging_assets_tests.core.test_executor import (
     START,
     FakeClock,
@@ -17,6 +26,7 @@ from tagging_assets_tests.core.test_executor import (
     ScriptedServer,
     answer,
     custom_id,
+    gaps,
     job_files,
     make_requests,
     run,
@@ -26,11 +36,6 @@ from tagging_assets_tests.core.test_executor import (
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def gaps(server: ScriptedServer) -> list[float]:
-    times = [at for _, at in server.received]
-    return [later - earlier for earlier, later in pairwise(times)]
 
 
 def test_sends_are_spaced_evenly_at_the_requests_per_minute_limit(tmp_path, clock):
@@ -182,3 +187,16 @@ def test_the_policy_s_verdicts_for_each_kind_of_answer(clock):
 def test_limits_that_cannot_work_are_refused(limits):
     with pytest.raises(ValueError, match="must be at least"):
         Limits(**limits)
+
+
+def test_a_run_stopped_during_a_long_429_wait_leaves_it_within_one_slice(clock):
+    stop = threading.Event()
+
+    def sleep_then_stop(seconds: float) -> None:
+        clock.sleep(seconds)
+        stop.set()
+
+    throttle = Throttle(Limits(), Timing(sleep=sleep_then_stop, monotonic=clock.monotonic))
+    throttle.hold_for(3600.0)
+    assert throttle.acquire(100, stop) is False
+    assert clock.now == STOP_CHECK_SECONDS

@@ -553,7 +553,8 @@ def run_requests(
     in flight are sent again (``resent_after_crash``). ``progress(1)`` is called for each line written, from the
     worker threads but never two at once; keep it quick. After insufficient_quota the run sends nothing more,
     lets the requests in flight finish and returns with ``stopped`` saying what to do; the refused requests get
-    no line, so the next run sends them.
+    no line, so the next run sends them. An exception from ``send`` (other than ``ConnectionLost``), from the
+    input or an interrupt stops new sends too, and is raised once the requests in flight have returned.
     """
     total = _Tally()
     requests_seen = answered_before = 0

@@ -98,7 +98,7 @@ seen = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
 def send(request):
     os.write(seen, request.custom_id.encode() + b"\\n")
-    time.sleep(0.02)
+    time.sleep(0.05)
     return OK
 
 run_requests(make_requests(count), send, files=job_files(folder), lines=JsonLines(), limits=Limits(max_concurrency=4))

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tagging_assets"
-GATEWAY_MAY_IMPORT = {f"tagging_assets.core.{module}" for module in ("contracts", "protocol", "environment")}
+GATEWAY_MAY_IMPORT = {
+    f"tagging_assets.core.{module}" for module in ("contracts", "protocol", "environment", "executor")
+}
 
 
 def imported_modules(folder: str) -> dict[str, set[str]]:

@@ -79,6 +79,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
     settings = settings_from_env()
     plan = TaggingPlan.from_settings(settings)
     report = SelectionReport()
+    with clear_errors():
+        plan.check_mode()
     with clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
         filters = parse_where(where)
         cache.require()

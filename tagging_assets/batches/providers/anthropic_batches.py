@@ -11,6 +11,7 @@ Without the work directory there is nothing to find a batch by, and the input wo
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any, cast
 import anthropic
 import httpx2
 from anthropic import Anthropic
+from anthropic.resources.messages import Messages
 from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request
 
@@ -219,6 +221,11 @@ def _requests_in(path: Path) -> list[Request]:
             raise InputError(f"{path} is not a valid Message Batch input: {error}") from None
 
 
+_CREATE_PARAMETERS = frozenset(inspect.signature(Messages.create).parameters) - {"self"}
+"""What the SDK's ``messages.create`` names. A Message Batch request's other params (``temperature``, which the
+SDK's 2.x signature no longer lists) go in the body as they are, as the batch would send them."""
+
+
 class AnthropicRealtime:
     """A realtime job's calls to Anthropic's ``/v1/messages``, one Message Batch request's ``params`` each, made
     once (the executor owns the retries). Anthropic has no flex tier, so ``service_tier`` is refused before a job
@@ -232,9 +239,11 @@ class AnthropicRealtime:
         params = dict(realtime_call(request.line).body)
         if self._model is not None:
             params["model"] = self._model
+        named = {name: value for name, value in params.items() if name in _CREATE_PARAMETERS}
+        extra = {name: value for name, value in params.items() if name not in _CREATE_PARAMETERS}
         try:
             raw = self._client.messages.with_raw_response.create(
-                **params, extra_headers={"X-Client-Request-Id": request.custom_id}
+                **named, extra_body=extra or None, extra_headers={"X-Client-Request-Id": request.custom_id}
             )
         except anthropic.APIStatusError as error:
             response = error.response

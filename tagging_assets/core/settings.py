@@ -265,8 +265,8 @@ class TaggingSettings(KeywordSettings):
         None,
         ge=0,
         validation_alias="TAGGING_MAX_COST_USD",
-        description="The most a submission may cost, in dollars at batch prices. Work expected to cost more is "
-        "refused before anything is uploaded.",
+        description="The most a submission may cost, in dollars at the prices of the mode it runs in. Work "
+        "expected to cost more is refused before anything is uploaded or sent.",
     )
     enqueued_token_limit: int | None = Field(
         None,
@@ -279,10 +279,11 @@ class TaggingSettings(KeywordSettings):
     pricing_file: Path | None = Field(
         None,
         validation_alias="TAGGING_PRICING_FILE",
-        description="JSON prices by model, read before the built-in table. Entries are keyed by model name or "
-        'glob: realtime USD per million tokens (`{"gpt-5.4-mini": {"input": 0.75, "cached_input": 0.075, '
-        '"output": 4.50}}`) and optionally `reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` '
-        "(`schema` or `tool`); batch is half.",
+        description="JSON prices by model, read before genai-prices' (the built-in source). Entries are keyed by "
+        'model name or glob: realtime USD per million tokens (`{"gpt-5.4-mini": {"input": 0.75, "cached_input": '
+        '0.075, "output": 4.50}}`), optionally `batch_input`, `batch_cached_input`, `batch_output` (else half) and '
+        "`flex_input`, `flex_cached_input`, `flex_output` (else the batch prices), and the request rules "
+        "`reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` (`schema` or `tool`), `takes_flex`.",
     )
     stuck_after_seconds: float = Field(
         6 * 3600,

@@ -20,6 +20,7 @@ from pathlib import Path
 from dagster import DagsterInstance, SensorResult, build_sensor_context
 
 from tagging_assets.cli.backend import local_gateway
+from tagging_assets.cli.output import priced_per_mode
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Submission, TaggingState, WritebackSummary
 from tagging_assets.core.settings import PROVIDER_NAMES, TaggingSettings
@@ -87,16 +88,21 @@ def run_demo(
     with gateway:
         where = "the local gateway" if settings.uses_local_gateway else "the API"
         api = PROVIDER_NAMES[settings.batch_provider]
-        say(f"Tagging with {settings.model} at {api} ({where}, {settings.batch_api_url or 'its default URL'}).")
-        batches = submit().batches
-        say(f"Submitted {len(batches)} batch(es): {', '.join(b.batch_id for b in batches) or 'nothing new to tag'}")
+        say(
+            f"Tagging with {settings.model} at {api} ({where}, {settings.batch_api_url or 'its default URL'}), "
+            f"TAGGING_MODE={settings.mode}."
+        )
+        submission = submit()
+        jobs = ", ".join(job.batch_id for job in submission.batches) or "nothing new to tag"
+        say(f"Submitted {len(submission.batches)} {submission.mode} job(s): {jobs}")
         deadline = time.monotonic() + timeout_seconds
         while True:
             tick = _sensor_tick(instance, resources)
             if tick.run_requests:
                 for request in tick.run_requests:
                     if request.job_name == "submit_batches":
-                        say(f"Submitted {len(submit().batches)} more batch(es)")
+                        more = submit()
+                        say(f"Submitted {len(more.batches)} more {more.mode} job(s)")
                         continue
                     run = process.execute_in_process(
                         instance=instance, partition_key=request.partition_key, tags=request.tags, run_config=QUIET
@@ -143,16 +149,11 @@ def print_report(report: DemoReport, say: Callable[[str], None], usd: Callable[[
     tokens = sum(batch.input_tokens + batch.output_tokens for batch in batches)
     cached = sum(batch.cached_input_tokens for batch in batches)
     reasoning = sum(batch.reasoning_tokens for batch in batches)
-    costs = [batch.cost for batch in batches]
-    priced = [cost for cost in costs if cost is not None]
-    if len(priced) < len(costs):
-        cost = "at an unknown price (the model has none in the model table)"
-    else:
-        batch_usd, realtime_usd = sum(c.batch_usd for c in priced), sum(c.realtime_usd for c in priced)
-        cost = f"{usd(batch_usd)} at batch prices ({usd(realtime_usd)} realtime)"
+    modes = sorted({batch.cost_mode for batch in batches}) or ["batch"]
+    jobs = f"{len(batches)} {' and '.join(modes)} job(s)"
     say(
-        f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {len(batches)} batch(es), "
-        f"{tokens:,} tokens ({cached:,} cached input, {reasoning:,} reasoning), {cost}."
+        f"\n{len(tagged)} of {len(report.videos)} videos tagged. This run: {jobs}, {tokens:,} tokens "
+        f"({cached:,} cached input, {reasoning:,} reasoning), {priced_per_mode(batches, modes)}."
     )
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 import click
 
-from tagging_assets.core.contracts import BatchStatus
+from tagging_assets.core.contracts import BatchStatus, RunMode, WritebackSummary
 from tagging_assets.core.errors import reported
 from tagging_assets.core.settings import TaggingSettings
 
@@ -69,3 +70,19 @@ def note(message: str) -> None:
 
 def warning(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
+
+
+def priced_per_mode(summaries: Sequence[WritebackSummary], modes: Sequence[str]) -> str:
+    """What the jobs were billed, at the prices of the modes they ran in, and what each other mode would have
+    cost; ``tag`` and the demo say it the same way."""
+    costs = [summary.cost for summary in summaries]
+    priced = [cost for cost in costs if cost is not None]
+    if len(priced) < len(costs):
+        return "at an unknown price (no source prices the model)"
+    others = [
+        f"{usd(sum(cost.of_mode(other) or 0.0 for cost in priced))} {other}"
+        for other in get_args(RunMode)
+        if other not in modes and all(cost.of_mode(other) is not None for cost in priced)
+    ]
+    billed = f"{usd(sum(cost.billed_usd for cost in priced))} at {' and '.join(modes)} prices"
+    return billed + (f" ({', '.join(others)})" if others else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,12 +13,12 @@ from tagging_assets.cli.output import (
     advance,
     clear_errors,
     note,
+    priced_per_mode,
     print_json,
     progress_bar,
-    usd,
     warning,
 )
-from tagging_assets.core.contracts import RunMode, SelectionReport, WritebackSummary
+from tagging_assets.core.contracts import SelectionReport, WritebackSummary
 from tagging_assets.core.settings import MODES, TaggingSettings
 
 if TYPE_CHECKING:
@@ -118,16 +118,7 @@ def _print_outcome(outcomes: list[tuple[str, WritebackSummary]], unknown_price: 
         click.echo(f"  … and {tagged - shown} more (`tagging-assets tags` lists them all)")
     modes = sorted({mode for mode, _ in outcomes})
     tokens = sum(summary.input_tokens + summary.output_tokens for summary in summaries)
-    costs = [summary.cost for summary in summaries]
-    priced = [cost for cost in costs if cost is not None]
-    if len(priced) < len(costs):
+    price = priced_per_mode(summaries, modes)
+    if price.startswith("at an unknown price"):
         price = f"cost unknown: {unknown_price}"
-    else:
-        others = [
-            f"{usd(sum(cost.of_mode(other) or 0.0 for cost in priced))} {other}"
-            for other in get_args(RunMode)
-            if other not in modes and all(cost.of_mode(other) is not None for cost in priced)
-        ]
-        price = f"{usd(sum(cost.billed_usd for cost in priced))} at {' and '.join(modes)} prices"
-        price += f" ({', '.join(others)})" if others else ""
     click.echo(f"\n{tagged} tagged in {len(outcomes)} {' and '.join(modes)} job(s): {tokens:,} tokens, {price}.")

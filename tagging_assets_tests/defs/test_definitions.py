@@ -1,12 +1,14 @@
 """A snapshot of what the project shows in Dagster: asset keys and lineage, checks, partitions, jobs, the sensor
 and the schedule. A change to any of them is a change users see in the UI, so it shows in review as a diff of
-snapshots/definitions.json; run with TAGGING_UPDATE_SNAPSHOT=1 to accept one."""
+snapshots/definitions.json; run with TAGGING_UPDATE_SNAPSHOT=1 to accept one. The instance settings that bound the
+API's pool are checked here too."""
 
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dagster import Definitions
 
 from tagging_assets.core.settings import TaggingSettings
@@ -26,6 +28,7 @@ def _shape(defs: Definitions) -> dict[str, Any]:
             "kinds": sorted(node.kinds),
             "owners": list(node.owners),
             "partitions": getattr(node.partitions_def, "name", None),
+            "pools": sorted(node.pools),
             "checks": sorted(check.name for check in graph.asset_check_keys if check.asset_key == key),
             "blocking_checks": sorted(
                 check.name for check in graph.asset_check_keys if check.asset_key == key and graph.get(check).blocking
@@ -81,3 +84,10 @@ def test_the_module_that_dagster_and_dg_load_is_valid() -> None:
 
     Definitions.validate_loadable(defs)
     assert _shape(defs)["assets"].keys() == json.loads(SNAPSHOT.read_text())["assets"].keys()
+
+
+def test_the_api_pool_is_bounded_and_a_dead_runs_slot_is_freed_in_both_instance_settings() -> None:
+    for path in (Path("tagging_assets/dagster.yaml"), Path("deploy/dagster.yaml")):
+        config = yaml.safe_load((Path(__file__).parents[2] / path).read_text())
+        assert config["concurrency"]["pools"]["default_limit"] == 1, path
+        assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["free_slots_after_run_end_seconds"]

@@ -145,7 +145,7 @@ def test_demo_runs_the_dagster_pipeline_end_to_end_and_again_safely(env, tmp_pat
     second = run(env, "demo", cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "nothing new to tag" in second.stdout
-    assert "This run: 0 batch(es), 0 tokens (0 cached input, 0 reasoning), $0.000000" in second.stdout
+    assert "This run: 0 batch job(s), 0 tokens (0 cached input, 0 reasoning), $0.000000" in second.stdout
 
 
 def test_help_explains_the_commands_and_the_environment():

@@ -103,7 +103,7 @@ def test_after_the_demo_a_real_api_tags_the_offline_items_again_and_only_those(t
     assert json.loads(selection.stdout)["selected"] == {"offline-tags": SAMPLES_WITH_TRANSCRIPTS}
     again = cli(api_env, "demo")
     assert again.exit_code == 0, again.stderr
-    assert "Submitted 1 batch(es)" in again.stdout and f"{SAMPLES_WITH_TRANSCRIPTS} tagged, 0 failed" in again.stdout
+    assert "Submitted 1 batch job(s)" in again.stdout and f"{SAMPLES_WITH_TRANSCRIPTS} tagged, 0 failed" in again.stdout
     states = [payload["tagging"] for payload in payloads(env) if payload.get("tagging")]
     assert len(states) == SAMPLES_WITH_TRANSCRIPTS
     assert {(state["backend"], state["base_url"]) for state in states} == {("api", real.base_url.rstrip("/"))}

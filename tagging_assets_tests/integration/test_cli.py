@@ -135,7 +135,7 @@ def test_demo_runs_the_dagster_pipeline_end_to_end_and_again_safely(env, tmp_pat
     first = run(env, "demo", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Seeded 43 sample transcripts into 'nate_content'." in first.stdout
-    assert re.search(r"Submitted 1 batch\(es\): batch_\w+", first.stdout)
+    assert re.search(r"Submitted 1 batch job\(s\): batch_\w+", first.stdout)
     assert "42 tagged, 0 failed" in first.stdout
     assert "42 of 43 videos tagged" in first.stdout
     assert re.search(r"sample-vector-databases +[a-z, -]*\bvector\b", first.stdout)

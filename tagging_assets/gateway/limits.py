@@ -27,6 +27,8 @@ the gateway's choice, large enough that leaving the budget out costs more than s
 OUTPUT_BUDGET_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
 Dimension = Literal["requests", "tokens"]
+_TOLERANCE = 1e-9
+"""Of a bucket's level: a client that waited exactly the announced time is let in despite rounding."""
 
 
 def request_cost(body: dict[str, Any]) -> int:
@@ -76,8 +78,8 @@ class TokenBucket:
     def wait_for(self, cost: int) -> float:
         """Seconds until the bucket would let in a request of ``cost`` (0 when it would now); call after
         ``refill``."""
-        needed = min(cost, self.capacity)
-        return max(0.0, (needed - self._level) / self.rate)
+        shortfall = min(cost, self.capacity) - self._level
+        return shortfall / self.rate if shortfall > _TOLERANCE else 0.0
 
     def take(self, cost: int) -> None:
         self._level -= cost

@@ -1,9 +1,10 @@
 """The 429s of the realtime endpoints, in each API's words: a rate limit reached, a request too large for the
 tokens limit, a spent quota, no flex capacity; and the rate-limit headers every realtime answer carries.
 
-The bodies are the ones the reference quotes (docs/gateway.md says where each comes from), so a client's retry
-logic meets here what it meets at the real APIs: which 429s to wait out (``retry-after-ms`` / ``retry-after``),
-and which never to retry (a request too large, a spent quota).
+The bodies are the ones captured from the real APIs (the project's run-modes reference quotes them; where a body
+is not confirmed its docstring says so), so a client's retry logic meets here what it meets at the real APIs:
+which 429s to wait out (``retry-after-ms`` / ``retry-after``), and which never to retry (a request too large, a
+spent quota).
 """
 
 from __future__ import annotations

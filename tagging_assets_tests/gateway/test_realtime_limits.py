@@ -161,3 +161,18 @@ def test_injected_429s_count_as_arrivals_and_echo_the_client_request_id(start_ga
 def test_without_limits_answers_carry_no_rate_limit_headers(shared_gateway):
     reply = shared_gateway.client().chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
     assert not [name for name in reply.headers if name.startswith("x-ratelimit-")]
+
+
+def test_azures_deployment_path_is_limited_per_api_key_header(start_gateway):
+    gateway = start_gateway(requests_per_minute=6, azure_deployments="tagger=gpt-5-mini")
+    endpoint = f"http://127.0.0.1:{gateway.port}"
+
+    def azure(key: str) -> openai.AzureOpenAI:
+        return openai.AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2025-04-01-preview", max_retries=0)
+
+    reply = azure("key-one").chat.completions.with_raw_response.create(model="tagger", messages=MESSAGES)
+    assert reply.headers["x-ratelimit-remaining-requests"] == "0"
+    azure("key-two").chat.completions.create(model="tagger", messages=MESSAGES)
+    with pytest.raises(openai.RateLimitError) as refused:
+        azure("key-one").chat.completions.create(model="tagger", messages=MESSAGES)
+    assert refused.value.body["type"] == "requests" and "Rate limit reached for tagger" in refused.value.body["message"]

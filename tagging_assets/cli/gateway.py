@@ -29,9 +29,10 @@ def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
             kind: Any = click.Choice(choices)
         else:
             kind = next((arg for arg in typing.get_args(annotation) if arg is not type(None)), annotation)
-        flag = "--" + name.replace("_", "-")
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        flags = ["--" + name.replace("_", "-"), *typing.cast(list[str], extra.get("flag_aliases", []))]
         help_text = f"{info.description} [env {ENV_PREFIX}{name.upper()}]"
-        command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
+        command = click.option(*flags, name, type=kind, default=None, help=help_text)(command)
     return command
 
 

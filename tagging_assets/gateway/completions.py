@@ -18,6 +18,7 @@ from tagging_assets.core.protocol import CHARS_PER_TOKEN, MESSAGES, RESPONSES
 from tagging_assets.gateway.messages import anthropic_error, error_kind, message, read_message
 from tagging_assets.gateway.models import TaggingRequest, error_body, reasoning_tokens
 from tagging_assets.gateway.openai_requests import read_chat, read_responses
+from tagging_assets.gateway.refusals import flex_unavailable
 from tagging_assets.gateway.replies import (
     Reply,
     Usage,
@@ -41,12 +42,19 @@ def request_id(key: str) -> str:
 
 
 def answer(
-    endpoint: str, body: dict[str, Any], key: str, tagger: str, faults: FaultSettings, batch: BatchTerms | None
+    endpoint: str,
+    body: dict[str, Any],
+    key: str,
+    tagger: str,
+    faults: FaultSettings,
+    batch: BatchTerms | None,
+    *,
+    realtime: bool = False,
 ) -> tuple[int, dict[str, Any]]:
     """``complete``, with an unexpected failure answered as OpenAI's 500 for that one
     request, so one strange request never stops the batch it is in."""
     try:
-        return complete(endpoint, body, key, tagger, faults, batch)
+        return complete(endpoint, body, key, tagger, faults, batch, realtime=realtime)
     except Exception:
         logger.exception("request %s failed inside the gateway", key)
         return 500, error_body(
@@ -61,12 +69,15 @@ def complete(
     tagger: str,
     faults: FaultSettings,
     batch: BatchTerms | None = None,
+    *,
+    realtime: bool = False,
 ) -> tuple[int, dict[str, Any]]:
     """Answer one ``/v1/chat/completions``, ``/v1/responses`` or ``/v1/messages`` body:
     ``(http_status, response_body)``.
 
     ``key`` identifies the request (the custom_id in a batch) and decides which
     injected faults hit it; ``batch`` holds the terms of the batch it is in (none in realtime).
+    Flex capacity is a realtime matter: only a ``realtime`` request meets the flex faults.
     """
     if faults.seconds_per_line:
         time.sleep(faults.seconds_per_line)
@@ -74,6 +85,11 @@ def complete(
     request = readers.get(endpoint, read_chat)(body, faults)
     if not isinstance(request, TaggingRequest):
         return request
+    tier = "default"
+    if request.service_tier == "flex":
+        if realtime and faults.picks("flex_unavailable", key, faults.flex_unavailable_rate):
+            return 429, flex_unavailable()
+        tier = "default" if realtime and faults.picks("flex_default", key, faults.flex_served_default_rate) else "flex"
     if faults.picks("line_error", key, faults.line_error_rate):
         status = faults.line_error_status
         error = _injected_error(status)
@@ -104,10 +120,11 @@ def complete(
         content = content[: max(0, (visible - TOKENS_PER_REPLY) * CHARS_PER_TOKEN)]
         finished = False
     usage = Usage(prompt_tokens(body), cached_tokens(body), reasoning + visible, reasoning)
-    reply = Reply(content, refusal, finished, usage)
+    reply = Reply(content, refusal, finished, usage, tier)
     if endpoint == MESSAGES:
         counts = (usage.input_tokens, usage.cached_tokens, usage.output_tokens)
-        return 200, message(key, request, reply.content, reply.refusal, reply.finished, counts)
+        anthropic_tier = "standard" if realtime else "batch"
+        return 200, message(key, request, reply.content, reply.refusal, reply.finished, counts, anthropic_tier)
     if endpoint == RESPONSES:
         return 200, response(body, request, key, reply)
     return 200, chat_completion(request, key, reply)

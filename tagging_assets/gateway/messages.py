@@ -24,6 +24,8 @@ CLAUDE_SNAPSHOTS = {
     "claude-opus-4-5": "claude-opus-4-5-20251101",
 }
 """Each served Claude model and the dated snapshot its replies name."""
+ANTHROPIC_SERVICE_TIERS = ("auto", "standard_only")
+"""What Anthropic's ``service_tier`` takes: it has no flex tier."""
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -62,6 +64,8 @@ def read_message(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int
     snapshot = claude_snapshot(model)
     if snapshot is None or faults.retired(model):
         return 404, anthropic_error("not_found_error", f"model: {model}")
+    if body.get("service_tier", "auto") not in ANTHROPIC_SERVICE_TIERS:
+        return 400, anthropic_error("invalid_request_error", "service_tier: Input should be 'auto' or 'standard_only'")
     schema, tool = _schema(body)
     if isinstance(schema, str):
         return 400, anthropic_error("invalid_request_error", schema)
@@ -123,10 +127,12 @@ def message(
     refusal: str | None,
     finished: bool,
     usage: tuple[int, int, int],
+    service_tier: str = "standard",
 ) -> dict[str, Any]:
     """A Message: the reply as text, or as the forced tool's input; ``stop_reason`` as Anthropic reports it.
     ``usage`` is (input tokens, of them read from the prompt cache, output tokens): Anthropic counts the cache
-    read apart from ``input_tokens``."""
+    read apart from ``input_tokens``. ``service_tier`` is ``standard`` in realtime and ``batch`` inside a Message
+    Batch, as Anthropic's usage reports them."""
     input_tokens, cached, output_tokens = usage
     digest = hashlib.sha256(f"message:{key}".encode()).hexdigest()
     tool = request.tool
@@ -156,6 +162,7 @@ def message(
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": cached,
             "output_tokens": output_tokens,
+            "service_tier": service_tier,
         },
     }
 

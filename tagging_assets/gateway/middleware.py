@@ -17,24 +17,28 @@ from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.gateway.http import json_response
 from tagging_assets.gateway.messages import anthropic_error
 from tagging_assets.gateway.models import error_body
-from tagging_assets.gateway.paths import OPENAI_PREFIX, is_azure
+from tagging_assets.gateway.paths import OPENAI_PREFIX, is_azure, is_realtime
 from tagging_assets.gateway.runtime import GatewayRuntime
 
 AZURE_UNAUTHORIZED = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
     "active subscription and use a correct regional API endpoint for your resource."
 )
+CLIENT_REQUEST_ID = "x-client-request-id"
+"""The header a client names its request with; realtime answers echo it, as OpenAI's do."""
 _ID = re.compile(r"/(?:msgbatch_|batch_|file-)[A-Za-z0-9]+")
 
 
 class Guard:
     """The middleware of one gateway: ``dispatch`` runs for every request, and lets ``/health`` and ``/stats``
-    through untouched."""
+    through untouched. An injected 429 or 500 on a realtime endpoint is an answer: its request counts as arrived
+    (``arrivals.py``)."""
 
     def __init__(self, runtime: GatewayRuntime) -> None:
         self._settings = runtime.settings
         self._faults = runtime.faults
         self._served = runtime.served
+        self._arrivals = runtime.arrivals
         self._requests = itertools.count(1)
 
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -55,7 +59,15 @@ class Guard:
         faults = self._faults
         if faults.latency_seconds:
             await asyncio.sleep(faults.latency_seconds)
-        if faults.rate_limit_every and number % faults.rate_limit_every == 0:
+        client_id = request.headers.get(CLIENT_REQUEST_ID)
+        echoed = {CLIENT_REQUEST_ID: client_id} if client_id else {}
+        injected_429 = bool(faults.rate_limit_every) and number % faults.rate_limit_every == 0
+        injected_500 = bool(faults.server_error_every) and number % faults.server_error_every == 0
+        if (injected_429 or injected_500) and request.method == "POST" and is_realtime(request.url.path):
+            self._arrivals.arrived(client_id)
+            if injected_429:
+                self._arrivals.too_many_requests("injected")
+        if injected_429:
             seconds = faults.retry_after_seconds
             message = "Rate limit reached for requests (injected fault)."
             body = (
@@ -63,11 +75,12 @@ class Guard:
                 if anthropic
                 else error_body(message, "requests", None, "rate_limit_exceeded")
             )
-            return json_response(body, 429, {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))})
-        if faults.server_error_every and number % faults.server_error_every == 0:
+            retry = {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))}
+            return json_response(body, 429, echoed | retry)
+        if injected_500:
             message = "The server had an error while processing your request (injected fault)."
             body = anthropic_error("api_error", message) if anthropic else error_body(message, "server_error")
-            return json_response(body, 500)
+            return json_response(body, 500, echoed)
         response = await call_next(request)
         if faults.disconnect_every and number % faults.disconnect_every == 0:
             return _CutOffResponse()

@@ -25,7 +25,7 @@ class ModelRoutes:
 
     async def list_models(self, _request: Request) -> Response:
         """Every served model and snapshot; a model with a shutdown date set carries it, as OpenAI lists them."""
-        names = [name for pair in SNAPSHOTS.items() for name in pair]
+        names = list(dict.fromkeys(name for pair in SNAPSHOTS.items() for name in pair))
         return json_response({"object": "list", "data": [self._model(name) for name in names]})
 
     async def retrieve_model(self, request: Request) -> Response:

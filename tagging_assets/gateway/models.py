@@ -21,10 +21,44 @@ SNAPSHOTS = {
     "gpt-5-mini": "gpt-5-mini-2025-08-07",
     "gpt-5-nano": "gpt-5-nano-2025-08-07",
     "gpt-5.1": "gpt-5.1-2025-11-13",
+    "gpt-5.2": "gpt-5.2-2025-12-11",
+    "gpt-5.3-chat-latest": "gpt-5.3-chat-latest",
+    "gpt-5.4": "gpt-5.4",
+    "gpt-5.4-mini": "gpt-5.4-mini",
+    "gpt-5.4-nano": "gpt-5.4-nano",
+    "gpt-5.5": "gpt-5.5",
+    "gpt-5.6-sol": "gpt-5.6-sol-2026-07-09",
+    "gpt-5.6-terra": "gpt-5.6-terra",
+    "gpt-5.6-luna": "gpt-5.6-luna",
     "o3": "o3-2025-04-16",
     "o4-mini": "o4-mini-2025-04-16",
 }
-"""Each served model and the dated snapshot its replies name, as OpenAI's replies do."""
+"""Each served model and the dated snapshot its replies name, as OpenAI's replies do. A model whose dated snapshot
+the references do not give (gpt-5.4, gpt-5.5, most of gpt-5.6, a ``-chat-latest`` alias) answers under its own
+name."""
+
+FLEX_MODELS = frozenset(
+    (
+        "o3",
+        "o4-mini",
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "gpt-5.1",
+        "gpt-5.2",
+        "gpt-5.4",
+        "gpt-5.4-mini",
+        "gpt-5.4-nano",
+        "gpt-5.5",
+        "gpt-5.6-sol",
+        "gpt-5.6-terra",
+        "gpt-5.6-luna",
+    )
+)
+"""The models that take ``service_tier: "flex"`` (and their dated snapshots): OpenAI's flex guide names o3 and
+o4-mini at launch and the gpt-5 families since; gpt-4o, gpt-4.1, the ``-chat`` aliases and gpt-5-pro do not."""
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
+"""The ``service_tier`` values OpenAI's Chat Completions and Responses take."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +73,8 @@ class TaggingRequest:
     effort: str | None
     tool: str | None = None
     """The tool an Anthropic request forces, whose input is the reply."""
+    service_tier: str | None = None
+    """The tier an OpenAI request asks for; ``flex`` is served slower and cheaper, when there is capacity."""
 
 
 _DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
@@ -58,9 +94,11 @@ class Family:
 NOT_REASONING = Family((), None, False)
 GPT_5 = Family(("minimal", "low", "medium", "high"), "medium", False)
 GPT_5_1 = Family(("none", "low", "medium", "high"), "none", True)
+GPT_5_2_AND_LATER = Family(("none", "low", "medium", "high", "xhigh"), "none", True)
+"""As gpt-5.1, and ``xhigh``, which OpenAI's SDK says every model after gpt-5.1-codex-max (2025-12-04) takes."""
 O_SERIES = Family(("low", "medium", "high"), "medium", False)
 
-REASONING_TOKENS = {"none": 0, "minimal": 24, "low": 320, "medium": 1_280, "high": 3_840}
+REASONING_TOKENS = {"none": 0, "minimal": 24, "low": 320, "medium": 1_280, "high": 3_840, "xhigh": 7_680}
 """The hidden reasoning a tagging request takes at each effort. It counts against the completion limit: a limit
 below it leaves an empty reply with ``finish_reason: "length"``, as OpenAI's reasoning models do."""
 
@@ -78,9 +116,14 @@ def message_text(message: Any) -> str:
 
 
 def family_of(model: str) -> Family:
+    """A ``-chat`` alias does not reason (OpenAI refuses an effort on it), whatever its version."""
     name = _DATED.sub("", model)
-    if re.fullmatch(r"gpt-5\.\d+.*", name):
+    if "-chat" in name:
+        return NOT_REASONING
+    if re.fullmatch(r"gpt-5\.1(-.*)?", name):
         return GPT_5_1
+    if re.fullmatch(r"gpt-5\.\d+.*", name):
+        return GPT_5_2_AND_LATER
     if name.startswith("gpt-5"):
         return GPT_5
     if re.fullmatch(r"o\d.*", name):
@@ -93,6 +136,30 @@ def snapshot_of(model: str) -> str | None:
     if model in SNAPSHOTS.values():
         return model
     return SNAPSHOTS.get(model)
+
+
+def takes_flex(model: str) -> bool:
+    return _DATED.sub("", model) in FLEX_MODELS
+
+
+def service_tier_problem(model: str, tier: Any) -> dict[str, Any] | None:
+    """The 400 a ``service_tier`` gets: a value OpenAI does not know, or ``flex`` on a model without flex.
+
+    The flex refusal's text is the one the Codex backend (openai/codex#15099) and Azure's flex guide (HTTP 400
+    ``invalid_request_error``, no fallback) show; OpenAI's exact public text is not confirmed."""
+    if tier is None:
+        return None
+    if tier not in SERVICE_TIERS:
+        supported = ", ".join(f"'{value}'" for value in SERVICE_TIERS[:-1])
+        return error_body(
+            f"Invalid value: {tier!r}. Supported values are: {supported}, and '{SERVICE_TIERS[-1]}'.",
+            "invalid_request_error",
+            "service_tier",
+            "invalid_value",
+        )
+    if tier == "flex" and not takes_flex(model):
+        return error_body("Unsupported service_tier: flex", "invalid_request_error", "service_tier")
+    return None
 
 
 def error_body(message: str, error_type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from tagging_assets.gateway.models import (
     missing_parameter,
     model_not_found,
     reasoning_problem,
+    service_tier_problem,
     snapshot_of,
 )
 from tagging_assets.gateway.settings import FaultSettings
@@ -47,11 +48,22 @@ def read_chat(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[int, d
     if snapshot is None or faults.retired(model):
         return 404, model_not_found(requested)
     effort = body.get("reasoning_effort")
-    problem = reasoning_problem(model, effort, "reasoning_effort", body.get("temperature"), body.get("max_tokens"))
+    tier = body.get("service_tier")
+    problem = reasoning_problem(
+        model, effort, "reasoning_effort", body.get("temperature"), body.get("max_tokens")
+    ) or service_tier_problem(model, tier)
     if problem is not None:
         return 400, problem
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    return TaggingRequest(model, snapshot, user_text(body), schema, limit if isinstance(limit, int) else None, effort)
+    return TaggingRequest(
+        model,
+        snapshot,
+        user_text(body),
+        schema,
+        limit if isinstance(limit, int) else None,
+        effort,
+        service_tier=tier,
+    )
 
 
 _MOVED_IN_RESPONSES = {
@@ -107,10 +119,13 @@ def read_responses(body: Any, faults: FaultSettings) -> TaggingRequest | tuple[i
     if snapshot is None or faults.retired(model):
         return 404, model_not_found(requested)
     effort = _object(body.get("reasoning")).get("effort")
-    problem = reasoning_problem(model, effort, "reasoning.effort", body.get("temperature"), None)
+    tier = body.get("service_tier")
+    problem = reasoning_problem(model, effort, "reasoning.effort", body.get("temperature"), None) or (
+        service_tier_problem(model, tier)
+    )
     if problem is not None:
         return 400, problem
-    return TaggingRequest(model, snapshot, user_text(body), schema, limit, effort)
+    return TaggingRequest(model, snapshot, user_text(body), schema, limit, effort, service_tier=tier)
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tagging_assets.core.protocol import CHAT_COMPLETIONS, RESPONSES
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
 
 OPENAI_PREFIX: Final = "/v1"
 AZURE_PREFIX: Final = "/openai"
@@ -18,3 +18,8 @@ AZURE_BATCH_ENDPOINTS: Final = ("/chat/completions", "/responses", *BATCH_ENDPOI
 
 def is_azure(path: str) -> bool:
     return path.startswith(f"{AZURE_PREFIX}/")
+
+
+def is_realtime(path: str) -> bool:
+    """A chat completion, response or message path, of any of the three APIs."""
+    return path == MESSAGES or path.endswith(("/chat/completions", "/responses"))

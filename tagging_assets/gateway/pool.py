@@ -33,6 +33,11 @@ def _answer(job: Job) -> tuple[int, dict[str, Any]]:
     return answer(endpoint, body, key, tagger, faults, _batch_terms(terms) if terms else None)
 
 
+def _answer_realtime(job: Job) -> tuple[int, dict[str, Any]]:
+    endpoint, body, key, tagger, faults, _ = job
+    return answer(endpoint, body, key, tagger, faults, None, realtime=True)
+
+
 @lru_cache(maxsize=8)
 def _batch_terms(path: Path) -> BatchTerms:
     """Each process reads a batch's terms once: a job names the file rather than carrying the counts, which
@@ -77,10 +82,11 @@ class TaggerPool:
             self._rebuild(executor)
             raise
 
-    async def run(self, job: Job) -> tuple[int, dict[str, Any]]:
+    async def run_realtime(self, job: Job) -> tuple[int, dict[str, Any]]:
+        """One realtime request, awaited without blocking the event loop."""
         executor = self._executor
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, _answer, job)
+            return await asyncio.get_running_loop().run_in_executor(executor, _answer_realtime, job)
         except BrokenProcessPool:
             self._rebuild(executor)
             raise

@@ -1,9 +1,13 @@
 """The realtime endpoints: OpenAI's chat completions and responses (and Azure's deployment path), Anthropic's
-messages, each answered at once by the same tagger that runs the batches."""
+messages, each answered at once by the same tagger that runs the batches, behind the per-key rate limits and the
+spent quota a real API would put in front of it."""
 
 from __future__ import annotations
 
-import time
+import hashlib
+import json
+from collections import Counter
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,13 +16,31 @@ from starlette.routing import Route
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
 from tagging_assets.gateway.completions import request_id
 from tagging_assets.gateway.http import json_body, json_response
+from tagging_assets.gateway.limits import RateLimiter, Verdict, request_cost
+from tagging_assets.gateway.middleware import CLIENT_REQUEST_ID
 from tagging_assets.gateway.paths import AZURE_PREFIX
+from tagging_assets.gateway.refusals import (
+    anthropic_limit_headers,
+    anthropic_rate_limited,
+    anthropic_spend_limit,
+    insufficient_quota,
+    openai_limit_headers,
+    openai_rate_limited,
+)
 from tagging_assets.gateway.runtime import GatewayRuntime
 
 
 class RealtimeRoutes:
     def __init__(self, runtime: GatewayRuntime) -> None:
         self._runtime = runtime
+        settings = runtime.settings
+        self._limiter = (
+            RateLimiter(requests_per_minute=settings.requests_per_minute, tokens_per_minute=settings.tokens_per_minute)
+            if settings.requests_per_minute or settings.tokens_per_minute
+            else None
+        )
+        self._admitted = 0
+        self._attempts: Counter[str] = Counter()
 
     def routes(self, prefix: str) -> list[Route]:
         """OpenAI's two endpoints under ``prefix``."""
@@ -46,8 +68,61 @@ class RealtimeRoutes:
         return await self._answer(MESSAGES, request)
 
     async def _answer(self, endpoint: str, request: Request) -> Response:
+        """The spent quota first (it refuses everything), then the limiter, then the tagger. The request's key
+        for the tagger's faults is its content and how often that content came, so a retry of a request that an
+        injected fault hit can get through, and a rerun meets the same faults."""
         body = await json_body(request)
-        key = request_id(f"realtime:{time.time_ns()}")
         runtime = self._runtime
-        status, reply = await runtime.pool.run((endpoint, body, key, runtime.settings.tagger, runtime.faults, None))
-        return json_response(reply, status)
+        anthropic = endpoint == MESSAGES
+        client_id = request.headers.get(CLIENT_REQUEST_ID)
+        echoed = {CLIENT_REQUEST_ID: client_id} if client_id else {}
+        content = hashlib.sha256(f"{endpoint}:{json.dumps(body, sort_keys=True)}".encode()).hexdigest()
+        attempt = self._attempts[content]
+        key = request_id(f"realtime:{content}:{attempt}")
+        api_key = _api_key(request)
+        quota = runtime.faults.quota_exhausted_after
+        if quota is not None and self._admitted >= quota:
+            runtime.arrivals.arrived(client_id)
+            runtime.arrivals.too_many_requests("insufficient_quota")
+            headers = echoed | self._limit_headers(self._peek(api_key), anthropic=anthropic)
+            return json_response(anthropic_spend_limit(key) if anthropic else insufficient_quota(), 429, headers)
+        verdict = self._limiter.admit(api_key, request_cost(body)) if self._limiter else None
+        if verdict is not None and verdict.refused is not None:
+            runtime.arrivals.too_many_requests(verdict.refused)
+            if anthropic:
+                refusal, headers = anthropic_rate_limited(verdict, key)
+            else:
+                refusal, headers = openai_rate_limited(str(body.get("model")), verdict)
+            return json_response(refusal, 429, echoed | headers)
+        self._admitted += 1
+        self._attempts[content] += 1
+        runtime.arrivals.arrived(client_id)
+        status, reply = await runtime.pool.run_realtime(
+            (endpoint, body, key, runtime.settings.tagger, runtime.faults, None)
+        )
+        if status == 429:
+            runtime.arrivals.too_many_requests(_fault_reason(reply))
+        return json_response(reply, status, echoed | self._limit_headers(verdict, anthropic=anthropic))
+
+    def _peek(self, api_key: str) -> Verdict | None:
+        return self._limiter.peek(api_key) if self._limiter else None
+
+    @staticmethod
+    def _limit_headers(verdict: Verdict | None, *, anthropic: bool) -> dict[str, str]:
+        if verdict is None:
+            return {}
+        return anthropic_limit_headers(verdict) if anthropic else openai_limit_headers(verdict)
+
+
+def _api_key(request: Request) -> str:
+    """The key a request is counted against, however its API sends it: a bearer token, Azure's ``api-key``,
+    Anthropic's ``x-api-key``."""
+    headers = request.headers
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return headers.get("api-key") or headers.get("x-api-key") or (token if scheme.lower() == "bearer" else "")
+
+
+def _fault_reason(reply: dict[str, Any]) -> str:
+    """Why the tagger's side answered 429: no flex capacity, or an injected line error."""
+    error = reply.get("error") or {}
+    return "flex_unavailable" if error.get("code") == "resource_unavailable" else "injected"

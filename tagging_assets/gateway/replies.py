@@ -28,6 +28,8 @@ class Reply:
     finished: bool
     """False when the output limit cut the reply short, reasoning included."""
     usage: Usage
+    service_tier: str = "default"
+    """The tier that served it, which the reply echoes: ``flex`` only for a flex request served at flex."""
 
 
 def max_tags(schema: dict[str, Any] | None) -> int:
@@ -99,7 +101,7 @@ def chat_completion(request: TaggingRequest, key: str, reply: Reply) -> dict[str
                 "rejected_prediction_tokens": 0,
             },
         },
-        "service_tier": "default",
+        "service_tier": reply.service_tier,
         "system_fingerprint": "fp_tagging_assets_gateway",
     }
 
@@ -139,6 +141,7 @@ def response(body: dict[str, Any], request: TaggingRequest, key: str, reply: Rep
         "instructions": body.get("instructions"),
         "max_output_tokens": request.limit,
         "reasoning": {"effort": request.effort, "summary": None},
+        "service_tier": reply.service_tier,
         "text": body.get("text") or {"format": {"type": "text"}},
         "usage": {
             "input_tokens": usage.input_tokens,

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from tagging_assets.core.protocol import COMPLETION_WINDOW
+from tagging_assets.gateway.arrivals import Arrivals
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import GatewayStore
@@ -36,6 +37,7 @@ class GatewayRuntime:
         self._given_pool = pool
         self.served: Counter[str] = Counter()
         """API requests served since start, by method and route."""
+        self.arrivals = Arrivals()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:

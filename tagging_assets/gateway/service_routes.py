@@ -1,5 +1,5 @@
 """The gateway's own routes, outside every protocol: ``/health`` for whoever waits for it to start, and
-``/stats`` for tests and benchmarks that ask what a client really did."""
+``/stats`` and ``/stats/realtime`` for tests and benchmarks that ask what a client really did."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class ServiceRoutes:
         return [
             Route("/health", self.health, methods=["GET"]),
             Route("/stats", self.stats, methods=["GET"]),
+            Route("/stats/realtime", self.realtime_stats, methods=["GET"]),
         ]
 
     async def health(self, _request: Request) -> Response:
@@ -32,3 +33,8 @@ class ServiceRoutes:
         rows = [*store.list_batches(None, 10_000), *store.list_batches(None, 10_000, messages=True)]
         batches = {row["id"]: {"status": row["status"], **row["request_counts"]} for row in rows}
         return json_response({"requests": dict(self._runtime.served), "batches": batches})
+
+    async def realtime_stats(self, _request: Request) -> Response:
+        """The realtime requests that arrived, by ``X-Client-Request-Id`` and in total, and the 429s sent, by
+        reason (``arrivals.py``): how often a throttling, retrying client really reached the API."""
+        return json_response(self._runtime.arrivals.report())

@@ -52,7 +52,31 @@ class FaultSettings(_GatewaySettings):
     length_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies cut off at max_tokens.")
     seconds_per_line: float = Field(0.0, ge=0, description="Extra time each line takes: slow progress.")
     latency_seconds: float = Field(
-        0.0, ge=0, description="How long every API request waits before it is answered: an API far away."
+        0.0,
+        ge=0,
+        description="How long every API request waits before it is answered: an API far away. Requests wait "
+        "side by side, not in turn.",
+        json_schema_extra={"flag_aliases": ["--latency"]},
+    )
+    quota_exhausted_after: int | None = Field(
+        None,
+        ge=0,
+        description="After this many admitted realtime requests, every realtime request gets the 429 of a spent "
+        "quota (insufficient_quota; Anthropic's enforced_spend_limit_reached), which retrying does not cure.",
+    )
+    flex_unavailable_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Fraction of realtime flex requests answered 429 resource_unavailable, not billed; picked "
+        "by the request's content and attempt, so a retry can get through.",
+    )
+    flex_served_default_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Fraction of realtime flex requests served at the default tier (the reply's service_tier "
+        "says default).",
     )
     expire_after_seconds: float | None = Field(
         None, gt=0, description="Completion window in seconds; unset means the 24 hours of the real API."
@@ -121,6 +145,20 @@ class GatewaySettings(_GatewaySettings):
     max_input_bytes: int = Field(MAX_BYTES_PER_FILE, ge=1, description="A larger input file fails validation.")
     enqueued_token_limit: int | None = Field(
         None, ge=1, description="Tokens that may be queued per model at once (token_limit_exceeded above it)."
+    )
+    requests_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Realtime requests per minute per API key, enforced per second as OpenAI quantizes it; "
+        "unset means no limit.",
+        json_schema_extra={"flag_aliases": ["--rpm"]},
+    )
+    tokens_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Realtime tokens per minute per API key (each request counts max(its output budget, its "
+        "characters / 4)), enforced per second; unset means no limit.",
+        json_schema_extra={"flag_aliases": ["--tpm"]},
     )
     faults: FaultSettings = Field(default_factory=FaultSettings, description="The faults injected on purpose.")
 

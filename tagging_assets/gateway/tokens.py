@@ -24,6 +24,12 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + estimate_tokens(text) for _, text in _turns(body))
 
 
+def input_characters(body: dict[str, Any]) -> int:
+    """The characters of every turn of a request, instructions included: what OpenAI's rate limiter estimates
+    a request's input from."""
+    return sum(len(text) for _, text in _turns(body))
+
+
 def user_text(body: dict[str, Any]) -> str:
     """What a request of any endpoint asks to tag: its user turns, as each endpoint's reader takes them."""
     return "\n\n".join(text for role, text in _turns(body) if role == "user")

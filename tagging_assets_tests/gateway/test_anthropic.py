@@ -113,6 +113,7 @@ def test_a_message_batch_counts_nothing_but_processing_until_it_ends_then_stream
     results = {result.custom_id: result.result for result in sdk.messages.batches.results(batch.id)}
     assert results["youtube_ok"].type == "succeeded"
     assert results["youtube_ok"].message.content[0].input["tags"]
+    assert results["youtube_ok"].message.usage.service_tier == "batch"
     assert results["youtube_bad-model"].type == "errored"
     assert results["youtube_bad-model"].error.error.type == "not_found_error"
     assert results["youtube_no-max"].error.error.type == "invalid_request_error"

@@ -46,3 +46,35 @@ def test_a_bad_setting_is_one_line_naming_it_in_process(environ, flags, message)
         settings_from_env(flags, environ)
     assert str(refused.value).startswith(f"invalid gateway setting: {message}")
     assert "\n" not in str(refused.value)
+
+
+def test_the_realtime_limits_and_faults_come_from_variables():
+    environ = {
+        "TAGGING_GATEWAY_REQUESTS_PER_MINUTE": "3000",
+        "TAGGING_GATEWAY_TOKENS_PER_MINUTE": "200000",
+        "TAGGING_GATEWAY_QUOTA_EXHAUSTED_AFTER": "10",
+        "TAGGING_GATEWAY_FLEX_UNAVAILABLE_RATE": "0.25",
+    }
+    settings = settings_from_env({"tokens_per_minute": 1000}, environ)
+    assert (settings.requests_per_minute, settings.tokens_per_minute) == (3000, 1000)
+    assert (settings.faults.quota_exhausted_after, settings.faults.flex_unavailable_rate) == (10, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "setting"),
+    [
+        ("--rpm", "0", "requests_per_minute: Input should be greater than or equal to 1"),
+        ("--tpm", "0", "tokens_per_minute: Input should be greater than or equal to 1"),
+        ("--latency", "-1", "latency_seconds: Input should be greater than or equal to 0"),
+        ("--quota-exhausted-after", "-1", "quota_exhausted_after: Input should be greater than or equal to 0"),
+        ("--flex-served-default-rate", "2", "flex_served_default_rate: Input should be less than or equal to 1"),
+    ],
+)
+def test_the_short_flags_set_their_settings(flag, value, setting):
+    from click.testing import CliRunner
+
+    from tagging_assets.cli.gateway import gateway
+
+    refused = CliRunner().invoke(gateway, [flag, value])
+    assert refused.exit_code == 2
+    assert refused.stderr == f"error: invalid gateway setting: {setting}\n"

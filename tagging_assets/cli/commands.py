@@ -202,7 +202,8 @@ def submit(input_file: Path, as_json: bool) -> None:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls with --watch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (with --watch, once finished).")
 def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
-    """Show a batch's status and progress: requests done of the total, failures, errors."""
+    """Show a batch's (or a realtime or flex job's) status and progress: requests done of the total, failures,
+    errors."""
     from tagging_assets.batches.jobs import jobs_of
     from tagging_assets.batches.providers import status_naming_its_api
     from tagging_assets.batches.records import RecordStore
@@ -213,8 +214,9 @@ def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     with clear_errors(), batch_client(settings, note) as client:
         api = jobs_of(client, settings)
         state = status_naming_its_api(api, records, batch_id)
+        mode = state.metadata.get("mode", "batch")
+        label = f"Batch {batch_id}" if mode == "batch" else f"{mode.capitalize()} job {batch_id}"
         if watch and state.status not in TERMINAL_STATUSES:
-            label = f"Batch {batch_id}"
             with progress_bar(state.total, label) as bar:
                 while state.status not in TERMINAL_STATUSES:
                     advance(bar, state, label)
@@ -225,9 +227,9 @@ def status(batch_id: str, watch: bool, interval: float, as_json: bool) -> None:
     if as_json:
         print_json({**state.to_json(), "estimated_seconds_left": None if left is None else round(left)})
         return
-    click.echo(
-        f"Batch {batch_id}: {state.status} {state.done}/{state.total} ({state.progress_pct}%), {state.failed} failed"
-    )
+    click.echo(f"{label}: {state.status} {state.done}/{state.total} ({state.progress_pct}%), {state.failed} failed")
+    if stopped := state.metadata.get("stopped"):
+        click.echo(f"  stopped: {stopped}")
     if left is not None:
         click.echo(f"Estimated time remaining: {duration(left)}")
     for error in state.errors:

@@ -140,7 +140,6 @@ def openai_batch_job(
 ) -> Submission:
     shards = batch_input_jsonl.shards
     plan = tagging.plan(batch_api)
-    estimate = plan.expected_cost(sum(shard.input_tokens for shard in shards), sum(shard.requests for shard in shards))
 
     def add_partition(batch: SubmittedBatch) -> None:
         context.instance.add_dynamic_partitions(BATCH_PARTITIONS, [batch.batch_id])
@@ -157,6 +156,9 @@ def openai_batch_job(
             submitted=add_partition,
         )
     submitted, deferred = submission.batches, submission.deferred
+    estimate = plan.expected_cost(
+        sum(shard.input_tokens for shard in shards), sum(shard.requests for shard in shards), mode=submission.mode
+    )
     context.add_output_metadata(
         {
             "provider": batch_api.provider,
@@ -199,10 +201,13 @@ def batch_results_raw(
     with failing_clearly():
         status = status_naming_its_api(api, records, batch_id)
         files = api.download(status, target)
+    record = records.load(batch_id)
+    mode = record.mode
     metadata: dict[str, object] = {
         "batch_id": batch_id,
+        "mode": mode,
         "provider": batch_api.provider,
-        "model": status.model or records.load(batch_id).model,
+        "model": status.model or record.model,
         "endpoint": status.endpoint,
         "status": status.status,
         "requests_total": status.total,
@@ -218,13 +223,15 @@ def batch_results_raw(
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
         }
-        metadata |= cost_metadata(plan.cost_of(usage, status.model), plan.unknown_price, "actual_")
+        metadata |= cost_metadata(plan.cost_of(usage, status.model, mode=mode), plan.unknown_price, "actual_")
     if files.output:
         metadata["output_file"] = MetadataValue.path(str(files.output))
     if files.errors:
         metadata["errors_file"] = MetadataValue.path(str(files.errors))
     if url := batch_api.dashboard_url(batch_id):
         metadata["dashboard"] = MetadataValue.url(url)
+    if resent := status.metadata.get("resent_after_crash"):
+        metadata["requests_resent_after_a_crash"] = int(resent)
     if status.errors:
         metadata["validation_errors"] = MetadataValue.json([error.to_json() for error in status.errors])
     context.add_output_metadata(metadata)
@@ -257,6 +264,7 @@ def tagged_points(
     context.add_output_metadata(
         {
             "provider": batch_api.provider,
+            "mode": record.mode,
             "model": record.model,
             "base_url": record.base_url or "",
             "status": summary.status,

@@ -201,7 +201,7 @@ def batch_results_raw(
     with failing_clearly():
         status = status_naming_its_api(api, records, batch_id)
         files = api.download(status, target)
-    record = records.load(batch_id)
+        record = records.load(batch_id)
     mode = record.mode
     metadata: dict[str, object] = {
         "batch_id": batch_id,

@@ -125,3 +125,22 @@ def test_a_realtime_job_in_dagster_is_a_partition_processed_like_a_batch(
     assert processed.output_for_node("tagged_points")["tagged"] == 40
     assert all(evaluation.passed for evaluation in processed.get_asset_check_evaluations())
     assert {state["status"] for state in statuses(seeded_cache).values()} == {"tagged"}
+
+
+def test_azure_realtime_calls_name_the_standard_deployment_not_the_global_batch_one(tmp_path, start_gateway):
+    gateway = start_gateway(api_key="azure-key", azure_deployments="tagging-batch=gpt-4o-mini,tagging-now=gpt-4o-mini")
+    env = user_env(
+        tmp_path,
+        gateway,
+        "azure",
+        AZURE_OPENAI_ENDPOINT=f"http://127.0.0.1:{gateway.port}",
+        AZURE_OPENAI_API_KEY="azure-key",
+        TAGGING_AZURE_DEPLOYMENT="tagging-batch",
+        TAGGING_AZURE_REALTIME_DEPLOYMENT="tagging-now",
+    )
+    assert cli(env, "seed-cache").exit_code == 0
+    tagged = cli(env, "tag", "--limit", "3", "--mode", "realtime")
+    assert "3 tagged in 1 realtime job(s)" in tagged.stdout, tagged.stderr
+    served = gateway.served()
+    assert served.get("POST /openai/deployments/tagging-now/chat/completions") == 3, served
+    assert not [route for route in served if "tagging-batch" in route or "batches" in route], served

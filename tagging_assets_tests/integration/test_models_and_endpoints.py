@@ -143,15 +143,15 @@ def test_a_work_dir_from_another_api_submits_once_at_this_one_and_never_twice(tm
 
 def test_an_unknown_model_with_a_cap_is_refused_before_anything_is_uploaded(tmp_path, start_gateway):
     gateway = start_gateway()
-    env = user_env(tmp_path, gateway, TAGGING_MODEL="gpt-5.4-mini")
+    env = user_env(tmp_path, gateway, TAGGING_MODEL="gpt-5.7")
     cli(env, "seed-cache")
     requests = tmp_path / "requests.jsonl"
     prepared = cli(env, "prepare", "--output", str(requests))
-    assert "Expected cost: unknown: the price of gpt-5.4-mini is unknown" in prepared.stdout
+    assert "Expected cost: unknown: the price of gpt-5.7 is unknown" in prepared.stdout
     refused = cli({**env, "TAGGING_MAX_COST_USD": "5"}, "submit", "--input", str(requests))
     assert refused.exit_code != 0
     [line] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
-    assert "no price for gpt-5.4-mini" in line and "TAGGING_PRICING_FILE" in line
+    assert "no price for gpt-5.7" in line and "TAGGING_PRICING_FILE" in line
     served = gateway.served()
     assert "POST /v1/files" not in served and "POST /v1/batches" not in served
     assert not any((payload.get("tagging") or {}).get("status") == "pending" for payload in payloads(env))
@@ -179,8 +179,8 @@ def test_the_dagster_submission_refuses_a_model_shutting_down_and_an_unpriced_on
     retiring = resources_for(gateway, seeded_cache, tmp_path, model="gpt-5-nano")
     message = failed_submit_message(instance, retiring)
     assert f"Failure: gpt-5-nano shuts down on {tomorrow}, inside the 24-hour window" in message
-    unpriced = resources_for(gateway, seeded_cache, tmp_path, model="gpt-5.4-mini", max_cost_usd=5.0)
-    assert "no price for gpt-5.4-mini" in failed_submit_message(instance, unpriced)
+    unpriced = resources_for(gateway, seeded_cache, tmp_path, model="gpt-5.7", max_cost_usd=5.0)
+    assert "no price for gpt-5.7" in failed_submit_message(instance, unpriced)
     served = gateway.served()
     assert "POST /v1/files" not in served and "POST /v1/batches" not in served
     with QdrantCache.connect("nate_content", path=seeded_cache) as cache:

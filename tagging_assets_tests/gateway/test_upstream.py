@@ -126,3 +126,27 @@ def test_message_batches_are_refused_at_create_with_an_upstream(start_gateway):
     with pytest.raises(AnthropicBadRequestError, match="does not speak Anthropic's Messages"):
         gateway.anthropic_client().messages.batches.create(requests=[request])
     assert gateway.batches() == {}
+
+
+def test_a_spent_upstream_quota_pauses_the_batch_which_resumes_without_resending_what_was_answered(
+    start_gateway, monkeypatch
+):
+    monkeypatch.setattr("tagging_assets.gateway.worker.UPSTREAM_QUOTA_PAUSE_SECONDS", 0.2)
+    model_server = start_gateway(quota_exhausted_after=3)
+    client = start_gateway(upstream=model_server.base_url, upstream_concurrency=1).client()
+    lines = [request_line(f"n{n}", f"Attention, part {n}.") for n in range(6)]
+    batch = submit(client, jsonl(lines))
+    while not model_server.realtime_arrivals()["429_by_reason"].get("insufficient_quota"):
+        pass
+    paused = client.batches.retrieve(batch.id)
+    assert paused.status == "in_progress"
+    assert paused.request_counts.completed == 0, "a chunk is recorded once every line of it has its result"
+    answered_before = set(model_server.realtime_arrivals()["received"]) - {"n3"}
+    assert answered_before == {"n0", "n1", "n2"}
+
+    model_server.stop()
+    model_server.start()  # credit added: the same server, its quota counted afresh
+    done = wait_for(client, batch.id)
+    assert done.request_counts.model_dump() == {"total": 6, "completed": 6, "failed": 0}
+    assert sorted(line["custom_id"] for line in read_lines(client, done.output_file_id)) == [f"n{n}" for n in range(6)]
+    assert model_server.realtime_arrivals()["received"] == {"n3": 1, "n4": 1, "n5": 1}

@@ -7,8 +7,12 @@ price and cap a submission the same way.
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, replace
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from tagging_assets.core.contracts import Backend, Cost, RunMode, Shard, TokenUsage
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
@@ -20,13 +24,31 @@ from tagging_assets.core.shards import Limits
 from tagging_assets.core.tokens import TokenCounter, counter_for
 
 
+def gateway_backend(base_url: str) -> Backend:
+    """Who answers behind the local gateway at ``base_url``, as its ``/health`` says: a model server it runs in
+    front of (``gateway --upstream``), or its offline tagger (also when it does not answer yet: a gateway the
+    pipeline starts for a command runs the offline tagger)."""
+    parts = urlsplit(base_url)
+    try:
+        with urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/health", timeout=5) as response:
+            health = json.load(response)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+        return "offline-tagger"
+    return "upstream" if isinstance(health, dict) and health.get("backend") == "upstream" else "offline-tagger"
+
+
+def answering_backend(settings: TaggingSettings) -> Backend:
+    """Who answers with these settings: a Batch API, or whatever answers behind the local gateway."""
+    return gateway_backend(settings.gateway_url) if settings.uses_local_gateway else "api"
+
+
 @dataclass(frozen=True)
 class TaggingPlan:
     """One run's choices, read from the settings once.
 
-    ``backend`` says who answers (the local gateway's offline tagger, or a real API), which selection needs to know
-    whether the offline tagger's tags still stand in; ``system_prompt`` is the prompt every request carries, whose
-    version marks the items it tagged.
+    ``backend`` says who answers (the local gateway's offline tagger, a model server behind it, or a real API),
+    which selection needs to know whether the offline tagger's tags still stand in; ``system_prompt`` is the prompt
+    every request carries, whose version marks the items it tagged.
     """
 
     settings: TaggingSettings
@@ -38,7 +60,7 @@ class TaggingPlan:
         cls, settings: TaggingSettings, *, backend: Backend | None = None, system_prompt: str | None = None
     ) -> TaggingPlan:
         """The plan the settings describe; ``backend`` and ``system_prompt`` override theirs."""
-        return cls(settings, backend or settings.backend, system_prompt or SYSTEM_PROMPT)
+        return cls(settings, backend or answering_backend(settings), system_prompt or SYSTEM_PROMPT)
 
     @cached_property
     def prompt_version(self) -> str:

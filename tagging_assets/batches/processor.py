@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tagging_assets.batches import steps
 from tagging_assets.batches.jobs import Jobs, jobs_of
-from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.plan import TaggingPlan, answering_backend
 from tagging_assets.batches.providers import batch_api_client, sdk_client, status_naming_its_api
 from tagging_assets.batches.records import BatchRecord, RecordStore
 from tagging_assets.core.cache import QdrantCache
@@ -53,10 +53,11 @@ class BatchProcessor:
     ``api`` if given, else the one ``client`` (an OpenAI, Azure or Anthropic SDK
     client) speaks to, else OpenAI's for ``api_key`` (and ``OPENAI_BASE_URL``),
     else the configured provider's. ``backend`` says who answers (the local gateway's
-    offline tagger, or a Batch API), by default as the settings say; ``warn`` hears
-    what a user should know but need not stop for (a stale record set aside), by
-    default the module's logger. ``cache`` may be None for the steps that only talk
-    to the API (status, download), since opening an embedded store loads all of it.
+    offline tagger or the model server behind it, or a Batch API), by default as the
+    gateway or the settings say; ``warn`` hears what a user should know but need not
+    stop for (a stale record set aside), by default the module's logger. ``cache``
+    may be None for the steps that only talk to the API (status, download), since
+    opening an embedded store loads all of it.
     """
 
     def __init__(
@@ -75,7 +76,7 @@ class BatchProcessor:
         if work_dir is not None:
             settings = settings.model_copy(update={"work_dir": Path(work_dir)})
         self.settings = settings
-        self.backend: Backend = backend or settings.backend
+        self.backend: Backend = backend or answering_backend(settings)
         self.warn = warn or logger.warning
         self.records = RecordStore(settings.work_dir)
         self._cache = cache

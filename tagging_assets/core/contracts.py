@@ -30,8 +30,9 @@ GENERIC_TAGS = frozenset(
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
 PointId = int | str
-Backend = Literal["offline-tagger", "api"]
-"""Who answers batches: the local gateway's offline tagger (no key), or a Batch API (OpenAI's or another)."""
+Backend = Literal["offline-tagger", "upstream", "api"]
+"""Who answers batches: the local gateway's offline tagger (no key), a model server behind the local gateway
+(``gateway --upstream``), or a Batch API (OpenAI's or another)."""
 
 
 class TaggingOutput(BaseModel):

@@ -132,8 +132,9 @@ def decide(
 ) -> Decision:
     """Whether a point with this tagging state needs tagging now.
 
-    Tags the offline tagger wrote (the demo's) stand in for a model's until a real API is in use
-    (``backend`` "api"); then they are tagged again, counted as ``offline-tags``."""
+    Tags the offline tagger wrote (the demo's) stand in for a model's until a model answers (``backend`` "api",
+    or "upstream": a model server behind the gateway); then they are tagged again, counted as ``offline-tags``.
+    A model's tags, through the gateway or not, are kept unless its name changes."""
     if tagging is None:
         return Decision(True, "new")
     attempts = tagging.attempts
@@ -143,7 +144,7 @@ def decide(
         return Decision(True, "content-changed")
     if tagging.prompt_version != prompt_version:
         return Decision(True, "prompt-changed")
-    if tagging.status == "tagged" and tagging.backend == "offline-tagger" and backend == "api":
+    if tagging.status == "tagged" and tagging.backend == "offline-tagger" and backend != "offline-tagger":
         return Decision(True, "offline-tags")
     if tagging.model != model:
         return Decision(True, "model-changed")

@@ -11,7 +11,7 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
 from tagging_assets.batches.jobs import Jobs, jobs_of
-from tagging_assets.batches.plan import TaggingPlan
+from tagging_assets.batches.plan import TaggingPlan, gateway_backend
 from tagging_assets.batches.providers import BatchApi, batch_api_of, sdk_client
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.core.cache import QdrantCache
@@ -75,7 +75,8 @@ class BatchApiResource(ConfigurableResource):
 
     @property
     def backend(self) -> Backend:
-        return "offline-tagger" if self.offline_tagger else "api"
+        """A Batch API, or whoever the local gateway says answers behind it (``gateway --upstream``)."""
+        return gateway_backend(self.base_url or "") if self.offline_tagger else "api"
 
     @property
     def batch_provider(self) -> Provider:

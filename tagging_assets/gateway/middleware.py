@@ -17,15 +17,13 @@ from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.gateway.http import json_response
 from tagging_assets.gateway.messages import anthropic_error
 from tagging_assets.gateway.models import error_body
-from tagging_assets.gateway.paths import OPENAI_PREFIX, is_azure, is_realtime
+from tagging_assets.gateway.paths import CLIENT_REQUEST_ID, OPENAI_PREFIX, is_azure, is_realtime
 from tagging_assets.gateway.runtime import GatewayRuntime
 
 AZURE_UNAUTHORIZED = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
     "active subscription and use a correct regional API endpoint for your resource."
 )
-CLIENT_REQUEST_ID = "x-client-request-id"
-"""The header a client names its request with; realtime answers echo it, as OpenAI's do."""
 _ID = re.compile(r"/(?:msgbatch_|batch_|file-)[A-Za-z0-9]+")
 
 

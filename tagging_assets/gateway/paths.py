@@ -10,6 +10,8 @@ from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
 
 OPENAI_PREFIX: Final = "/v1"
 AZURE_PREFIX: Final = "/openai"
+CLIENT_REQUEST_ID: Final = "x-client-request-id"
+"""The header a client names its request with; realtime answers echo it, as OpenAI's do."""
 BATCH_ENDPOINTS: Final = (CHAT_COMPLETIONS, RESPONSES)
 """The endpoints an OpenAI batch may be created for."""
 AZURE_BATCH_ENDPOINTS: Final = ("/chat/completions", "/responses", *BATCH_ENDPOINTS)

@@ -9,16 +9,17 @@ import json
 from collections import Counter
 from typing import Any
 
+import httpx
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
 from tagging_assets.gateway.completions import request_id
-from tagging_assets.gateway.http import json_body, json_response
+from tagging_assets.gateway.http import AnthropicApiError, ApiError, json_body, json_response
 from tagging_assets.gateway.limits import RateLimiter, Verdict, request_cost
-from tagging_assets.gateway.middleware import CLIENT_REQUEST_ID
-from tagging_assets.gateway.paths import AZURE_PREFIX
+from tagging_assets.gateway.paths import AZURE_PREFIX, CLIENT_REQUEST_ID
 from tagging_assets.gateway.refusals import (
     anthropic_limit_headers,
     anthropic_rate_limited,
@@ -28,6 +29,7 @@ from tagging_assets.gateway.refusals import (
     openai_rate_limited,
 )
 from tagging_assets.gateway.runtime import GatewayRuntime
+from tagging_assets.gateway.upstream import FORWARDED_HEADERS, Upstream, upstream_path, upstream_speaks_openai
 
 
 class RealtimeRoutes:
@@ -71,6 +73,8 @@ class RealtimeRoutes:
         """The spent quota first (it refuses everything), then the limiter, then the tagger. The request's key
         for the tagger's faults is its content and how often that content came, so a retry of a request that an
         injected fault hit can get through, and a rerun meets the same faults."""
+        if self._runtime.upstream is not None:
+            return await self._forward(endpoint, request, self._runtime.upstream)
         body = await json_body(request)
         runtime = self._runtime
         anthropic = endpoint == MESSAGES
@@ -103,6 +107,27 @@ class RealtimeRoutes:
         if status == 429:
             runtime.arrivals.too_many_requests(_fault_reason(reply))
         return json_response(reply, status, echoed | self._limit_headers(verdict, anthropic=anthropic))
+
+    @staticmethod
+    async def _forward(endpoint: str, request: Request, upstream: Upstream) -> Response:
+        """With an upstream, the realtime endpoints reach the model too: body, status and the pacing headers pass
+        through as they are, so a realtime job against the gateway meets the model server's own limits."""
+        if endpoint == MESSAGES:
+            raise AnthropicApiError(400, upstream_speaks_openai(upstream.url))
+        body = await request.body()
+        client_id = request.headers.get(CLIENT_REQUEST_ID)
+        try:
+            answer = await run_in_threadpool(upstream.forward, upstream_path(endpoint), body, client_id)
+        except httpx.TransportError as error:
+            message = f"The upstream {upstream.url} did not answer: {type(error).__name__}: {error}"
+            raise ApiError(502, message, code="upstream_unreachable", kind="api_error") from None
+        headers = {
+            name: value
+            for name, value in answer.headers.items()
+            if name.lower() in FORWARDED_HEADERS or name.lower().startswith("x-ratelimit-")
+        }
+        echoed = {CLIENT_REQUEST_ID: client_id} if client_id else {}
+        return Response(answer.content, answer.status_code, headers | echoed)
 
     def _peek(self, api_key: str) -> Verdict | None:
         return self._limiter.peek(api_key) if self._limiter else None

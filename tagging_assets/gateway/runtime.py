@@ -16,6 +16,7 @@ from tagging_assets.gateway.arrivals import Arrivals
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import GatewayStore
+from tagging_assets.gateway.upstream import Upstream
 from tagging_assets.gateway.worker import BatchWorker
 
 COMPLETION_WINDOW_SECONDS = 24 * 60 * 60
@@ -38,17 +39,21 @@ class GatewayRuntime:
         self.served: Counter[str] = Counter()
         """API requests served since start, by method and route."""
         self.arrivals = Arrivals()
+        self.upstream = Upstream(settings) if settings.upstream is not None else None
+        """The model server that answers instead of the offline tagger (``--upstream``), if any."""
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         self.store = GatewayStore(self.settings.state_dir)
         self.pool = self._given_pool or TaggerPool(self.settings.workers)
-        worker = BatchWorker(self.store, self.settings, self.pool)
+        worker = BatchWorker(self.store, self.settings, self.pool, self.upstream)
         worker.start()
         try:
             yield
         finally:
             worker.stop()
+            if self.upstream is not None:
+                self.upstream.close()
             if self._given_pool is None:
                 self.pool.shutdown()
             self.store.close()

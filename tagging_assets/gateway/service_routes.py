@@ -23,7 +23,11 @@ class ServiceRoutes:
         ]
 
     async def health(self, _request: Request) -> Response:
-        return json_response({"status": "ok"})
+        """Also who answers the batches: the pipeline records it with each tag, so that the offline tagger's tags
+        are replaced once a model answers, and a model's (through ``--upstream``) are not."""
+        upstream = self._runtime.settings.upstream
+        backend = "offline-tagger" if upstream is None else "upstream"
+        return json_response({"status": "ok", "backend": backend, "upstream": upstream})
 
     async def stats(self, _request: Request) -> Response:
         """API requests served since start, by method and route: what a client really asked for; and every

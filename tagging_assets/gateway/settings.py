@@ -160,7 +160,53 @@ class GatewaySettings(_GatewaySettings):
         "characters / 4)), enforced per second; unset means no limit.",
         json_schema_extra={"flag_aliases": ["--tpm"]},
     )
+    upstream: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="An OpenAI-compatible server's base URL (vLLM, Ollama, llama.cpp, LM Studio, a provider's API; "
+        "e.g. http://localhost:11434/v1) that answers each batch line and the realtime endpoints instead of the "
+        "offline tagger.",
+    )
+    upstream_key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="The environment variable holding the upstream's API key, sent as a bearer token (the key "
+        "itself is never a flag); unset: no key.",
+    )
+    upstream_requests_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Requests per minute the gateway sends the upstream, paced evenly; unset means no limit.",
+        json_schema_extra={"flag_aliases": ["--upstream-rpm"]},
+    )
+    upstream_tokens_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Tokens per minute the gateway sends the upstream (each request counts max(its output budget, "
+        "its characters / 4)); unset means no limit.",
+        json_schema_extra={"flag_aliases": ["--upstream-tpm"]},
+    )
+    upstream_concurrency: int = Field(16, ge=1, description="Requests in flight to the upstream at once.")
+    upstream_max_retries: int = Field(
+        8, ge=0, description="Retries of a line the upstream answered 5xx, 408/409, or never answered."
+    )
+    upstream_timeout_seconds: float = Field(
+        600.0, gt=0, description="How long one upstream request may take before it counts as a lost connection."
+    )
     faults: FaultSettings = Field(default_factory=FaultSettings, description="The faults injected on purpose.")
+
+    def upstream_key(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The upstream's key, read from the variable ``upstream_key_env`` names, never from a flag (``ps`` shows
+        flags)."""
+        if self.upstream_key_env is None:
+            return None
+        key = (os.environ if environ is None else environ).get(self.upstream_key_env)
+        if not key:
+            raise GatewayConfigError(
+                f"--upstream-key-env names {self.upstream_key_env}, which is not set: export the upstream's key "
+                "there, or leave --upstream-key-env out for a server without keys"
+            )
+        return key
 
 
 class GatewayConfigError(ValueError):
@@ -180,7 +226,11 @@ def settings_from_env(overrides: dict[str, object], environ: Mapping[str, str] |
     }
     values.pop("faults", None)
     try:
-        return GatewaySettings(**values, faults=FaultSettings(**faults))
+        settings = GatewaySettings(**values, faults=FaultSettings(**faults))
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise GatewayConfigError(f"invalid gateway setting: {problems}") from None
+    if settings.upstream_key_env is not None and settings.upstream is None:
+        raise GatewayConfigError("--upstream-key-env names the key of an upstream: pass --upstream URL too")
+    settings.upstream_key(environ)
+    return settings

@@ -343,7 +343,8 @@ def _expired(file_object: dict[str, Any]) -> bool:
 
 def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
     """The batch's usage with the lines' added: a chat completion's, a response's or a Message's, in the batch's
-    own shape (a Message counts its cache reads apart from its input)."""
+    own shape (a Message counts its cache reads apart from its input). An upstream model server may leave out
+    the usage or its details: what it leaves out counts as nothing."""
     input_tokens, output_tokens = usage["input_tokens"], usage["output_tokens"]
     cached = usage["input_tokens_details"]["cached_tokens"]
     reasoning = usage["output_tokens_details"]["reasoning_tokens"]
@@ -354,12 +355,15 @@ def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str
             input_tokens, cached = input_tokens + message["input_tokens"] + read, cached + read
             output_tokens += message["output_tokens"]
             continue
-        line = record["response"]["body"]["usage"]
+        body = record["response"]["body"]
+        line = (body.get("usage") if isinstance(body, dict) else None) or {}
         chat = "prompt_tokens" in line
-        input_tokens += line["prompt_tokens" if chat else "input_tokens"]
-        output_tokens += line["completion_tokens" if chat else "output_tokens"]
-        cached += line["prompt_tokens_details" if chat else "input_tokens_details"]["cached_tokens"]
-        reasoning += line["completion_tokens_details" if chat else "output_tokens_details"]["reasoning_tokens"]
+        input_details = line.get("prompt_tokens_details" if chat else "input_tokens_details") or {}
+        output_details = line.get("completion_tokens_details" if chat else "output_tokens_details") or {}
+        input_tokens += line.get("prompt_tokens" if chat else "input_tokens") or 0
+        output_tokens += line.get("completion_tokens" if chat else "output_tokens") or 0
+        cached += input_details.get("cached_tokens") or 0
+        reasoning += output_details.get("reasoning_tokens") or 0
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": cached},

@@ -29,11 +29,22 @@ from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
 from tagging_assets.gateway.tagger import BatchTerms
 from tagging_assets.gateway.tokens import prompt_tokens
+from tagging_assets.gateway.upstream import (
+    Upstream,
+    UpstreamLine,
+    batch_request_id,
+    chunk_files,
+    remove_batch_folder,
+    remove_chunk_files,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 100
 """Validation stops listing errors after this many, as the real API does not list thousands."""
+UPSTREAM_QUOTA_PAUSE_SECONDS = 30.0
+"""How long the worker waits before it sends again to an upstream that answered insufficient_quota: credit may be
+added meanwhile, and the batch resumes by itself; until its window ends it stays in_progress."""
 
 
 @dataclass
@@ -147,14 +158,23 @@ def canonical(endpoint: str) -> str:
 class BatchWorker:
     """Moves every active batch through its lifecycle on a background thread."""
 
-    def __init__(self, store: GatewayStore, settings: GatewaySettings, pool: TaggerPool) -> None:
+    def __init__(
+        self, store: GatewayStore, settings: GatewaySettings, pool: TaggerPool, upstream: Upstream | None = None
+    ) -> None:
         self._store = store
         self._settings = settings
         self._faults = settings.faults
         self._pool = pool
+        self._upstream = upstream
         # A chunk blocks the worker until it is done: with slow lines injected, one line per process keeps
-        # every other batch (and a cancel) waiting one line's time at most.
-        self._chunk = settings.workers if settings.faults.seconds_per_line else max(16, settings.workers * 8)
+        # every other batch (and a cancel) waiting one line's time at most. An upstream chunk stops taking new
+        # lines at a cancel, so it can keep each of its concurrent requests busy a few times over.
+        if upstream is not None:
+            self._chunk = upstream.limits.max_concurrency * 4
+        elif settings.faults.seconds_per_line:
+            self._chunk = settings.workers
+        else:
+            self._chunk = max(16, settings.workers * 8)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="batch-worker", daemon=True)
 
@@ -256,6 +276,8 @@ class BatchWorker:
         if not jobs and line == row.next_line:
             self._store.update_batch(batch_id, "in_progress", status="finalizing", finalizing_at=int(time.time()))
             return True
+        if self._upstream is not None:
+            return self._run_upstream_chunk(row, self._upstream, jobs, line, offset)
         tagger = self._settings.tagger
         terms = self._batch_terms(row) if tagger == "keywords" else None
         endpoint = canonical(row.object["endpoint"])
@@ -269,6 +291,38 @@ class BatchWorker:
         ]
         self._store.record_lines(batch_id, results, line, offset)
         return True
+
+    def _run_upstream_chunk(
+        self, row: BatchRow, upstream: Upstream, jobs: list[tuple[int, str, dict[str, Any]]], line: int, offset: int
+    ) -> bool:
+        """Answer a chunk of lines through the upstream and record it once every line of it has its result line;
+        until then (a cancel, a shutdown, a spent quota) the next step runs the same chunk again, sending only
+        what was never answered."""
+        files = chunk_files(self._upstream_folder(row.id), row.next_line)
+        outcome = upstream.run_chunk(
+            row.id,
+            canonical(row.object["endpoint"]),
+            (UpstreamLine(custom_id, body) for _, custom_id, body in jobs),
+            files=files,
+            keep_going=lambda: not self._stopping.is_set() and self._still_in_progress(row.id),
+        )
+        if outcome.report.stopped is not None:
+            logger.warning("batch %s paused: %s", row.id, outcome.report.stopped)
+            self._stopping.wait(UPSTREAM_QUOTA_PAUSE_SECONDS)
+        if any(custom_id not in outcome.records for _, custom_id, _ in jobs):
+            return True
+        results = [LineResult(number, custom_id, *outcome.records[custom_id]) for number, custom_id, _ in jobs]
+        self._store.record_lines(row.id, results, line, offset)
+        remove_chunk_files(files)
+        return True
+
+    def _still_in_progress(self, batch_id: str) -> bool:
+        row = self._store.get_batch(batch_id)
+        return row is not None and row.status == "in_progress" and time.time() < row.deadline
+
+    def _upstream_folder(self, batch_id: str) -> Path:
+        """Where the executor keeps a batch's answers while its chunks run."""
+        return self._store.state_dir / "upstream" / batch_id
 
     def _batch_terms(self, row: BatchRow) -> Path:
         """The file of the terms of every request of the batch, counted on every core before its first line is
@@ -314,6 +368,7 @@ class BatchWorker:
         if messages:
             counts["canceled" if final_status == "cancelled" else "expired"] = len(expired)
         self._store.terms_path(batch_id).unlink(missing_ok=True)
+        remove_batch_folder(self._upstream_folder(batch_id))
         logger.info("batch %s %s: %s", batch_id, final_status, counts)
         self._store.update_batch(
             batch_id,
@@ -342,7 +397,7 @@ class BatchWorker:
                     yield unfinished_result(custom_id, "canceled" if final_status == "cancelled" else "expired")
                     continue
                 yield {
-                    "id": _batch_request_id(row.id, custom_id),
+                    "id": batch_request_id(row.id, custom_id),
                     "custom_id": custom_id,
                     "response": None,
                     "error": {
@@ -356,13 +411,9 @@ def _generated_file_id(batch_id: str, kind: str) -> str:
     return "file-" + hashlib.sha256(f"{batch_id}:{kind}".encode()).hexdigest()[:24]
 
 
-def _batch_request_id(batch_id: str, custom_id: str) -> str:
-    return "batch_req_" + hashlib.sha256(f"{batch_id}:{custom_id}".encode()).hexdigest()[:32]
-
-
 def _result_record(batch_id: str, custom_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": _batch_request_id(batch_id, custom_id),
+        "id": batch_request_id(batch_id, custom_id),
         "custom_id": custom_id,
         "response": {"status_code": status, "request_id": request_id(f"{batch_id}:{custom_id}"), "body": body},
         "error": None,

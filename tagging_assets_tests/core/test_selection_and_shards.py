@@ -76,6 +76,15 @@ def test_offline_tags_are_tagged_again_by_a_real_api_and_only_by_one():
     assert _decision(failed_offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "api")[:2] == (False, "given-up")
 
 
+def test_a_model_behind_the_gateway_replaces_offline_tags_and_its_own_tags_stand_as_any_apis():
+    offline = _state(backend="offline-tagger")
+    assert _decision(offline, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, "upstream")[:2] == (True, "offline-tags")
+    by_upstream = _state(backend="upstream")
+    for backend in ("api", "upstream", "offline-tagger"):
+        assert _decision(by_upstream, HASH, "gpt-4o-mini", PROMPT_VERSION, 3, backend)[:2] == (False, "up-to-date")
+    assert _decision(by_upstream, HASH, "gpt-4o", PROMPT_VERSION, 3, "api")[:2] == (True, "model-changed")
+
+
 def test_a_custom_prompt_gets_its_own_version():
     assert prompt_version_for(SYSTEM_PROMPT) == PROMPT_VERSION
     assert prompt_version_for("Tag this.") != prompt_version_for("Tag that.")

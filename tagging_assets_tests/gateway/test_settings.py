@@ -68,6 +68,10 @@ def test_the_realtime_limits_and_faults_come_from_variables():
         ("--latency", "-1", "latency_seconds: Input should be greater than or equal to 0"),
         ("--quota-exhausted-after", "-1", "quota_exhausted_after: Input should be greater than or equal to 0"),
         ("--flex-served-default-rate", "2", "flex_served_default_rate: Input should be less than or equal to 1"),
+        ("--upstream-rpm", "0", "upstream_requests_per_minute: Input should be greater than or equal to 1"),
+        ("--upstream-tpm", "0", "upstream_tokens_per_minute: Input should be greater than or equal to 1"),
+        ("--upstream-concurrency", "0", "upstream_concurrency: Input should be greater than or equal to 1"),
+        ("--upstream", "localhost:11434", "upstream: String should match pattern '^https?://'"),
     ],
 )
 def test_the_short_flags_set_their_settings(flag, value, setting):
@@ -78,3 +82,30 @@ def test_the_short_flags_set_their_settings(flag, value, setting):
     refused = CliRunner().invoke(gateway, [flag, value])
     assert refused.exit_code == 2
     assert refused.stderr == f"error: invalid gateway setting: {setting}\n"
+
+
+def test_the_upstream_settings_come_from_flags_and_variables():
+    environ = {
+        "TAGGING_GATEWAY_UPSTREAM": "http://localhost:11434/v1",
+        "TAGGING_GATEWAY_UPSTREAM_REQUESTS_PER_MINUTE": "5",
+    }
+    settings = settings_from_env({"upstream_tokens_per_minute": 9000, "upstream_concurrency": 2}, environ)
+    assert settings.upstream == "http://localhost:11434/v1"
+    assert (settings.upstream_requests_per_minute, settings.upstream_tokens_per_minute) == (5, 9000)
+    assert settings.upstream_concurrency == 2
+    assert settings.upstream_key() is None
+
+
+def test_the_gateway_refuses_to_start_in_one_line_when_the_upstream_key_variable_is_unset(monkeypatch):
+    from click.testing import CliRunner
+
+    from tagging_assets.cli.gateway import gateway
+
+    monkeypatch.delenv("OLLAMA_KEY", raising=False)
+    arguments = ["--upstream", "http://localhost:11434/v1", "--upstream-key-env", "OLLAMA_KEY"]
+    refused = CliRunner().invoke(gateway, arguments)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: --upstream-key-env names OLLAMA_KEY, which is not set: export the upstream's key there, "
+        "or leave --upstream-key-env out for a server without keys\n"
+    )

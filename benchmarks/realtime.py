@@ -7,7 +7,8 @@ realtime job through ``jobs_of`` (``Jobs.submit`` then ``Jobs.run``) with an ``o
 requests at 3,000 a minute cannot finish in less than 20 s. Case A sets the project's limit at the gateway's (no
 429 should be provoked, within 10% of 20 s); case B sets it at twice the gateway's (the gateway refuses what it
 cannot take and the executor obeys its 429s, within 25%). Each job runs in a fresh process, so the gateway's CPU
-is not counted against the client's, and each case gets a fresh gateway, so its counts are the case's own.
+is not counted against the client's, and each case gets a fresh gateway, so its counts are the case's own (its
+tagger processes started by a few calls on another key first, as an API far away has none to start).
 
 Memory: the same job at 1,000 and at 10,000 requests against a gateway with no rate limit, no latency and the
 echo tagger (so the client, not the gateway, sets the pace), each in a fresh process reporting its peak RSS.
@@ -172,7 +173,7 @@ def measure(scratch: Path, name: str, count: int, gateway_settings: dict[str, An
     return figures
 
 
-def table(requests: int, cases: dict[str, dict[str, Any]], memory: list[dict[str, Any]]) -> str:
+def table(requests: int, cases: dict[str, dict[str, Any]], memory: list[dict[str, Any]], load: float) -> str:
     per_second = GATEWAY_RPM / 60
     bound = requests / per_second
     burst = int(per_second)
@@ -185,7 +186,8 @@ def table(requests: int, cases: dict[str, dict[str, Any]], memory: list[dict[str
         f"{LATENCY_SECONDS * 1000:.0f} ms and allows {GATEWAY_RPM:,} a minute. {requests:,} requests at "
         f"{GATEWAY_RPM:,} a minute take {bound:.0f} s, the bound the targets are measured from (a client that "
         f"bursts can finish in {burst_floor:.1f} s: the gateway's bucket starts with one second's worth, "
-        f"{burst:,}, and each answer comes {LATENCY_SECONDS * 1000:.0f} ms after its request).",
+        f"{burst:,}, and each answer comes {LATENCY_SECONDS * 1000:.0f} ms after its request). The machine's load "
+        f"average was {load:.1f} when the timed jobs started.",
         "",
         "| project's limit | wall time | over the bound | target | 429s sent (obeyed) | requests arriving twice "
         "| client CPU per request |",
@@ -236,6 +238,7 @@ def main() -> None:
         print(json.dumps(run_job(args.run_job, args.base_url, args.project_rpm)))
         return
     limited = {"requests_per_minute": GATEWAY_RPM, "latency_seconds": LATENCY_SECONDS}
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         cases = {}
         for name, project_rpm in (("A", GATEWAY_RPM), ("B", 2 * GATEWAY_RPM)):
@@ -243,7 +246,7 @@ def main() -> None:
             cases[name]["project_rpm"] = project_rpm
         sizes = sorted(int(size) for size in args.memory_sizes.split(","))
         memory = [measure(Path(scratch), f"memory-{size}", size, {"tagger": "echo"}, None) for size in sizes]
-    markdown = table(args.requests, cases, memory)
+    markdown = table(args.requests, cases, memory, load)
     print(markdown)
     if not args.no_readme:
         write_section("realtime", markdown)

@@ -36,6 +36,7 @@ test-fast: install
 
 bench: install
 	$(BIN)/python benchmarks/gateway_throughput.py
+	$(BIN)/python benchmarks/realtime.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/sensor_tick.py

@@ -95,7 +95,7 @@ def main() -> None:
             if run in RUNS:
                 rows.append(
                     f"| {run.label} | {summary['tokens']} ({summary['reasoning']}) | {cost['batch']} "
-                    f"| {cost.get('flex', '–')} | {cost['realtime']} |"
+                    f"| {cost.get('flex', 'no flex')} | {cost['realtime']} |"
                 )
             else:
                 mode_rows.append(f"| {run.label} | {summary['tokens']} | **{cost[summary['mode']]}** |")
@@ -111,8 +111,8 @@ def main() -> None:
     )
     modes = "\n".join(
         [
-            "Measured by `make bench`: `TAGGING_MODE=… TAGGING_MODEL=… make demo`, each in a fresh cache; the figure is "
-            "what the run was billed at its mode's prices.",
+            "Measured by `make bench`: `TAGGING_MODE=… TAGGING_MODEL=… make demo`, each in a fresh cache; the "
+            "figure is what the run was billed at its mode's prices.",
             "",
             "| model, mode | tokens | billed |",
             "| --- | ---: | ---: |",

@@ -225,8 +225,8 @@ class Throttle:
                     break
                 self._timing.sleep(min(ready_at - now, STOP_CHECK_SECONDS))
             with self._state:
-                self._next_request_at = now + self._seconds_per_request
-                self._next_tokens_at = now + rate_tokens * self._seconds_per_token
+                self._next_request_at = _next_slot(self._next_request_at, now, self._seconds_per_request)
+                self._next_tokens_at = _next_slot(self._next_tokens_at, now, rate_tokens * self._seconds_per_token)
             return True
 
     def hold_for(self, seconds: float) -> None:
@@ -265,8 +265,12 @@ class Throttle:
         return ready_at
 
     def _hold_until(self, moment: float) -> None:
+        """Hold every send until ``moment``; the pace starts again from there, so the time held is not made up
+        in a burst that the provider would refuse again."""
         with self._state:
             self._held_until = max(self._held_until, moment)
+            self._next_request_at = max(self._next_request_at, moment)
+            self._next_tokens_at = max(self._next_tokens_at, moment)
 
     def _reset_seconds(self, headers: Mapping[str, str], bucket: _Bucket) -> float | None:
         text = headers.get(bucket.reset)
@@ -278,6 +282,17 @@ class Throttle:
             return max(0.0, (datetime.fromisoformat(text) - self._timing.wall_clock()).total_seconds())
         except ValueError:
             return None
+
+
+def _next_slot(due: float, now: float, interval: float) -> float:
+    """When the send after one that went at ``now`` may go: one interval after the slot this one was due in, so a
+    late wake-up (the sleep's overshoot, the GIL, a busy CPU) is made up instead of added to the job, but never
+    earlier than the provider's one-second bucket allows: a send may run behind by at most what that bucket holds
+    beyond the send itself (nothing at 60 a minute or less). The first send sets the pace, with no burst."""
+    if due == float("-inf"):
+        return now + interval
+    slack = max(0.0, 1.0 - interval)
+    return max(due + interval, now + interval - slack)
 
 
 def _shortest(*waits: float | None) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from email.utils import format_datetime
+from itertools import pairwise
 
 import pytest
 
@@ -200,3 +201,45 @@ def test_a_run_stopped_during_a_long_429_wait_leaves_it_within_one_slice(clock):
     throttle.hold_for(3600.0)
     assert throttle.acquire(100, stop) is False
     assert clock.now == STOP_CHECK_SECONDS
+
+
+class LateClock(FakeClock):
+    """A clock whose sleeps overshoot, as a busy machine's do."""
+
+    def __init__(self, overshoot: float) -> None:
+        super().__init__()
+        self.overshoot = overshoot
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds + self.overshoot)
+
+
+def _acquire_times(throttle: Throttle, clock: FakeClock, count: int) -> list[float]:
+    stop = threading.Event()
+    times = []
+    for _ in range(count):
+        assert throttle.acquire(1, stop)
+        times.append(clock.now)
+    return times
+
+
+def test_late_wake_ups_are_made_up_within_the_providers_one_second_bucket():
+    clock = LateClock(overshoot=0.005)
+    times = _acquire_times(Throttle(Limits(requests_per_minute=3_000), clock.timing), clock, 1_000)
+    assert times[-1] - times[0] == pytest.approx(999 * 0.02, abs=0.03), "the pace holds, the lateness is not added"
+    assert all(later - earlier >= 0.015 for earlier, later in pairwise(times))
+
+
+def test_at_sixty_a_minute_or_less_a_late_send_is_never_followed_early():
+    clock = LateClock(overshoot=0.2)
+    times = _acquire_times(Throttle(Limits(requests_per_minute=60), clock.timing), clock, 5)
+    assert min(later - earlier for earlier, later in pairwise(times)) >= 1.0
+
+
+def test_the_time_a_429_held_every_send_is_not_made_up_in_a_burst(clock):
+    throttle = Throttle(Limits(requests_per_minute=3_000), clock.timing)
+    _acquire_times(throttle, clock, 3)
+    throttle.hold_for(5.0)
+    times = _acquire_times(throttle, clock, 4)
+    assert times[0] >= 5.0
+    assert [later - earlier for earlier, later in pairwise(times)] == pytest.approx([0.02] * 3)

@@ -47,6 +47,29 @@ class HttpAnswer:
     """Header names lower-cased."""
     request_id: str | None = None
 
+    @classmethod
+    def of(cls, response: HttpResponse, request_id: str | None) -> HttpAnswer:
+        """An HTTP client's response (the SDKs' httpx responses) as the executor reads it."""
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return cls(status_code=response.status_code, body=response.content, headers=headers, request_id=request_id)
+
+
+class _Headers(Protocol):
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+class HttpResponse(Protocol):
+    """What ``HttpAnswer.of`` reads of a response."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> _Headers: ...
+
 
 class ConnectionLost(Exception):
     """Raised by a send when no HTTP answer arrived: connection refused or cut, or timed out."""

@@ -246,19 +246,7 @@ class AnthropicRealtime:
                 **named, extra_body=extra or None, extra_headers={"X-Client-Request-Id": request.custom_id}
             )
         except anthropic.APIStatusError as error:
-            response = error.response
-            return HttpAnswer(
-                status_code=response.status_code,
-                body=response.content,
-                headers={name.lower(): value for name, value in response.headers.items()},
-                request_id=error.request_id,
-            )
+            return HttpAnswer.of(error.response, error.request_id)
         except anthropic.APIConnectionError as error:
             raise ConnectionLost(f"{type(error).__name__}: {error}") from error
-        response = raw.http_response
-        return HttpAnswer(
-            status_code=response.status_code,
-            body=response.content,
-            headers={name.lower(): value for name, value in response.headers.items()},
-            request_id=raw.request_id,
-        )
+        return HttpAnswer.of(raw.http_response, raw.request_id)

@@ -262,19 +262,7 @@ class OpenAIRealtime:
             else:
                 raw = self._client.chat.completions.with_raw_response.create(**body, extra_headers=headers)
         except openai.APIStatusError as error:
-            response = error.response
-            return HttpAnswer(
-                status_code=response.status_code,
-                body=response.content,
-                headers={name.lower(): value for name, value in response.headers.items()},
-                request_id=error.request_id,
-            )
+            return HttpAnswer.of(error.response, error.request_id)
         except openai.APIConnectionError as error:
             raise ConnectionLost(f"{type(error).__name__}: {error}") from error
-        response = raw.http_response
-        return HttpAnswer(
-            status_code=response.status_code,
-            body=response.content,
-            headers={name.lower(): value for name, value in response.headers.items()},
-            request_id=raw.request_id,
-        )
+        return HttpAnswer.of(raw.http_response, raw.request_id)

@@ -144,3 +144,22 @@ def test_azure_realtime_calls_name_the_standard_deployment_not_the_global_batch_
     served = gateway.served()
     assert served.get("POST /openai/deployments/tagging-now/chat/completions") == 3, served
     assert not [route for route in served if "tagging-batch" in route or "batches" in route], served
+
+
+def test_azure_flex_goes_to_the_standard_deployment_on_the_flex_tier(tmp_path, start_gateway):
+    gateway = start_gateway(api_key="azure-key", azure_deployments="tagging-now=gpt-5.4-mini")
+    env = user_env(
+        tmp_path,
+        gateway,
+        "azure",
+        AZURE_OPENAI_ENDPOINT=f"http://127.0.0.1:{gateway.port}",
+        AZURE_OPENAI_API_KEY="azure-key",
+        TAGGING_MODEL="gpt-5.4-mini",
+        TAGGING_AZURE_REALTIME_DEPLOYMENT="tagging-now",
+    )
+    assert cli(env, "seed-cache").exit_code == 0
+    tagged = cli(env, "tag", "--limit", "3", "--mode", "flex")
+    assert "3 tagged in 1 flex job(s)" in tagged.stdout, tagged.stderr
+    assert gateway.served().get("POST /openai/deployments/tagging-now/chat/completions") == 3
+    [job_id] = set(tagged_by_job(tmp_path / "qdrant").values())
+    assert {line["response"]["body"]["service_tier"] for line in job_lines(tmp_path / "work", job_id)} == {"flex"}

@@ -102,7 +102,8 @@ class Limits:
     tokens_per_minute: int | None = None
     max_concurrency: int = 16
     max_retries: int = 8
-    """For 5xx, 408/409, connection lost; rate-limit 429s get four times as many before they count as endless."""
+    """For 5xx, 408/409, connection lost. A 429 that names no wait (flex's "resource unavailable") gets four times as
+    many before it counts as endless; one that names its wait is obeyed however often it comes."""
     first_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
 
@@ -361,9 +362,10 @@ class RetryPolicy:
             return Decision(Verdict.FINAL)
         if answer is not None and answer.status_code == 429:
             too_large = str(error.get("message") or "").startswith("Request too large")
-            if (too_large and should_retry != "true") or rate_limit_retries >= self._limits.max_retries * 4:
-                return Decision(Verdict.FINAL)
             asked = _retry_after_seconds(answer.headers, self._timing.wall_clock())
+            endless = asked is None and rate_limit_retries >= self._limits.max_retries * 4
+            if (too_large and should_retry != "true") or endless:
+                return Decision(Verdict.FINAL)
             wait_seconds = asked if asked is not None else self._backoff(rate_limit_retries)
             return Decision(Verdict.RETRY_RATE_LIMITED, wait_seconds)
         retryable = answer is None or answer.status_code in (408, 409) or answer.status_code >= 500

@@ -161,6 +161,11 @@ def test_a_429_waits_what_its_headers_ask_even_beyond_the_sdks_caps(clock, heade
     assert decision.wait_seconds == pytest.approx(seconds)
 
 
+def test_a_429_that_names_its_wait_is_obeyed_however_often_it_comes(clock):
+    """A limit the project's own is set above refuses many times over; only a 429 naming no wait can be endless."""
+    assert decide(clock, 429, rate_limit_retries=1_000, retry_after_ms="20").verdict is Verdict.RETRY_RATE_LIMITED
+
+
 @pytest.mark.parametrize("headers", [{}, {"retry_after": "0"}, {"retry_after": "tomorrow"}, {"retry_after_ms": "-5"}])
 def test_a_429_without_a_usable_retry_after_backs_off_exponentially(clock, headers):
     assert 0.75 <= decide(clock, 429, **headers).wait_seconds <= 1.0

@@ -15,6 +15,7 @@ from tagging_assets.cli.output import (
     clear_errors,
     duration,
     note,
+    priced_per_mode,
     print_json,
     progress_bar,
     settings_from_env,
@@ -96,7 +97,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
             bar.update(report.scanned - bar.pos)
         requests = sum(shard.requests for shard in shards)
         tokens = sum(shard.input_tokens for shard in shards)
-        cost = plan.expected_cost(tokens, requests)
+        mode = plan.mode_for(requests)
+        cost = plan.expected_cost(tokens, requests, mode=mode)
     largest = max((shard.largest_request_tokens for shard in shards), default=0)
     if as_json:
         print_json(
@@ -109,6 +111,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 "largest_request_tokens": largest,
                 "request_options": asdict(options),
                 "endpoint": settings.endpoint,
+                "mode": mode,
+                "expected_cost_usd": round(cost.billed_usd, 6) if cost else None,
                 "expected_cost_batch_usd": round(cost.batch_usd, 6) if cost else None,
                 "expected_cost_realtime_usd": round(cost.realtime_usd, 6) if cost else None,
                 "expected_cost_flex_usd": round(cost.flex_usd, 6) if cost and cost.flex_usd is not None else None,
@@ -133,11 +137,16 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
         expected = plan.expected_output_tokens(1)
         if cost is None:
             click.echo(f"Expected cost: unknown: {plan.unknown_price}.")
-        else:
+        elif mode == "batch":
             click.echo(
                 f"Expected cost: {usd(cost.batch_usd)} with the Batch API ({usd(cost.realtime_usd)} realtime"
                 f"{'' if cost.flex_usd is None else f', {usd(cost.flex_usd)} flex'}), "
                 f"counting ~{expected} output tokens a reply."
+            )
+        else:
+            click.echo(
+                f"Expected cost: {usd(cost.billed_usd)} at {mode} prices (TAGGING_MODE={settings.mode}; "
+                f"{usd(cost.batch_usd)} with the Batch API), counting ~{expected} output tokens a reply."
             )
 
 
@@ -277,6 +286,8 @@ def process(batch_id: str, as_json: bool) -> None:
     cost = summary.cost
     if cost is None:
         click.echo(f"{tokens}: cost unknown: {plan.unknown_price}.")
+    elif cost.mode != "batch":
+        click.echo(f"{tokens}: {priced_per_mode([summary], [cost.mode])}.")
     else:
         click.echo(
             f"{tokens}: {usd(cost.batch_usd)} with the Batch API, {usd(cost.realtime_usd)} realtime"

@@ -163,3 +163,21 @@ def test_azure_flex_goes_to_the_standard_deployment_on_the_flex_tier(tmp_path, s
     assert gateway.served().get("POST /openai/deployments/tagging-now/chat/completions") == 3
     [job_id] = set(tagged_by_job(tmp_path / "qdrant").values())
     assert {line["response"]["body"]["service_tier"] for line in job_lines(tmp_path / "work", job_id)} == {"flex"}
+
+
+def test_the_lessons_four_commands_run_a_realtime_job_priced_at_realtime(tmp_path, shared_gateway):
+    env = user_env(tmp_path, shared_gateway, "openai", TAGGING_MODE="realtime")
+    assert cli(env, "seed-cache").exit_code == 0
+    requests = tmp_path / "five.jsonl"
+    prepared = cli(env, "prepare", "--limit", "5", "--output", str(requests))
+    assert "5 need tags" in prepared.stdout and len(requests.read_text().splitlines()) == 5
+    assert re.search(
+        r"Expected cost: \$[\d.]+ at realtime prices \(TAGGING_MODE=realtime; \$[\d.]+ with", prepared.stdout
+    )
+    submitted = cli(env, "submit", "--input", str(requests))
+    assert submitted.exit_code == 0, submitted.stderr
+    [job_id] = re.findall(r"Job (realtime-\w+): completed, 5 realtime requests, 5 answered", submitted.stdout)
+    assert cli(env, "status", "--batch-id", job_id).stdout.startswith(f"Realtime job {job_id}: completed 5/5")
+    processed = cli(env, "process", "--batch-id", job_id)
+    assert "5 tagged, 0 failed." in processed.stdout
+    assert re.search(r"\$[\d.]+ at realtime prices \(\$[\d.]+ batch", processed.stdout), processed.stdout

@@ -127,17 +127,22 @@ def test_a_realtime_job_in_dagster_is_a_partition_processed_like_a_batch(
     assert {state["status"] for state in statuses(seeded_cache).values()} == {"tagged"}
 
 
-def test_azure_realtime_calls_name_the_standard_deployment_not_the_global_batch_one(tmp_path, start_gateway):
-    gateway = start_gateway(api_key="azure-key", azure_deployments="tagging-batch=gpt-4o-mini,tagging-now=gpt-4o-mini")
-    env = user_env(
+def azure_realtime_env(tmp_path: Path, gateway, **extra: str) -> dict[str, str]:
+    """Azure at the gateway, realtime and flex calls naming the standard deployment ``tagging-now``."""
+    return user_env(
         tmp_path,
         gateway,
         "azure",
         AZURE_OPENAI_ENDPOINT=f"http://127.0.0.1:{gateway.port}",
         AZURE_OPENAI_API_KEY="azure-key",
-        TAGGING_AZURE_DEPLOYMENT="tagging-batch",
         TAGGING_AZURE_REALTIME_DEPLOYMENT="tagging-now",
+        **extra,
     )
+
+
+def test_azure_realtime_calls_name_the_standard_deployment_not_the_global_batch_one(tmp_path, start_gateway):
+    gateway = start_gateway(api_key="azure-key", azure_deployments="tagging-batch=gpt-4o-mini,tagging-now=gpt-4o-mini")
+    env = azure_realtime_env(tmp_path, gateway, TAGGING_AZURE_DEPLOYMENT="tagging-batch")
     assert cli(env, "seed-cache").exit_code == 0
     tagged = cli(env, "tag", "--limit", "3", "--mode", "realtime")
     assert "3 tagged in 1 realtime job(s)" in tagged.stdout, tagged.stderr
@@ -148,15 +153,7 @@ def test_azure_realtime_calls_name_the_standard_deployment_not_the_global_batch_
 
 def test_azure_flex_goes_to_the_standard_deployment_on_the_flex_tier(tmp_path, start_gateway):
     gateway = start_gateway(api_key="azure-key", azure_deployments="tagging-now=gpt-5.4-mini")
-    env = user_env(
-        tmp_path,
-        gateway,
-        "azure",
-        AZURE_OPENAI_ENDPOINT=f"http://127.0.0.1:{gateway.port}",
-        AZURE_OPENAI_API_KEY="azure-key",
-        TAGGING_MODEL="gpt-5.4-mini",
-        TAGGING_AZURE_REALTIME_DEPLOYMENT="tagging-now",
-    )
+    env = azure_realtime_env(tmp_path, gateway, TAGGING_MODEL="gpt-5.4-mini")
     assert cli(env, "seed-cache").exit_code == 0
     tagged = cli(env, "tag", "--limit", "3", "--mode", "flex")
     assert "3 tagged in 1 flex job(s)" in tagged.stdout, tagged.stderr

@@ -50,6 +50,10 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 FLEX_PROVIDERS: tuple[Provider, ...] = ("openai", "azure")
 """Flex processing is OpenAI's (``service_tier: "flex"``) and Azure's; Anthropic has no such tier."""
 
+Vocabulary = Literal["free", "prefer", "closed"]
+"""How far tags are held to the library's: free (canonical tags only), prefer the collection's most used tags, or
+only the tags of TAGGING_VOCABULARY_FILE."""
+
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
 
@@ -285,6 +289,52 @@ class TaggingSettings(KeywordSettings):
         "`flex_input`, `flex_cached_input`, `flex_output` (else the batch prices), and the request rules "
         "`reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` (`schema` or `tool`), `takes_flex`.",
     )
+    prompt_file: Path | None = Field(
+        None,
+        validation_alias="TAGGING_PROMPT_FILE",
+        description="A text file holding the system prompt every request carries, on the command line, in Dagster "
+        "and in the Python API alike. Its version is derived from its text, so changing it selects every item again.",
+        json_schema_extra=_shown("the bundled prompt"),
+    )
+    tag_aliases: Path | None = Field(
+        None,
+        validation_alias="TAGGING_TAG_ALIASES",
+        description="A file mapping tag variants to their canonical tag, one `variant: canonical` a line (e.g. "
+        "`llms: large-language-models`), applied to every reply at write-back and by `tags merge --aliases`.",
+    )
+    vocabulary: Vocabulary = Field(
+        "free",
+        validation_alias="TAGGING_VOCABULARY",
+        description="`free`: any tags, made canonical at write-back. `prefer`: the collection's most used tags go "
+        "into the prompt, to be reused where they fit. `closed`: only the tags of TAGGING_VOCABULARY_FILE, as an "
+        "`enum` in the schema where the provider takes one.",
+    )
+    vocabulary_size: int = Field(
+        200,
+        ge=1,
+        validation_alias="TAGGING_VOCABULARY_SIZE",
+        description="With TAGGING_VOCABULARY=prefer, how many of the collection's most used tags the prompt names.",
+    )
+    vocabulary_file: Path | None = Field(
+        None,
+        validation_alias="TAGGING_VOCABULARY_FILE",
+        description="With TAGGING_VOCABULARY=closed, the tags allowed, one canonical tag a line.",
+    )
+    max_single_video_tag_share: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        validation_alias="TAGGING_MAX_SINGLE_VIDEO_TAG_SHARE",
+        description="The check `tag_vocabulary_coherent` warns when a larger share of the cache's tags is on one "
+        "video only.",
+    )
+    max_near_duplicate_groups: int = Field(
+        0,
+        ge=0,
+        validation_alias="TAGGING_MAX_NEAR_DUPLICATE_GROUPS",
+        description="The check `tag_vocabulary_coherent` warns when the cache holds more groups of tags that are "
+        "likely the same (one stem, an alias, one edit apart).",
+    )
     stuck_after_seconds: float = Field(
         6 * 3600,
         gt=0,
@@ -350,6 +400,8 @@ class TaggingSettings(KeywordSettings):
                 f"TAGGING_ENDPOINT: {self.endpoint} is not an endpoint of {self.batch_provider}'s Batch API; "
                 f"expected {expected}"
             )
+        if self.vocabulary == "closed" and self.vocabulary_file is None:
+            raise ValueError("TAGGING_VOCABULARY=closed needs TAGGING_VOCABULARY_FILE, the tags allowed, one a line")
         if self.mode == "flex" and self.batch_provider not in FLEX_PROVIDERS:
             raise ValueError(
                 f"TAGGING_MODE: flex is OpenAI's and Azure's; {self.batch_provider} takes batch, realtime or auto"

@@ -22,6 +22,7 @@ from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.shards import Limits
 from tagging_assets.core.tokens import TokenCounter, counter_for
+from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 
 
 def gateway_backend(base_url: str) -> Backend:
@@ -83,9 +84,20 @@ class TaggingPlan:
     @cached_property
     def request_options(self) -> RequestOptions:
         """What each request carries for the configured model and effort, naming the Azure deployment where
-        there is one; a wrong effort is a ``ConfigError``."""
+        there is one, with the closed vocabulary where there is one; a wrong effort is a ``ConfigError``."""
         options = self.profile.request_options(self.settings.reasoning_effort)
-        return replace(options, model=self.settings.deployment)
+        return replace(options, model=self.settings.deployment, allowed_tags=self.closed_vocabulary)
+
+    @cached_property
+    def closed_vocabulary(self) -> tuple[str, ...]:
+        """The tags a reply may give under TAGGING_VOCABULARY=closed, checked against what the provider's structured
+        outputs can hold; empty under the other vocabularies. A vocabulary that cannot be held is a ``ConfigError``."""
+        path = self.settings.vocabulary_file
+        if self.settings.vocabulary != "closed" or path is None:
+            return ()
+        tags = load_vocabulary(path)
+        check_enum_fits(tags, provider=self.settings.batch_provider, path=path)
+        return tags
 
     @property
     def shard_limits(self) -> Limits:

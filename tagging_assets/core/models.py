@@ -198,6 +198,9 @@ class RequestOptions:
     temperature: float | None = None
     reasoning_effort: str | None = None
     json_output: JsonOutput = "schema"
+    allowed_tags: tuple[str, ...] = ()
+    """A closed vocabulary (TAGGING_VOCABULARY=closed): the only tags a reply may give, asked for as the schema's
+    ``enum``; empty for any tag."""
 
 
 @dataclass(frozen=True, slots=True)

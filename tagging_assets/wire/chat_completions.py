@@ -48,6 +48,7 @@ class ChatCompletions:
             max_completion_tokens=options.max_output_tokens,
             temperature=options.temperature,
             reasoning_effort=options.reasoning_effort,
+            response_format=tagging_response_format(options.allowed_tags),
         )
         return ChatCompletionRequest(custom_id=custom_id, body=body)
 

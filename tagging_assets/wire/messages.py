@@ -85,7 +85,7 @@ class Messages:
     def request(self, custom_id: str, options: RequestOptions, system_prompt: str, user: str) -> BaseModel:
         from anthropic import transform_schema  # the SDK loads only where Anthropic's requests are made
 
-        schema = transform_schema(tagging_json_schema())
+        schema = transform_schema(tagging_json_schema(options.allowed_tags))
         structured: dict[str, Any] = {"output_config": {"format": {"type": "json_schema", "schema": schema}}}
         if options.json_output == "tool":
             structured = {

@@ -49,6 +49,7 @@ class Responses:
             max_output_tokens=options.max_output_tokens,
             temperature=options.temperature,
             reasoning={"effort": options.reasoning_effort} if options.reasoning_effort else None,
+            text={"format": tagging_text_format(options.allowed_tags)},
         )
         return ResponsesRequest(custom_id=custom_id, body=body)
 

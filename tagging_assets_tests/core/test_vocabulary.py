@@ -1,0 +1,78 @@
+"""A closed vocabulary: read from its file in canonical form, held as an ``enum`` in every endpoint's schema, and
+refused in one line at prepare where the provider's structured outputs cannot hold it, with nothing written."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tagging_assets.cli.commands import main
+from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.models import RequestOptions
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
+from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
+from tagging_assets.wire import builder_for
+from tagging_assets_tests.support import user_env
+
+ALLOWED = ("vector-databases", "kafka", "gpu")
+
+
+def _tag_schema(endpoint: str, allowed: tuple[str, ...]) -> dict:
+    options = RequestOptions(model="gpt-4o-mini", max_output_tokens=300, allowed_tags=allowed)
+    line = json.loads(builder_for(endpoint).request("youtube-a", options, "tag it", "text").model_dump_json())
+    if endpoint == CHAT_COMPLETIONS:
+        return line["body"]["response_format"]["json_schema"]["schema"]["properties"]["tags"]["items"]
+    if endpoint == RESPONSES:
+        return line["body"]["text"]["format"]["schema"]["properties"]["tags"]["items"]
+    return line["params"]["output_config"]["format"]["schema"]["properties"]["tags"]["items"]
+
+
+@pytest.mark.parametrize("endpoint", [CHAT_COMPLETIONS, RESPONSES, MESSAGES])
+def test_a_closed_vocabulary_is_the_enum_of_every_endpoints_schema(endpoint):
+    assert _tag_schema(endpoint, ALLOWED)["enum"] == list(ALLOWED)
+    assert "enum" not in _tag_schema(endpoint, ()), "any tag without one"
+
+
+def test_the_file_is_read_in_canonical_form_each_tag_once(tmp_path: Path):
+    path = tmp_path / "vocabulary.txt"
+    path.write_text("# the library's tags\nVector Databases\nvector_databases\n\nKafka  # streams\ngpu\n")
+    assert load_vocabulary(path) == ALLOWED
+    path.write_text("# nothing yet\n\n")
+    with pytest.raises(ConfigError, match="holds no tags"):
+        load_vocabulary(path)
+
+
+def test_openais_enum_limits_are_checked_and_anthropic_has_none(tmp_path: Path):
+    path = tmp_path / "vocabulary.txt"
+    with pytest.raises(ConfigError, match=r"1,001 tags, over the 1,000 enum values"):
+        check_enum_fits(tuple(f"tag-{n}" for n in range(1_001)), provider="openai", path=path)
+    long_tags = tuple(f"{'x' * 60}-{n}" for n in range(300))
+    with pytest.raises(ConfigError, match=r"more than 250 values only up to 15,000 characters"):
+        check_enum_fits(long_tags, provider="azure", path=path)
+    check_enum_fits(long_tags, provider="anthropic", path=path)
+    check_enum_fits(tuple(f"tag-{n}" for n in range(1_000)), provider="openai", path=path)
+
+
+def test_prepare_refuses_a_vocabulary_too_large_in_one_line_and_writes_nothing(tmp_path, shared_gateway):
+    vocabulary = tmp_path / "vocabulary.txt"
+    vocabulary.write_text("\n".join(f"tag-{n}" for n in range(1_200)))
+    env = user_env(tmp_path, shared_gateway, TAGGING_VOCABULARY="closed", TAGGING_VOCABULARY_FILE=str(vocabulary))
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed-cache"], env=env).exit_code == 0
+    output = tmp_path / "requests.jsonl"
+    refused = runner.invoke(main, ["prepare", "--output", str(output)], env=env)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        f"error: TAGGING_VOCABULARY_FILE={vocabulary}: 1,200 tags, over the 1,000 enum values OpenAI's structured "
+        "outputs take in a schema; keep the most used, or use TAGGING_VOCABULARY=prefer"
+    )
+    assert not output.exists()
+    vocabulary.write_text("\n".join(ALLOWED))
+    prepared = runner.invoke(main, ["prepare", "--output", str(output)], env=env)
+    assert prepared.exit_code == 0, prepared.stderr
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert lines and all(
+        line["body"]["response_format"]["json_schema"]["schema"]["properties"]["tags"]["items"]["enum"] == list(ALLOWED)
+        for line in lines
+    )

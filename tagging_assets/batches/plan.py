@@ -24,6 +24,11 @@ from tagging_assets.core.shards import Limits
 from tagging_assets.core.tokens import TokenCounter, counter_for
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 
+PREFERRED_TAGS_INSTRUCTION = (
+    "The library already uses the tags below, in alphabetical order. Where one of them names a topic of this video, "
+    "use it exactly as written rather than a new spelling; add a new tag only for a topic none of them covers."
+)
+
 
 def gateway_backend(base_url: str) -> Backend:
     """Who answers behind the local gateway at ``base_url``, as its ``/health`` says: a model server it runs in
@@ -55,6 +60,8 @@ class TaggingPlan:
     settings: TaggingSettings
     backend: Backend
     system_prompt: str = SYSTEM_PROMPT
+    preferred_tags: tuple[str, ...] = ()
+    """Under TAGGING_VOCABULARY=prefer, the library's most used tags, which every request names for reuse."""
 
     @classmethod
     def from_settings(
@@ -66,6 +73,18 @@ class TaggingPlan:
     @cached_property
     def prompt_version(self) -> str:
         return prompt_version_for(self.system_prompt)
+
+    @property
+    def request_prompt(self) -> str:
+        """The system prompt the requests carry: the user's, then the preferred tags as one block. The block is the
+        same for every request of a submission, so the prompt is one prefix a provider's prompt caching can
+        discount; the items keep the user's prompt version, so the library's tags changing selects nothing again."""
+        if not self.preferred_tags:
+            return self.system_prompt
+        return f"{self.system_prompt}\n\n{PREFERRED_TAGS_INSTRUCTION}\n{', '.join(self.preferred_tags)}"
+
+    def with_preferred_tags(self, tags: tuple[str, ...]) -> TaggingPlan:
+        return replace(self, preferred_tags=tags)
 
     @cached_property
     def counter(self) -> TokenCounter:

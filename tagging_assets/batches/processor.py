@@ -124,7 +124,8 @@ class BatchProcessor:
         plan = self.plan(system_prompt)
         report = report if report is not None else SelectionReport()
         output = Path(output_file or self.settings.work_dir / "batch_input.jsonl")
-        return steps.write_requests(steps.select(self.cache, plan, report=report, filters=filters), output, plan=plan)
+        items = steps.select(self.cache, plan, report=report, filters=filters)
+        return steps.write_requests(items, output, plan=steps.with_library_tags(self.cache, plan))
 
     def submit_batch(self, input_file: Path | str | Shard, submission_id: str | None = None) -> str:
         """Upload one prepared file and create its batch, or adopt the batch already made from the same bytes;

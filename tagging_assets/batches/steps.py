@@ -35,6 +35,7 @@ from tagging_assets.core.contracts import (
     WritebackSummary,
 )
 from tagging_assets.core.errors import BatchError, InputError, TokenBudgetError
+from tagging_assets.core.report import tag_frequencies
 from tagging_assets.core.selection import CacheItem, Filters, collector_paused, read_manifest, select_items
 from tagging_assets.core.shards import index_path_for, load_shard, read_index, write_shards
 
@@ -82,6 +83,18 @@ def selected_again(
     )
 
 
+def with_library_tags(cache: QdrantCache, plan: TaggingPlan) -> TaggingPlan:
+    """The plan with the library's most used tags (TAGGING_VOCABULARY_SIZE of them) for its requests to reuse,
+    under TAGGING_VOCABULARY=prefer; the plan as it is otherwise. Listed alphabetically, so the block stays the
+    same prefix while the set of tags does."""
+    settings = plan.settings
+    if settings.vocabulary != "prefer":
+        return plan
+    frequencies, _ = tag_frequencies(cache)
+    most_used = [tag for tag, _ in frequencies.most_common(settings.vocabulary_size)]
+    return plan.with_preferred_tags(tuple(sorted(most_used)))
+
+
 def write_requests(items: Iterable[CacheItem], output: Path, *, plan: TaggingPlan) -> list[Shard]:
     """One request line per item in ``output`` (and ``.partN`` files past a batch's limits), each with its index
     for write-back. With nothing to tag, ``output`` and its index are written empty, so that submitting them says
@@ -93,7 +106,8 @@ def write_requests(items: Iterable[CacheItem], output: Path, *, plan: TaggingPla
             output,
             options=plan.request_options,
             endpoint=plan.settings.endpoint,
-            system_prompt=plan.system_prompt,
+            system_prompt=plan.request_prompt,
+            prompt_version=plan.prompt_version,
             counter=plan.counter,
             limits=plan.shard_limits,
         )

@@ -93,7 +93,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 warning(announced)
         with progress_bar(cache.count(), "Scanning the cache") as bar:
             items = steps.select(cache, plan, report=report, filters=filters or None, limit=limit, progress=bar.update)
-            shards = steps.write_requests(items, output, plan=plan)
+            shards = steps.write_requests(items, output, plan=steps.with_library_tags(cache, plan))
             bar.update(report.scanned - bar.pos)
         requests = sum(shard.requests for shard in shards)
         tokens = sum(shard.input_tokens for shard in shards)

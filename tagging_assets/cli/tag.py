@@ -79,7 +79,7 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
         if not summaries:
             output = settings.work_dir / "tag" / f"{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
             items = steps.select(cache, plan, report=report, filters=parse_where(where) or None, limit=limit)
-            shards = steps.write_requests(items, output, plan=plan)
+            shards = steps.write_requests(items, output, plan=steps.with_library_tags(cache, plan))
             requests = sum(shard.requests for shard in shards)
             if requests:
                 with progress_bar(requests, f"Tagging {requests} items") as bar:

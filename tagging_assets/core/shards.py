@@ -83,15 +83,18 @@ def write_shards(
     system_prompt: str,
     counter: TokenCounter,
     limits: Limits | None = None,
+    prompt_version: str | None = None,
 ) -> list[Shard]:
     """Write request lines into as many shards of ``output`` as the limits need; an empty selection writes none.
+    ``prompt_version`` marks the items (by default the system prompt's own), so a prompt that carries the library's
+    tags beside the user's keeps the user's version.
 
     Items are counted a few hundred at a time, so exact counts run on every core.
     """
     limits = limits or Limits.for_endpoint(endpoint)
     encoder = request_encoder(endpoint, options, system_prompt)
     framing = counter.request_tokens([system_prompt, ""])
-    prompt_version = prompt_version_for(system_prompt)
+    prompt_version = prompt_version or prompt_version_for(system_prompt)
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     try:

@@ -94,7 +94,7 @@ def batch_input_jsonl(
             items = steps.selected_again(
                 cache, plan, cached_transcripts.manifest, changed=lambda: changed.update(["changed"])
             )
-            shards = steps.write_requests(items, output, plan=plan)
+            shards = steps.write_requests(items, output, plan=steps.with_library_tags(cache, plan))
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.input_tokens for shard in shards)
     context.add_output_metadata(

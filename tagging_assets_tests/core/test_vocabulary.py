@@ -76,3 +76,30 @@ def test_prepare_refuses_a_vocabulary_too_large_in_one_line_and_writes_nothing(t
         line["body"]["response_format"]["json_schema"]["schema"]["properties"]["tags"]["items"]["enum"] == list(ALLOWED)
         for line in lines
     )
+
+
+def _system_prompts(path: Path) -> set[str]:
+    return {json.loads(line)["body"]["messages"][0]["content"] for line in path.read_text().splitlines()}
+
+
+def test_prefer_puts_one_block_of_the_librarys_tags_in_every_request_and_it_changes_with_them(tmp_path, shared_gateway):
+    env = user_env(tmp_path, shared_gateway, TAGGING_MODE="realtime", TAGGING_VOCABULARY_SIZE="8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed-cache"], env=env).exit_code == 0
+    assert runner.invoke(main, ["tag", "--limit", "6"], env=env).exit_code == 0
+    prefer = {**env, "TAGGING_VOCABULARY": "prefer"}
+    first, again = tmp_path / "first.jsonl", tmp_path / "again.jsonl"
+    assert runner.invoke(main, ["prepare", "--output", str(first)], env=prefer).exit_code == 0
+    assert runner.invoke(main, ["prepare", "--output", str(again)], env=prefer).exit_code == 0
+    [prompt] = _system_prompts(first)
+    assert _system_prompts(again) == {prompt}, "the same block while the library's tags stay the same"
+    listed = prompt.rsplit("\n", 1)[1].split(", ")
+    assert len(listed) == 8 and listed == sorted(listed)
+    assert len(first.read_text().splitlines()) == 36, "the preferred tags select nothing again"
+    assert runner.invoke(main, ["tag", "--limit", "6"], env=env).exit_code == 0
+    later = tmp_path / "later.jsonl"
+    assert runner.invoke(main, ["prepare", "--output", str(later)], env=prefer).exit_code == 0
+    assert _system_prompts(later) != {prompt}, "the block follows the library's tags"
+    free = tmp_path / "free.jsonl"
+    assert runner.invoke(main, ["prepare", "--output", str(free)], env=env).exit_code == 0
+    assert all("\n" not in system for system in _system_prompts(free)), "no block without prefer"

@@ -128,6 +128,9 @@ class TaggingResource(ConfigurableResource):
     max_cost_usd: float | None = _setting("max_cost_usd")
     enqueued_token_limit: int | None = _setting("enqueued_token_limit")
     pricing_file: str | None = _setting("pricing_file")
+    vocabulary: str = _setting("vocabulary")
+    vocabulary_size: int = _setting("vocabulary_size")
+    vocabulary_file: str | None = _setting("vocabulary_file")
     system_prompt: str | None = Field(
         None,
         description="The system prompt every request carries, for trying one from Dagster; unset: the bundled one.",

@@ -27,9 +27,10 @@ from tagging_assets.gateway.replies import (
     fill,
     max_tags,
     response,
+    vocabulary_of,
 )
 from tagging_assets.gateway.settings import FaultSettings
-from tagging_assets.gateway.tagger import BatchTerms, Tagging, tag_text
+from tagging_assets.gateway.tagger import BatchTerms, Tagging, tag_from_vocabulary, tag_text
 from tagging_assets.gateway.tokens import TOKENS_PER_REPLY, cached_tokens, estimate_tokens, prompt_tokens
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,13 @@ def complete(
         error = _injected_error(status)
         return status, anthropic_error(error_kind(status), error["error"]["message"]) if endpoint == MESSAGES else error
     text = request.user_text
-    tagging = _echo(text) if tagger == "echo" else tag_text(text, max_tags=max_tags(request.schema), batch=batch)
+    vocabulary = vocabulary_of(request.schema)
+    if tagger == "echo":
+        tagging = _echo(text)
+    elif vocabulary:
+        tagging = tag_from_vocabulary(text, vocabulary, max_tags=max_tags(request.schema))
+    else:
+        tagging = tag_text(text, max_tags=max_tags(request.schema), batch=batch)
     refusal = None
     limit = request.limit
     if faults.picks("refusal", key, faults.refusal_rate):

@@ -37,6 +37,13 @@ def max_tags(schema: dict[str, Any] | None) -> int:
     return int(tags_schema.get("maxItems", MAX_TAGS))
 
 
+def vocabulary_of(schema: dict[str, Any] | None) -> list[str]:
+    """The closed vocabulary a schema holds its tags to (the ``enum`` of its tags' items); empty for any tag."""
+    tags_schema = ((schema or {}).get("properties") or {}).get("tags") or {}
+    enum = (tags_schema.get("items") or {}).get("enum")
+    return [value for value in enum if isinstance(value, str)] if isinstance(enum, list) else []
+
+
 def contract(tagging: Tagging) -> dict[str, Any]:
     return {"tags": tagging.tags, "summary": tagging.summary}
 

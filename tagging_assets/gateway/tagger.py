@@ -180,6 +180,23 @@ def tag_text(
     return Tagging(tags=[phrase.surface for phrase in tags], summary=summary)
 
 
+def tag_from_vocabulary(text: str, vocabulary: Iterable[str], *, max_tags: int = MAX_TAGS) -> Tagging:
+    """Tag one text from a closed vocabulary, as a model held to an ``enum`` would: the entries whose every word
+    (by its term) the text holds, the most often mentioned first, longer entries before shorter ones on ties, and
+    the vocabulary's order after that. Fewer than three may match; the text is not bent to fit."""
+    read = _read(text)
+    mentions = Counter(read.terms[word] for words in read.words for word in words if word in read.terms)
+    ranked: list[tuple[int, int, int, str, list[str]]] = []
+    for position, entry in enumerate(vocabulary):
+        words = [word for word in entry.split("-") if word]
+        terms = _terms_of(words) if words else []
+        if terms and all(term in mentions for term in terms):
+            ranked.append((-min(mentions[term] for term in terms), -len(terms), position, entry, terms))
+    chosen = sorted(ranked)[:max_tags]
+    summary = _pick_summary(read, {term for *_, terms in chosen for term in terms}) if read.sentences else ""
+    return Tagging(tags=[entry for *_, entry, _ in chosen], summary=summary)
+
+
 def _sentences(text: str) -> list[str]:
     return [" ".join(part.split()) for part in _SENTENCE_END_RE.split(text) if part and part.strip()]
 

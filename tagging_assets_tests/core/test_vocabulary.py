@@ -2,17 +2,20 @@
 refused in one line at prepare where the provider's structured outputs cannot hold it, with nothing written."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tagging_assets.cli.commands import main
+from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 from tagging_assets.wire import builder_for
+from tagging_assets_tests.reading import statuses, stored_payloads
 from tagging_assets_tests.support import user_env
 
 ALLOWED = ("vector-databases", "kafka", "gpu")
@@ -103,3 +106,19 @@ def test_prefer_puts_one_block_of_the_librarys_tags_in_every_request_and_it_chan
     free = tmp_path / "free.jsonl"
     assert runner.invoke(main, ["prepare", "--output", str(free)], env=env).exit_code == 0
     assert all("\n" not in system for system in _system_prompts(free)), "no block without prefer"
+
+
+def test_the_demo_with_the_shipped_vocabulary_tags_every_video_from_it_each_sharing_a_tag(tmp_path, shared_gateway):
+    vocabulary = Path(__file__).parents[2] / "tagging_assets" / "seed" / "vocabulary.txt"
+    env = user_env(tmp_path, shared_gateway, TAGGING_VOCABULARY="closed", TAGGING_VOCABULARY_FILE=str(vocabulary))
+    demo = CliRunner().invoke(main, ["demo"], env=env)
+    assert demo.exit_code == 0, demo.stderr
+    assert "42 of 43 videos tagged" in demo.stdout
+    allowed = set(load_vocabulary(vocabulary))
+    tagged = [state for state in statuses(tmp_path / "qdrant").values() if state.get("status") == "tagged"]
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        tags = [payload["tags"] for _, payload in stored_payloads(cache, ["tags"]) if payload.get("tags")]
+    assert len(tags) == len(tagged) == 42
+    assert set().union(*map(set, tags)) <= allowed, "the offline tagger, held to the enum, answers from it"
+    videos_by_tag = Counter(tag for video in tags for tag in set(video))
+    assert all(any(videos_by_tag[tag] > 1 for tag in video) for video in tags), "every video shares a tag"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from tagging_assets.core.contracts import Backend, Cost, RunMode, Shard, TokenUsage
+from tagging_assets.core.contracts import PREFERRED_TAGS_HEADER, Backend, Cost, RunMode, Shard, TokenUsage
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
@@ -25,8 +25,8 @@ from tagging_assets.core.tokens import TokenCounter, counter_for
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 
 PREFERRED_TAGS_INSTRUCTION = (
-    "The library already uses the tags below, in alphabetical order. Where one of them names a topic of this video, "
-    "use it exactly as written rather than a new spelling; add a new tag only for a topic none of them covers."
+    f"{PREFERRED_TAGS_HEADER}, in alphabetical order. Where one of them names a topic of this video, use it exactly "
+    "as written rather than a new spelling; add a new tag only for a topic none of them covers."
 )
 
 

@@ -29,6 +29,10 @@ GENERIC_TAGS = frozenset(
 )  # fmt: skip
 """Tags that say nothing about a video's topic: the prompt forbids them and the format check rejects them."""
 
+PREFERRED_TAGS_HEADER = "The library already uses the tags below"
+"""How the prompt under TAGGING_VOCABULARY=prefer opens its block of the library's tags (listed on its last line),
+which the local gateway's offline tagger reads as a model would."""
+
 PointId = int | str
 Backend = Literal["offline-tagger", "upstream", "api"]
 """Who answers batches: the local gateway's offline tagger (no key), a model server behind the local gateway

@@ -31,10 +31,25 @@ from tagging_assets.gateway.replies import (
 )
 from tagging_assets.gateway.settings import FaultSettings
 from tagging_assets.gateway.tagger import BatchTerms, Tagging, tag_from_vocabulary, tag_text
-from tagging_assets.gateway.tokens import TOKENS_PER_REPLY, cached_tokens, estimate_tokens, prompt_tokens
+from tagging_assets.gateway.tokens import (
+    TOKENS_PER_REPLY,
+    cached_tokens,
+    estimate_tokens,
+    preferred_tags,
+    prompt_tokens,
+)
 
 logger = logging.getLogger(__name__)
 REFUSAL = "I'm sorry, but I can't help with that request."
+
+
+def _reusing(preferred: list[str], text: str, own: Tagging, most: int) -> Tagging:
+    """The tags a model asked to reuse the library's would give: the library's tags the text mentions most first
+    (leaving room for two of its own), then its own, as many as the schema takes."""
+    if not preferred:
+        return own
+    reused = tag_from_vocabulary(text, preferred, max_tags=max(most - 2, 1)).tags
+    return Tagging(tags=list(dict.fromkeys([*reused, *own.tags]))[:most], summary=own.summary)
 
 
 def request_id(key: str) -> str:
@@ -96,13 +111,13 @@ def complete(
         error = _injected_error(status)
         return status, anthropic_error(error_kind(status), error["error"]["message"]) if endpoint == MESSAGES else error
     text = request.user_text
-    vocabulary = vocabulary_of(request.schema)
+    vocabulary, most = vocabulary_of(request.schema), max_tags(request.schema)
     if tagger == "echo":
         tagging = _echo(text)
     elif vocabulary:
-        tagging = tag_from_vocabulary(text, vocabulary, max_tags=max_tags(request.schema))
+        tagging = tag_from_vocabulary(text, vocabulary, max_tags=most)
     else:
-        tagging = tag_text(text, max_tags=max_tags(request.schema), batch=batch)
+        tagging = _reusing(preferred_tags(body), text, tag_text(text, max_tags=most, batch=batch), most)
     refusal = None
     limit = request.limit
     if faults.picks("refusal", key, faults.refusal_rate):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tagging_assets.core.contracts import PREFERRED_TAGS_HEADER
 from tagging_assets.core.protocol import CHARS_PER_TOKEN
 from tagging_assets.gateway.models import message_text
 
@@ -33,6 +34,16 @@ def input_characters(body: dict[str, Any]) -> int:
 def user_text(body: dict[str, Any]) -> str:
     """What a request of any endpoint asks to tag: its user turns, as each endpoint's reader takes them."""
     return "\n\n".join(text for role, text in _turns(body) if role == "user")
+
+
+def preferred_tags(body: dict[str, Any]) -> list[str]:
+    """The library's tags a request's system prompt asks to reuse (TAGGING_VOCABULARY=prefer), listed on the last
+    line of the block its header opens; none without one."""
+    system = "\n\n".join(text for role, text in _turns(body) if role != "user")
+    if PREFERRED_TAGS_HEADER not in system:
+        return []
+    listed = system.rsplit(PREFERRED_TAGS_HEADER, 1)[1].rstrip().rsplit("\n", 1)[-1]
+    return [tag.strip() for tag in listed.split(",") if tag.strip()]
 
 
 def cached_tokens(body: dict[str, Any]) -> int:

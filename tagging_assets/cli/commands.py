@@ -72,7 +72,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
     OUTPUT.part2.jsonl and on. Transcripts over TAGGING_MAX_TRANSCRIPT_TOKENS are
     trimmed. Prints the request options the model's family takes (TAGGING_ENDPOINT,
     TAGGING_REASONING_EFFORT), the input tokens (exact when tiktoken's encoding is in
-    TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices).
+    TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices),
+    and how many items a new prompt (TAGGING_PROMPT_FILE) selects again at what cost.
     Warns when the API lists the model with a shutdown date; refuses when that date
     falls inside a batch's 24 hours.
     """

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
@@ -91,7 +90,8 @@ def run_preview(settings: TaggingSettings, *, limit: int | None, where: tuple[st
             for shard in shards:
                 record = api.submit(shard, mode="realtime", records=records, options=options)
                 api.run(record, progress=bar.update)
-                files = api.download(api.status(record.batch_id), Path(record.input_file))
+                results = preview_settings.work_dir / "results" / record.batch_id / "output.jsonl"
+                files = api.download(api.status(record.batch_id), results)
                 index = read_index(shard.index_path)
                 current = cache.points_by_id([entry.point_id for entry in index.values()])
                 answers = {}

@@ -18,7 +18,7 @@ from tagging_assets.core.contracts import PREFERRED_TAGS_HEADER, Backend, Cost, 
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions, model_table
-from tagging_assets.core.prompt import SYSTEM_PROMPT, prompt_version_for
+from tagging_assets.core.prompt import SYSTEM_PROMPT, configured_prompt, prompt_version_for
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.shards import Limits
 from tagging_assets.core.tokens import TokenCounter, counter_for
@@ -67,8 +67,10 @@ class TaggingPlan:
     def from_settings(
         cls, settings: TaggingSettings, *, backend: Backend | None = None, system_prompt: str | None = None
     ) -> TaggingPlan:
-        """The plan the settings describe; ``backend`` and ``system_prompt`` override theirs."""
-        return cls(settings, backend or answering_backend(settings), system_prompt or SYSTEM_PROMPT)
+        """The plan the settings describe; ``backend`` and ``system_prompt`` override theirs. The prompt is
+        TAGGING_PROMPT_FILE's text, read now, so that a bad file is refused before anything is scanned or sent."""
+        prompt = system_prompt or configured_prompt(settings.prompt_file)
+        return cls(settings, backend or answering_backend(settings), prompt)
 
     @cached_property
     def prompt_version(self) -> str:

@@ -35,7 +35,7 @@ from tagging_assets.core.contracts import (
     WritebackSummary,
 )
 from tagging_assets.core.errors import BatchError
-from tagging_assets.core.prompt import SYSTEM_PROMPT
+from tagging_assets.core.prompt import configured_prompt
 from tagging_assets.core.selection import Filters
 from tagging_assets.core.settings import TaggingSettings
 
@@ -84,9 +84,16 @@ class BatchProcessor:
         self._api = api
         self._api_key = api_key
 
-    def plan(self, system_prompt: str = SYSTEM_PROMPT) -> TaggingPlan:
-        """The run's choices for ``system_prompt``: the settings' model, limits and prices."""
-        return TaggingPlan(self.settings, self.backend, system_prompt)
+    @cached_property
+    def system_prompt(self) -> str:
+        """The prompt a step carries unless given one: TAGGING_PROMPT_FILE's text (read once, on first use), else
+        the bundled prompt."""
+        return configured_prompt(self.settings.prompt_file)
+
+    def plan(self, system_prompt: str | None = None) -> TaggingPlan:
+        """The run's choices for ``system_prompt`` (an explicit one wins over TAGGING_PROMPT_FILE): the settings'
+        model, limits and prices."""
+        return TaggingPlan(self.settings, self.backend, system_prompt or self.system_prompt)
 
     @cached_property
     def api(self) -> Jobs:
@@ -107,16 +114,17 @@ class BatchProcessor:
         return self._cache
 
     def prepare_batch_input(
-        self, filters: Filters = None, system_prompt: str = SYSTEM_PROMPT, output_file: Path | str = ""
+        self, filters: Filters = None, system_prompt: str | None = None, output_file: Path | str = ""
     ) -> int:
-        """Write one JSONL input file (plus ``.partN`` files beyond the API's limits); the number of requests."""
+        """Write one JSONL input file (plus ``.partN`` files beyond the API's limits); the number of requests.
+        ``system_prompt`` defaults to TAGGING_PROMPT_FILE's text, else the bundled prompt."""
         return sum(shard.requests for shard in self.prepare_files(output_file, filters, system_prompt))
 
     def prepare_files(
         self,
         output_file: Path | str = "",
         filters: Filters = None,
-        system_prompt: str = SYSTEM_PROMPT,
+        system_prompt: str | None = None,
         report: SelectionReport | None = None,
     ) -> list[Shard]:
         """``prepare_batch_input``, returning each shard written. With nothing to tag, ``output_file`` is left

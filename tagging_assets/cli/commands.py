@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,13 +25,17 @@ from tagging_assets.cli.output import (
     warning,
 )
 from tagging_assets.cli.tag import tag
-from tagging_assets.core.contracts import SelectionReport
+from tagging_assets.core.contracts import PointId, SelectionReport, Shard
 from tagging_assets.core.protocol import COMPLETION_WINDOW, TERMINAL_STATUSES
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.settings_reference import environment_help
 
 # The SDKs, Qdrant and the workflow are imported by the commands that use them, so that `--help` and a
 # command's usage errors answer at once (under half a second) instead of after loading them all.
+
+if TYPE_CHECKING:
+    from tagging_assets.batches.plan import TaggingPlan
+    from tagging_assets.core.selection import CacheItem
 
 _ENVIRONMENT_HELP = environment_help(TaggingSettings, "Environment (docs/configuration.md):")
 
@@ -66,7 +72,8 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
     OUTPUT.part2.jsonl and on. Transcripts over TAGGING_MAX_TRANSCRIPT_TOKENS are
     trimmed. Prints the request options the model's family takes (TAGGING_ENDPOINT,
     TAGGING_REASONING_EFFORT), the input tokens (exact when tiktoken's encoding is in
-    TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices).
+    TIKTOKEN_CACHE_DIR) and the expected cost (TAGGING_PRICING_FILE updates prices),
+    and how many items a new prompt (TAGGING_PROMPT_FILE) selects again at what cost.
     Warns when the API lists the model with a shutdown date; refuses when that date
     falls inside a batch's 24 hours.
     """
@@ -78,9 +85,10 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
     from tagging_assets.core.selection import parse_where
 
     settings = settings_from_env()
-    plan = TaggingPlan.from_settings(settings)
     report = SelectionReport()
+    reprompted: dict[PointId, str] = {}
     with clear_errors():
+        plan = TaggingPlan.from_settings(settings)
         plan.check_mode()
     with clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
         filters = parse_where(where)
@@ -93,8 +101,11 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 warning(announced)
         with progress_bar(cache.count(), "Scanning the cache") as bar:
             items = steps.select(cache, plan, report=report, filters=filters or None, limit=limit, progress=bar.update)
-            shards = steps.write_requests(items, output, plan=steps.with_library_tags(cache, plan))
+            shards = steps.write_requests(
+                _noting_prompt_changes(items, reprompted), output, plan=steps.with_library_tags(cache, plan)
+            )
             bar.update(report.scanned - bar.pos)
+        prompt_change = _prompt_change(shards, reprompted, plan)
         requests = sum(shard.requests for shard in shards)
         tokens = sum(shard.input_tokens for shard in shards)
         mode = plan.mode_for(requests)
@@ -117,12 +128,15 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 "expected_cost_realtime_usd": round(cost.realtime_usd, 6) if cost else None,
                 "expected_cost_flex_usd": round(cost.flex_usd, 6) if cost and cost.flex_usd is not None else None,
                 **({} if cost else {"price": plan.unknown_price}),
+                "selected_again_for_prompt": prompt_change.to_json() if prompt_change else None,
             }
         )
         return
     click.echo(f"Scanned {report.scanned} points; {requests} need tags.")
     for reason, count in sorted(report.skipped.items()):
         click.echo(f"  skipped {count}: {reason}")
+    if prompt_change is not None:
+        click.echo(f"  {prompt_change.line()}")
     if report.truncated:
         click.echo(f"  trimmed {report.truncated} over {settings.max_transcript_tokens:,} tokens (marked truncated)")
     for shard in shards:
@@ -148,6 +162,59 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 f"Expected cost: {usd(cost.billed_usd)} at {mode} prices (TAGGING_MODE={settings.mode}; "
                 f"{usd(cost.batch_usd)} with the Batch API), counting ~{expected} output tokens a reply."
             )
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """The items a new prompt selects again, and what tagging them anew costs at batch prices: the price of a
+    prompt change, said before anything is submitted."""
+
+    items: int
+    previous_versions: dict[str, int]
+    prompt_version: str
+    input_tokens: int
+    batch_usd: float | None
+
+    def line(self) -> str:
+        previous = ", ".join(sorted(self.previous_versions))
+        price = "at an unknown price" if self.batch_usd is None else f"~{usd(self.batch_usd)} at batch prices"
+        return f"{self.items} selected again for a new prompt ({previous} → {self.prompt_version}): {price}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "previous_prompt_versions": self.previous_versions,
+            "prompt_version": self.prompt_version,
+            "input_tokens": self.input_tokens,
+            "expected_cost_batch_usd": None if self.batch_usd is None else round(self.batch_usd, 6),
+        }
+
+
+def _noting_prompt_changes(items: Iterable[CacheItem], reprompted: dict[PointId, str]) -> Iterator[CacheItem]:
+    """The items as they stream to the request files, each selected for a new prompt noted with its old version."""
+    for item in items:
+        if item.previous_prompt_version is not None:
+            reprompted[item.point_id] = item.previous_prompt_version
+        yield item
+
+
+def _prompt_change(shards: list[Shard], reprompted: dict[PointId, str], plan: TaggingPlan) -> PromptChange | None:
+    """What the items selected for a new prompt cost, from their requests' token counts in the shards' indexes."""
+    from tagging_assets.core.shards import read_index
+
+    if not reprompted:
+        return None
+    tokens = sum(
+        entry.input_tokens
+        for shard in shards
+        for entry in read_index(shard.index_path).values()
+        if entry.point_id in reprompted
+    )
+    previous: dict[str, int] = {}
+    for version in reprompted.values():
+        previous[version] = previous.get(version, 0) + 1
+    cost = plan.expected_cost(tokens, len(reprompted), mode="batch")
+    return PromptChange(len(reprompted), previous, plan.prompt_version, tokens, cost.batch_usd if cost else None)
 
 
 @main.command()
@@ -264,9 +331,9 @@ def process(batch_id: str, as_json: bool) -> None:
     from tagging_assets.core.cache import QdrantCache
 
     settings = settings_from_env()
-    plan = TaggingPlan.from_settings(settings)
     records = RecordStore(settings.work_dir)
     with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
+        plan = TaggingPlan.from_settings(settings)
         api = jobs_of(client, settings)
         record = records.load(batch_id)
         batch = status_naming_its_api(api, records, batch_id)

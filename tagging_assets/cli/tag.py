@@ -35,7 +35,13 @@ POLL_SECONDS = 2.0
 )
 @click.option("--mode", type=click.Choice(MODES), help="How the requests run [default: TAGGING_MODE].")
 @click.option("--json", "as_json", is_flag=True, help="Print each job's outcome as JSON.")
-def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bool) -> None:
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Run a sample as a realtime job (whatever TAGGING_MODE says: a preview wants answers now) and print each "
+    "video's new tags beside its current ones, with the cost; nothing is written to the cache.",
+)
+def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bool, preview: bool) -> None:
     """Tag what needs tags in one go: select, run, write back, and print the tags and the cost.
 
     `tag --limit 5 --mode realtime` tags five videos in seconds: the lesson's first
@@ -43,7 +49,22 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
     batch (up to 24 hours at a real API) with a progress bar. A realtime or flex job
     that was interrupted (killed, or stopped by a spent quota) is finished first, its
     answered requests not sent again, and nothing new is selected in that run.
+
+    `tag --limit 5 --preview` tries a prompt (TAGGING_PROMPT_FILE), a model or a
+    vocabulary: it samples what `tag` would select (or, when nothing needs tags,
+    items already tagged, to compare) and prints each video's current tags → new
+    tags and the cost. It marks nothing pending and writes nothing to the cache; its
+    job and files live in the work directory's `preview` folder.
     """
+    if preview:
+        if mode not in (None, "realtime"):
+            raise click.UsageError(f"--preview runs realtime, not --mode {mode}")
+        from tagging_assets.cli.preview import run_preview
+
+        with clear_errors():
+            settings = TaggingSettings.from_env({**os.environ, "TAGGING_MODE": "realtime"})
+        run_preview(settings, limit=limit, where=where, as_json=as_json)
+        return
     from tagging_assets.batches import steps
     from tagging_assets.batches.jobs import jobs_of
     from tagging_assets.batches.plan import TaggingPlan
@@ -56,7 +77,7 @@ def tag(limit: int | None, where: tuple[str, ...], mode: str | None, as_json: bo
 
     with clear_errors():
         settings = TaggingSettings.from_env({**os.environ, **({"TAGGING_MODE": mode} if mode else {})})
-    plan = TaggingPlan.from_settings(settings)
+        plan = TaggingPlan.from_settings(settings)
     records = RecordStore(settings.work_dir)
     with clear_errors(), batch_client(settings, note) as client, QdrantCache.from_settings(settings) as cache:
         api = jobs_of(client, settings)

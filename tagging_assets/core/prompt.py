@@ -4,6 +4,9 @@ prompt (and bumping the version) makes every point eligible for tagging again.""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
+
+from tagging_assets.core.errors import ConfigError
 
 PROMPT_VERSION = "tags-v1"
 
@@ -27,3 +30,24 @@ def prompt_version_for(system_prompt: str) -> str:
     if system_prompt == SYSTEM_PROMPT:
         return PROMPT_VERSION
     return "custom-" + hashlib.sha256(system_prompt.encode()).hexdigest()[:12]
+
+
+def read_prompt_file(path: Path) -> str:
+    """The system prompt a file holds, for TAGGING_PROMPT_FILE. A file that cannot serve as a prompt is a
+    ``ConfigError`` naming the variable: a run with a silently empty prompt would tag everything again for nothing.
+    Surrounding whitespace is dropped, so that an editor's final newline does not make a new prompt version."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"invalid configuration: TAGGING_PROMPT_FILE: no file at {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8 text"
+        raise ConfigError(f"invalid configuration: TAGGING_PROMPT_FILE: cannot read {path}: {reason}") from None
+    if not text.strip():
+        raise ConfigError(f"invalid configuration: TAGGING_PROMPT_FILE: {path} is empty")
+    return text.strip()
+
+
+def configured_prompt(prompt_file: Path | None) -> str:
+    """The system prompt a run carries: TAGGING_PROMPT_FILE's text when it is set, else the bundled prompt."""
+    return SYSTEM_PROMPT if prompt_file is None else read_prompt_file(prompt_file)

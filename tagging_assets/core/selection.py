@@ -94,6 +94,9 @@ class CacheItem:
     attempts: int
     reason: str
     truncated: bool = False
+    previous_prompt_version: str | None = None
+    """The prompt version the item was tagged under, when a new prompt is why it is selected: what ``prepare``
+    says a prompt change costs."""
 
     @property
     def custom_id(self) -> str:
@@ -221,6 +224,8 @@ def select_items(
                 counter,
                 max_tokens,
             )
+            if decision.reason == "prompt-changed" and point.tagging is not None:
+                item.previous_prompt_version = point.tagging.prompt_version or "unversioned"
             truncated_count += item.truncated
             yield item
     finally:

@@ -18,7 +18,7 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
 from tagging_assets.core.environment import variable_of
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.prompt import SYSTEM_PROMPT
+from tagging_assets.core.prompt import SYSTEM_PROMPT, configured_prompt
 from tagging_assets.core.settings import (
     CREDENTIAL_VARIABLES,
     DEFAULTS,
@@ -133,12 +133,18 @@ class TaggingResource(ConfigurableResource):
     vocabulary_file: str | None = _setting("vocabulary_file")
     system_prompt: str | None = Field(
         None,
-        description="The system prompt every request carries, for trying one from Dagster; unset: the bundled one.",
+        description="The system prompt every request carries; unset: the bundled one. Filled from "
+        "TAGGING_PROMPT_FILE when the definitions load.",
     )
 
     @classmethod
     def from_settings(cls, settings: TaggingSettings) -> TaggingResource:
-        return cls(**settings.model_dump(mode="json", include=set(cls.model_fields)))
+        """The resource the settings describe, holding TAGGING_PROMPT_FILE's text (read now) as its prompt: the
+        run's config then shows the prompt it ran with, and an edited file takes effect when the definitions
+        reload, not halfway through a run."""
+        fields = settings.model_dump(mode="json", include=set(cls.model_fields))
+        prompt = None if settings.prompt_file is None else configured_prompt(settings.prompt_file)
+        return cls(**fields, system_prompt=prompt)
 
     def settings(self, provider: Provider = "openai") -> TaggingSettings:
         fields = {name: getattr(self, name) for name in type(self).model_fields if name != "system_prompt"}

@@ -201,4 +201,4 @@ def write_back(
     paths = [path for path in (files.output, files.errors) if path is not None]
     index = read_index(Path(record.index_file))
     profile = plan.profile_of(record.model)
-    return write_results(cache, record, batch, index, paths, profile, progress, mode=record.mode)
+    return write_results(cache, record, batch, index, paths, profile, progress, mode=record.mode, aliases=plan.aliases)

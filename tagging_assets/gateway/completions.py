@@ -26,6 +26,7 @@ from tagging_assets.gateway.replies import (
     contract,
     fill,
     max_tags,
+    messy,
     response,
 )
 from tagging_assets.gateway.settings import FaultSettings
@@ -34,6 +35,8 @@ from tagging_assets.gateway.tokens import TOKENS_PER_REPLY, cached_tokens, estim
 
 logger = logging.getLogger(__name__)
 REFUSAL = "I'm sorry, but I can't help with that request."
+FEW_TAGS_SHARE = 0.25
+"""The share of messy replies left with only two usable tags."""
 
 
 def request_id(key: str) -> str:
@@ -104,6 +107,8 @@ def complete(
         content = json.dumps({"tags": tagging.tags, "summary": tagging.summary})[: len(tagging.summary) // 2 + 12]
     elif faults.picks("schema_violation", key, faults.schema_violation_rate):
         content = json.dumps({"tags": ", ".join(tagging.tags)})
+    elif faults.picks("messy_tags", key, faults.messy_tags_rate):
+        content = json.dumps(messy(tagging, few=faults.picks("few_tags", key, FEW_TAGS_SHARE)))
     elif faults.picks("length", key, faults.length_rate):
         content = json.dumps(contract(tagging))
         limit = TOKENS_PER_REPLY + estimate_tokens(content) // 2

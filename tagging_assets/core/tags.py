@@ -87,14 +87,15 @@ def canonicalize(
     raw: Sequence[str], *, aliases: Mapping[str, str] = NO_ALIASES, allowed: frozenset[str] | None = None
 ) -> CanonicalTags:
     """The first ``MAX_TAGS`` tags of ``raw`` in canonical form, their aliases applied, one tag a stem key (the
-    first spelling seen wins), generic tags and those outside ``allowed`` (a closed vocabulary, when given)
-    dropped. Applying it to its own ``tags`` gives them back unchanged."""
+    first spelling seen wins), generic tags dropped. With ``allowed`` (a closed vocabulary), a tag outside it takes
+    the vocabulary's tag of its stem key (``gpus`` is ``gpu``), or is dropped when it has none. Applying it to its
+    own ``tags`` gives them back unchanged."""
     tags: list[str] = []
     dropped: list[str] = []
     stems: set[str] = set()
     for spelling in raw:
-        tag = _resolve(canonical_form(spelling), aliases)
-        if not tag or tag in GENERIC_TAGS or (allowed is not None and tag not in allowed):
+        tag = _usable(canonical_form(spelling), aliases, allowed)
+        if not tag or tag in GENERIC_TAGS:
             dropped.append(spelling)
             continue
         key = stem_key(tag)
@@ -103,6 +104,26 @@ def canonicalize(
         stems.add(key)
         tags.append(tag)
     return CanonicalTags(tuple(tags), tuple(dropped))
+
+
+def _usable(tag: str, aliases: Mapping[str, str], allowed: frozenset[str] | None) -> str:
+    """The tag ``tag`` stands for: itself when the vocabulary holds it, else its alias, held to the vocabulary by
+    stem key; empty when the vocabulary has nothing of its stem."""
+    if allowed is None:
+        return _resolve(tag, aliases)
+    if tag in allowed:
+        return tag
+    tag = _resolve(tag, aliases)
+    return tag if tag in allowed else _by_stem(allowed).get(stem_key(tag), "")
+
+
+@cache
+def _by_stem(allowed: frozenset[str]) -> dict[str, str]:
+    """A vocabulary's tags by stem key, the first in sorted order where two share one."""
+    by_stem: dict[str, str] = {}
+    for tag in sorted(allowed):
+        by_stem.setdefault(stem_key(tag), tag)
+    return by_stem
 
 
 def _resolve(tag: str, aliases: Mapping[str, str]) -> str:

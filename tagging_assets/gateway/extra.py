@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 
-SERVER_MODULES = ("starlette", "uvicorn", "python_multipart", "wordfreq", "Stemmer")
+SERVER_MODULES = ("starlette", "uvicorn", "python_multipart", "wordfreq")
 """What the gateway imports beyond the project's own dependencies, by module name."""
 INSTALL = "pip install 'tagging-assets[gateway]'"
 

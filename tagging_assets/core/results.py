@@ -1,8 +1,9 @@
 """Reading Batch API output and error files into one outcome per request, and pricing what they used.
 
 A line is a success only if it is a 200 whose reply has the shape of a ``TaggingReply``
-and finished normally (its tags' spelling is write-back's to fix); everything else is a failure with its reason, so no
-request vanishes silently and one bad line costs one item, never the batch.
+and finished normally (how its tags are spelled is write-back's to fix); everything else
+is a failure with its reason, so no request vanishes silently and one bad line costs one
+item, never the batch.
 Each line's usage is billed at the tier its response names (``TierUsage``).
 """
 

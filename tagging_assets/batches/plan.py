@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from tagging_assets.core.models import ModelProfile, ModelTable, RequestOptions,
 from tagging_assets.core.prompt import SYSTEM_PROMPT, configured_prompt, prompt_version_for
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.shards import Limits
+from tagging_assets.core.tags import NO_ALIASES, load_aliases
 from tagging_assets.core.tokens import TokenCounter, counter_for
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 
@@ -87,6 +89,12 @@ class TaggingPlan:
 
     def with_preferred_tags(self, tags: tuple[str, ...]) -> TaggingPlan:
         return replace(self, preferred_tags=tags)
+
+    @cached_property
+    def aliases(self) -> Mapping[str, str]:
+        """The tag aliases of TAGGING_TAG_ALIASES, read once a run; none when it is unset."""
+        path = self.settings.tag_aliases
+        return load_aliases(path) if path is not None else NO_ALIASES
 
     @cached_property
     def counter(self) -> TokenCounter:

@@ -215,4 +215,7 @@ def write_back(
     paths = [path for path in (files.output, files.errors) if path is not None]
     index = read_index(Path(record.index_file))
     profile = plan.profile_of(record.model)
-    return write_results(cache, record, batch, index, paths, profile, progress, mode=record.mode)
+    allowed = frozenset(plan.closed_vocabulary) or None
+    return write_results(
+        cache, record, batch, index, paths, profile, progress, mode=record.mode, aliases=plan.aliases, allowed=allowed
+    )

@@ -8,7 +8,7 @@ pending at submit lives here too: both write the ``tagging`` state.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from tagging_assets.core.contracts import (
 from tagging_assets.core.cost import cost_of
 from tagging_assets.core.models import ModelProfile
 from tagging_assets.core.results import Outcome, ParseProblem, TierUsage, cost_of_tiers, read_outcomes
+from tagging_assets.core.tags import NO_ALIASES, CanonicalTags, canonicalize
 from tagging_assets.wire import item_id_of
 
 SAMPLE_SIZE = 10
@@ -72,13 +73,18 @@ def write_results(
     progress: Callable[[int], None] | None = None,
     *,
     mode: RunMode = "batch",
+    aliases: Mapping[str, str] = NO_ALIASES,
+    allowed: frozenset[str] | None = None,
 ) -> WritebackSummary:
-    """Stream the result files into the cache, one outcome per submitted custom_id. The cost is the batch's own
+    """Stream the result files into the cache, one outcome per submitted custom_id, each reply's tags
+    canonicalised with ``aliases`` (and held to ``allowed``, a closed vocabulary, where there is one: a tag
+    outside it is dropped and recorded) and its raw tags kept in the item's state. The cost is the batch's own
     usage where the API reports it, billed at ``mode``; else the lines' usage added up, each line billed at the
     tier its response names; None when the model has no price."""
     tally = _Tally()
     problems: list[ParseProblem] = []
-    cache.set_payloads(_updates(record, batch, index, tally, problems, result_files), progress=progress)
+    updates = _updates(record, batch, index, tally, problems, result_files, aliases, allowed)
+    cache.set_payloads(updates, progress=progress)
     if batch.usage is not None:
         usage, cost = batch.usage, cost_of(profile, batch.usage, mode=mode)
     else:
@@ -104,6 +110,8 @@ def write_results(
         cost_billed_usd=round(cost.billed_usd, 6) if cost else None,
         cost_mode=mode,
         tags_written=dict(tally.tags.most_common()),
+        few_tags=tally.few_tags,
+        dropped_tags=tally.dropped_tags,
         sample=tuple(tally.sample),
     )
 
@@ -115,6 +123,8 @@ def _updates(
     tally: _Tally,
     problems: list[ParseProblem],
     result_files: list[Path],
+    aliases: Mapping[str, str],
+    allowed: frozenset[str] | None,
 ) -> Iterator[tuple[PointId, dict[str, Any]]]:
     submitted_at, updated_at = iso(record.created_at), iso(batch.finished_at)
     seen: set[str] = set()
@@ -128,20 +138,29 @@ def _updates(
                 tally.duplicates += 1
                 continue
             seen.add(outcome.custom_id)
-            tally.add(outcome)
-            yield entry.point_id, _payload(outcome, entry, record, submitted_at, updated_at)
+            reply = outcome.output
+            canonical = canonicalize(reply.tags, aliases=aliases, allowed=allowed) if reply is not None else None
+            tally.add(outcome, canonical)
+            yield entry.point_id, _payload(outcome, canonical, entry, record, submitted_at, updated_at)
     reason = batch.missing_reason()
     for custom_id, entry in index.items():
         if custom_id not in seen:
             outcome = Outcome(custom_id, None, reason)
-            tally.add(outcome)
-            yield entry.point_id, _payload(outcome, entry, record, submitted_at, updated_at)
+            tally.add(outcome, None)
+            yield entry.point_id, _payload(outcome, None, entry, record, submitted_at, updated_at)
 
 
 def _payload(
-    outcome: Outcome, entry: IndexEntry, record: BatchRecord, submitted_at: str | None, updated_at: str | None
+    outcome: Outcome,
+    canonical: CanonicalTags | None,
+    entry: IndexEntry,
+    record: BatchRecord,
+    submitted_at: str | None,
+    updated_at: str | None,
 ) -> dict[str, Any]:
-    """What write-back merges into one point: the tagging state, and the tags and summary on a success."""
+    """What write-back merges into one point: the tagging state, and the canonical tags and summary on a
+    success, whose state keeps the reply's raw tags."""
+    reply = outcome.output
     state = _state(
         record,
         entry,
@@ -156,11 +175,14 @@ def _payload(
         model_snapshot=outcome.model_snapshot,
         error=outcome.error,
         retryable=outcome.retryable,
+        raw_tags=reply.tags if reply is not None else None,
+        dropped_tags=list(canonical.dropped) if canonical is not None else [],
+        few_tags=canonical is not None and canonical.few_tags,
     )
     payload: dict[str, Any] = {"tagging": state.model_dump()}
-    if outcome.output is not None:
-        payload["tags"] = outcome.output.tags
-        payload["summary"] = outcome.output.summary
+    if reply is not None and canonical is not None:
+        payload["tags"] = list(canonical.tags)
+        payload["summary"] = reply.summary
     return payload
 
 
@@ -201,20 +223,24 @@ class _Tally:
         self.duplicates = 0
         self.usage = TierUsage()
         self.tags: Counter[str] = Counter()
+        self.few_tags = 0
+        self.dropped_tags = 0
         self.sample: list[TagSample] = []
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, outcome: Outcome, canonical: CanonicalTags | None) -> None:
         self.usage = self.usage.add(outcome.usage, outcome.service_tier)
-        if outcome.output is None:
+        if outcome.output is None or canonical is None:
             self.failed[(outcome.error or "unknown").split(":", 1)[0]] += 1
             return
         self.tagged += 1
-        self.tags.update(outcome.output.tags)
+        self.tags.update(canonical.tags)
+        self.few_tags += canonical.few_tags
+        self.dropped_tags += len(canonical.dropped)
         if len(self.sample) < SAMPLE_SIZE:
             self.sample.append(
                 TagSample(
                     custom_id=item_id_of(outcome.custom_id) or outcome.custom_id,
-                    tags=outcome.output.tags,
+                    tags=list(canonical.tags),
                     summary=outcome.output.summary,
                 )
             )

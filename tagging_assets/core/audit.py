@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from tagging_assets.core.cache import CachedPoint, QdrantCache
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import Limits
+from tagging_assets.core.tags import NO_ALIASES, canonicalize
 from tagging_assets.wire import read_request
 
 _TAG = re.compile(TAG_PATTERN)
@@ -120,11 +121,13 @@ def account_for_results(submitted: Iterable[str], output: Path | None, errors: P
 
 
 def tag_problems(point: CachedPoint) -> list[str]:
-    """Why a point's tags break the format: 3-5, lowercase, hyphenated, not generic."""
+    """Why a point's tags break the format: 3-5, lowercase, hyphenated, not generic. Fewer than three on a point
+    write-back flagged ``few_tags`` are what the reply had to give: reported apart, not a problem."""
     if point.tags_problem is not None and not point.tags:
         return [point.tags_problem]
     problems = [] if point.tags_problem is None else [point.tags_problem]
-    if not MIN_TAGS <= len(point.tags) <= MAX_TAGS:
+    few_tags_flagged = point.tagging is not None and point.tagging.few_tags and len(point.tags) < MIN_TAGS
+    if not few_tags_flagged and not MIN_TAGS <= len(point.tags) <= MAX_TAGS:
         problems.append(f"{len(point.tags)} tags, not {MIN_TAGS}-{MAX_TAGS}")
     for tag in point.tags:
         if not _TAG.match(tag):
@@ -140,23 +143,44 @@ def batch_points(cache: QdrantCache, batch_id: str) -> list[CachedPoint]:
     return list(cache.points(only=only))
 
 
-def format_problems(cache: QdrantCache, batch_id: str) -> tuple[int, list[str]]:
-    """The tagged points of a batch, and the problems with their tags."""
+@dataclass(frozen=True)
+class FormatReport:
+    """What the format check found on one batch's tagged points: ``problems`` fail it, ``few_tags`` (the points
+    left with fewer than three usable tags) are reported without failing it."""
+
+    tagged: int
+    problems: list[str]
+    few_tags: list[str]
+
+
+def format_problems(cache: QdrantCache, batch_id: str) -> FormatReport:
+    """The tagged points of a batch, the problems with their tags, and those flagged ``few_tags``."""
     problems: list[str] = []
+    few_tags: list[str] = []
     tagged = 0
     for point in batch_points(cache, batch_id):
         if point.tagging is None or point.tagging.status != "tagged":
             continue
         tagged += 1
-        problems.extend(f"{point.video_id or point.point_id}: {problem}" for problem in tag_problems(point))
-    return tagged, problems[:_MAX_LISTED]
+        name = str(point.video_id or point.point_id)
+        problems.extend(f"{name}: {problem}" for problem in tag_problems(point))
+        if point.tagging.few_tags:
+            few_tags.append(name)
+    return FormatReport(tagged, problems[:_MAX_LISTED], few_tags)
 
 
 def disagreements(
-    cache: QdrantCache, batch_id: str, index: dict[str, IndexEntry], output: Path | None, errors: Path | None
+    cache: QdrantCache,
+    batch_id: str,
+    index: dict[str, IndexEntry],
+    output: Path | None,
+    errors: Path | None,
+    *,
+    aliases: Mapping[str, str] = NO_ALIASES,
 ) -> list[str]:
-    """Where the cache and the batch's results disagree: each successful result must be the point's tags and
-    summary, and every other submitted id must be failed in the cache."""
+    """Where the cache and the batch's results disagree: each successful result, canonicalised with ``aliases``
+    as write-back does, must be the point's tags and summary, its raw tags kept in the point's state, and every
+    other submitted id must be failed in the cache."""
     by_point = {entry.point_id: custom_id for custom_id, entry in index.items()}
     points = cache.points_by_id(list(by_point))
     expected: dict[str, Outcome] = {}
@@ -178,7 +202,11 @@ def disagreements(
         if outcome is not None and outcome.output is not None:
             if state.status != "tagged":
                 found.append(f"{custom_id}: tagged in the results, {state.status} in the cache")
-            elif list(point.tags) != outcome.output.tags or point.summary != outcome.output.summary:
+            elif (
+                list(point.tags) != list(canonicalize(outcome.output.tags, aliases=aliases).tags)
+                or point.summary != outcome.output.summary
+                or state.raw_tags != outcome.output.tags
+            ):
                 found.append(f"{custom_id}: the cache's tags or summary differ from the results")
         elif state.status != "failed":
             found.append(f"{custom_id}: failed or missing in the results, {state.status} in the cache")

@@ -39,8 +39,20 @@ Backend = Literal["offline-tagger", "upstream", "api"]
 (``gateway --upstream``), or a Batch API (OpenAI's or another)."""
 
 
+class TaggingReply(BaseModel):
+    """A reply's shape, the only thing that fails it: a ``tags`` list of text and a summary. How the tags are
+    spelled is write-back's to fix (``core.tags.canonicalize``), so a messy tag is never paid for again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str]
+    summary: str = Field(min_length=1)
+
+
 class TaggingOutput(BaseModel):
-    """The model's reply for one transcript: what is written back to the cache."""
+    """A tagging in the format the prompt asks for: 3-5 lowercase, hyphenated tags and a summary, the contract the
+    gateway's tagger is held to. Write-back writes what ``canonicalize`` makes of a ``TaggingReply``, which keeps
+    fewer than three tags when no more are usable (flagged ``few_tags``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -79,6 +91,12 @@ class TaggingState(BaseModel):
     retryable: bool = True
     attempts: int = 0
     truncated: bool = False
+    raw_tags: list[str] | None = None
+    """The reply's tags as the model wrote them, so that a change of the tag rules can be replayed unpaid."""
+    dropped_tags: list[str] = Field(default_factory=list)
+    """The reply's tags that canonicalising dropped: generic, empty, or outside the vocabulary."""
+    few_tags: bool = False
+    """Fewer than three usable tags were left: kept, and reported by the format check without failing."""
     submitted_at: str | None = None
     updated_at: str | None = None
 
@@ -296,6 +314,10 @@ class WritebackSummary(_Readable):
     """What the batch's mode billed (``cost_mode``); None when the model has no price."""
     cost_mode: RunMode = "batch"
     tags_written: dict[str, int]
+    few_tags: int = 0
+    """Items tagged with fewer than three usable tags."""
+    dropped_tags: int = 0
+    """Tags of the replies dropped as generic, empty or outside the vocabulary."""
     sample: tuple[TagSample, ...] = ()
 
     @property

@@ -1,8 +1,9 @@
 """Reading Batch API output and error files into one outcome per request, and pricing what they used.
 
-A line is a success only if it is a 200 whose reply parses into ``TaggingOutput``
-and finished normally; everything else is a failure with its reason, so no
-request vanishes silently and one bad line costs one item, never the batch.
+A line is a success only if it is a 200 whose reply has the shape of a ``TaggingReply``
+and finished normally (how its tags are spelled is write-back's to fix); everything else
+is a failure with its reason, so no request vanishes silently and one bad line costs one
+item, never the batch.
 Each line's usage is billed at the tier its response names (``TierUsage``).
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tagging_assets.core.contracts import NO_USAGE, Cost, RunMode, TaggingOutput, TokenUsage
+from tagging_assets.core.contracts import NO_USAGE, Cost, RunMode, TaggingReply, TokenUsage
 from tagging_assets.core.cost import cost_of, usd_at
 from tagging_assets.core.models import ModelProfile
 from tagging_assets.wire import ResultLine, read_result
@@ -25,7 +26,8 @@ class Outcome:
     """What one request came to."""
 
     custom_id: str
-    output: TaggingOutput | None
+    output: TaggingReply | None
+    """The reply as the model wrote it; its tags are canonicalised where they are written."""
     error: str | None
     usage: TokenUsage = NO_USAGE
     retryable: bool = True
@@ -64,7 +66,7 @@ def outcome_of(line: ResultLine) -> Outcome:
     if reply.content is None:
         return failed(f"empty_reply: the reply has no content (finish_reason {reply.finish_reason})")
     try:
-        output = TaggingOutput.model_validate_json(reply.content)
+        output = TaggingReply.model_validate_json(reply.content)
     except ValidationError as error:
         if any(e["type"] == "json_invalid" for e in error.errors()):
             return failed("invalid_json: the reply is not JSON")

@@ -4,17 +4,22 @@ A model spells one idea many ways (``Vector Databases``, ``vector_db``, ``vector
 sprawl report and ``tags merge`` all read tags through these functions, so that they agree on what one tag is: its
 canonical form (lowercase, words joined by hyphens, no punctuation at the edges), and its stem key (each word's
 Snowball stem), which ``gpu`` and ``gpus`` share. Aliases name the rest: a file of ``variant: canonical`` lines
-(TAGGING_TAG_ALIASES).
+(TAGGING_TAG_ALIASES). ``canonicalize`` puts them together to fix a reply's tags where their meaning is clear, so
+that a messy spelling is not a failure paid for again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 import Stemmer
 
+from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS
 from tagging_assets.core.errors import ConfigError
 
 _SEPARATORS = re.compile(r"[\s_/]+")
@@ -59,3 +64,75 @@ def load_aliases(path: Path) -> dict[str, str]:
             )
         aliases[variant] = canonical
     return aliases
+
+
+NO_ALIASES: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalTags:
+    """A reply's tags as they are written: ``dropped`` holds the reply's spellings that said nothing usable
+    (generic, empty, or outside the vocabulary), so that the item's state can show what was lost."""
+
+    tags: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+    @property
+    def few_tags(self) -> bool:
+        """Fewer tags than the prompt asks for: kept, and flagged for the format check to report."""
+        return len(self.tags) < MIN_TAGS
+
+
+def canonicalize(
+    raw: Sequence[str], *, aliases: Mapping[str, str] = NO_ALIASES, allowed: frozenset[str] | None = None
+) -> CanonicalTags:
+    """The first ``MAX_TAGS`` tags of ``raw`` in canonical form, their aliases applied, one tag a stem key (the
+    first spelling seen wins), generic tags dropped. With ``allowed`` (a closed vocabulary), a tag outside it takes
+    the vocabulary's tag of its stem key (``gpus`` is ``gpu``), or is dropped when it has none. Applying it to its
+    own ``tags`` gives them back unchanged."""
+    tags: list[str] = []
+    dropped: list[str] = []
+    stems: set[str] = set()
+    for spelling in raw:
+        tag = _usable(canonical_form(spelling), aliases, allowed)
+        if not tag or tag in GENERIC_TAGS:
+            dropped.append(spelling)
+            continue
+        key = stem_key(tag)
+        if key in stems or len(tags) == MAX_TAGS:
+            continue
+        stems.add(key)
+        tags.append(tag)
+    return CanonicalTags(tuple(tags), tuple(dropped))
+
+
+def _usable(tag: str, aliases: Mapping[str, str], allowed: frozenset[str] | None) -> str:
+    """The tag ``tag`` stands for: itself when the vocabulary holds it, else its alias, held to the vocabulary by
+    stem key; empty when the vocabulary has nothing of its stem."""
+    if allowed is None:
+        return _resolve(tag, aliases)
+    if tag in allowed:
+        return tag
+    tag = _resolve(tag, aliases)
+    return tag if tag in allowed else _by_stem(allowed).get(stem_key(tag), "")
+
+
+@cache
+def _by_stem(allowed: frozenset[str]) -> dict[str, str]:
+    """A vocabulary's tags by stem key, the first in sorted order where two share one."""
+    by_stem: dict[str, str] = {}
+    for tag in sorted(allowed):
+        by_stem.setdefault(stem_key(tag), tag)
+    return by_stem
+
+
+def _resolve(tag: str, aliases: Mapping[str, str]) -> str:
+    """The tag an alias chain ends at (``a: b`` and ``b: c`` take ``a`` to ``c``), so that canonicalising twice
+    changes nothing; a chain that loops ends at the loop's first tag in sorted order, whichever tag it began at."""
+    chain = [tag]
+    while (target := canonical_form(aliases.get(tag, tag))) != tag:
+        if target in chain:
+            return min(chain[chain.index(target) :])
+        chain.append(target)
+        tag = target
+    return tag

@@ -270,6 +270,8 @@ def tagged_points(
             "status": summary.status,
             "items_tagged": summary.tagged,
             "items_failed": summary.failed,
+            "items_with_few_tags": summary.few_tags,
+            "tags_dropped": summary.dropped_tags,
             "failure_rate": MetadataValue.float(round(summary.failed / (summary.submitted or 1), 4)),
             "input_tokens": summary.input_tokens,
             "cached_input_tokens": summary.cached_input_tokens,

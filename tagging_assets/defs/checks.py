@@ -103,13 +103,20 @@ def every_request_accounted_for(
 
 @per_batch_check(
     asset=tagged_points,
-    description="Every point this batch tagged has 3-5 lowercase, hyphenated, non-generic tags.",
+    description="Every point this batch tagged has 3-5 lowercase, hyphenated, non-generic tags. Points whose "
+    "reply left fewer than three usable tags (few_tags) are reported, and do not fail the check.",
 )
 def tags_follow_format(context: AssetCheckExecutionContext, qdrant: QdrantCacheResource) -> AssetCheckResult:
     with qdrant.open() as cache:
-        tagged, problems = format_problems(cache, context.partition_key)
+        report = format_problems(cache, context.partition_key)
     return AssetCheckResult(
-        passed=not problems, metadata={"points_checked": tagged, "problems": MetadataValue.json(problems)}
+        passed=not report.problems,
+        metadata={
+            "points_checked": report.tagged,
+            "problems": MetadataValue.json(report.problems),
+            "few_tags": len(report.few_tags),
+            "few_tags_examples": MetadataValue.json(report.few_tags[:10]),
+        },
     )
 
 
@@ -128,8 +135,11 @@ def cache_agrees_with_results(
     batch_id = context.partition_key
     record = tagging.records().load(batch_id)
     index = read_index(Path(record.index_file))
+    aliases = tagging.aliases()
     with qdrant.open() as cache:
-        found = disagreements(cache, batch_id, index, batch_results_raw.output, batch_results_raw.errors)
+        found = disagreements(
+            cache, batch_id, index, batch_results_raw.output, batch_results_raw.errors, aliases=aliases
+        )
     return AssetCheckResult(
         passed=not found, metadata={"points_compared": len(index), "disagreements": MetadataValue.json(found)}
     )

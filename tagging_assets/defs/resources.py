@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from tagging_assets.core.settings import (
     Provider,
     TaggingSettings,
 )
+from tagging_assets.core.tags import NO_ALIASES, load_aliases
 
 if TYPE_CHECKING:
     from tagging_assets.batches.providers.dispatch import BatchClient
@@ -131,6 +132,7 @@ class TaggingResource(ConfigurableResource):
     vocabulary: str = _setting("vocabulary")
     vocabulary_size: int = _setting("vocabulary_size")
     vocabulary_file: str | None = _setting("vocabulary_file")
+    tag_aliases: str | None = _setting("tag_aliases")
     system_prompt: str | None = Field(
         None,
         description="The system prompt every request carries; unset: the bundled one. Filled from "
@@ -155,6 +157,10 @@ class TaggingResource(ConfigurableResource):
         answers."""
         settings = self.settings(batch_api.batch_provider)
         return TaggingPlan(settings, batch_api.backend, self.system_prompt or SYSTEM_PROMPT)
+
+    def aliases(self) -> Mapping[str, str]:
+        """The tag aliases write-back applies (TAGGING_TAG_ALIASES), for the checks to apply them alike."""
+        return load_aliases(Path(self.tag_aliases)) if self.tag_aliases else NO_ALIASES
 
     def records(self) -> RecordStore:
         """What the work directory knows of the batches it submitted."""

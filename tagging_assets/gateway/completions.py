@@ -26,6 +26,7 @@ from tagging_assets.gateway.replies import (
     contract,
     fill,
     max_tags,
+    messy,
     response,
     vocabulary_of,
 )
@@ -41,6 +42,8 @@ from tagging_assets.gateway.tokens import (
 
 logger = logging.getLogger(__name__)
 REFUSAL = "I'm sorry, but I can't help with that request."
+FEW_TAGS_SHARE = 0.25
+"""The share of messy replies left with only two usable tags."""
 
 
 def _reusing(preferred: list[str], text: str, own: Tagging, most: int) -> Tagging:
@@ -126,6 +129,8 @@ def complete(
         content = json.dumps({"tags": tagging.tags, "summary": tagging.summary})[: len(tagging.summary) // 2 + 12]
     elif faults.picks("schema_violation", key, faults.schema_violation_rate):
         content = json.dumps({"tags": ", ".join(tagging.tags)})
+    elif faults.picks("messy_tags", key, faults.messy_tags_rate):
+        content = json.dumps(messy(tagging, few=faults.picks("few_tags", key, FEW_TAGS_SHARE)))
     elif faults.picks("length", key, faults.length_rate):
         content = json.dumps(contract(tagging))
         limit = TOKENS_PER_REPLY + estimate_tokens(content) // 2

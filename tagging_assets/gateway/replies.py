@@ -48,6 +48,28 @@ def contract(tagging: Tagging) -> dict[str, Any]:
     return {"tags": tagging.tags, "summary": tagging.summary}
 
 
+def messy(tagging: Tagging, *, few: bool) -> dict[str, Any]:
+    """A reply whose tags mean the tagger's but are spelled as models spell them when they stray: title case and
+    spaces, shouting underscores, a repeat and a plural twin, edge punctuation, slashes, generic tags, six or more
+    in all. ``few`` keeps only two of the tagger's tags usable, among generic ones and repeats."""
+    first, *rest = tagging.tags or ["untitled"]
+    twin = first if first.endswith("s") else f"{first}s"
+    if few:
+        second = rest[0] if rest else twin
+        spelled = [first.upper(), "Podcast", second.replace("-", "_"), twin, "video"]
+    else:
+        spelled = [
+            first.replace("-", " ").title(),
+            "Video",
+            first.upper(),
+            twin,
+            *(f"#{tag.replace('-', '_').upper()}!" for tag in rest[:1]),
+            *(tag.replace("-", "/") for tag in rest[1:]),
+            "technology",
+        ]
+    return {"tags": spelled, "summary": tagging.summary}
+
+
 def fill(schema: dict[str, Any], tagging: Tagging, name: str) -> Any:
     """A value for ``schema`` built from what the tagger found, chosen by the
     property's name and type, so any reasonable tagging schema is honoured."""

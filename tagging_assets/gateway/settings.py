@@ -43,6 +43,13 @@ class FaultSettings(_GatewaySettings):
     invalid_json_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies that are not JSON.")
     schema_violation_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies that break the schema.")
     refusal_rate: float = Field(0.0, ge=0, le=1, description="Fraction of replies that are refusals.")
+    messy_tags_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Fraction of replies whose tags are messy but meant: mixed case, spaces and underscores, "
+        "inflection twins, generic tags, six or more of them; a quarter of those have only two usable tags.",
+    )
     rate_limit_every: int = Field(0, ge=0, description="Every Nth API request gets a 429 (0: never).")
     retry_after_seconds: float = Field(1.0, ge=0, description="The Retry-After sent with a 429.")
     server_error_every: int = Field(0, ge=0, description="Every Nth API request gets a 500 (0: never).")

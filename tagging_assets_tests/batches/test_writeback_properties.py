@@ -19,7 +19,7 @@ from tagging_assets.core.models import ModelTable
 from tagging_assets_tests.reading import stored_payloads_by_id
 
 BATCH_ID = "batch_property"
-KINDS = ("ok", "http_500", "http_400", "expired", "not_json", "bad_tags", "refusal", "truncated")
+KINDS = ("ok", "http_500", "http_400", "expired", "not_json", "bad_shape", "refusal", "truncated")
 """What one result line for a request may be; only ``ok`` tags the point."""
 TAGS = ["vector-search", "hnsw", "recall"]
 
@@ -33,7 +33,7 @@ def _result(custom_id: str, kind: str) -> bytes:
         }
         return json.dumps(line).encode()
     content = {"ok": json.dumps({"tags": TAGS, "summary": f"About {custom_id}."}), "not_json": "{tags"}.get(
-        kind, json.dumps({"tags": ["Not A Tag"], "summary": "s"})
+        kind, json.dumps({"tags": "Not A Tag", "summary": "s"})
     )
     message = {"content": None, "refusal": "no"} if kind == "refusal" else {"content": content}
     body: dict[str, object] = {

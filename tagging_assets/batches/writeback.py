@@ -26,8 +26,9 @@ from tagging_assets.core.contracts import (
 )
 from tagging_assets.core.cost import cost_of
 from tagging_assets.core.models import ModelProfile
+from tagging_assets.core.report import tag_frequencies
 from tagging_assets.core.results import Outcome, ParseProblem, TierUsage, cost_of_tiers, read_outcomes
-from tagging_assets.core.tags import NO_ALIASES, CanonicalTags, canonicalize
+from tagging_assets.core.tags import NO_ALIASES, CanonicalTags, LibrarySpellings, canonicalize
 from tagging_assets.wire import item_id_of
 
 SAMPLE_SIZE = 10
@@ -76,14 +77,17 @@ def write_results(
     aliases: Mapping[str, str] = NO_ALIASES,
     allowed: frozenset[str] | None = None,
 ) -> WritebackSummary:
-    """Stream the result files into the cache, one outcome per submitted custom_id, each reply's tags
-    canonicalised with ``aliases`` (and held to ``allowed``, a closed vocabulary, where there is one: a tag
-    outside it is dropped and recorded) and its raw tags kept in the item's state. The cost is the batch's own
-    usage where the API reports it, billed at ``mode``; else the lines' usage added up, each line billed at the
-    tier its response names; None when the model has no price."""
+    """Stream the result files into the cache, one outcome per submitted custom_id. Each reply's tags are made
+    canonical with ``aliases``, spelled as the library already spells each stem, and held to ``allowed`` (a closed
+    vocabulary) where there is one: a tag outside it is dropped and recorded. The raw tags are kept in the item's
+    state. The cost is the batch's own usage where the API reports it, billed at ``mode``; else the lines' usage
+    added up, each line billed at the tier its response names; None when the model has no price."""
     tally = _Tally()
     problems: list[ParseProblem] = []
-    updates = _updates(record, batch, index, tally, problems, result_files, aliases, allowed)
+    spellings = (
+        None if allowed is not None else LibrarySpellings(tag for tag, _ in tag_frequencies(cache)[0].most_common())
+    )
+    updates = _updates(record, batch, index, tally, problems, result_files, aliases, allowed, spellings)
     cache.set_payloads(updates, progress=progress)
     if batch.usage is not None:
         usage, cost = batch.usage, cost_of(profile, batch.usage, mode=mode)
@@ -125,6 +129,7 @@ def _updates(
     result_files: list[Path],
     aliases: Mapping[str, str],
     allowed: frozenset[str] | None,
+    spellings: LibrarySpellings | None,
 ) -> Iterator[tuple[PointId, dict[str, Any]]]:
     submitted_at, updated_at = iso(record.created_at), iso(batch.finished_at)
     seen: set[str] = set()
@@ -140,6 +145,8 @@ def _updates(
             seen.add(outcome.custom_id)
             reply = outcome.output
             canonical = canonicalize(reply.tags, aliases=aliases, allowed=allowed) if reply is not None else None
+            if canonical is not None and spellings is not None:
+                canonical = spellings.spelled(canonical)
             tally.add(outcome, canonical)
             yield entry.point_id, _payload(outcome, canonical, entry, record, submitted_at, updated_at)
     reason = batch.missing_reason()

@@ -11,8 +11,8 @@ that a messy spelling is not a failure paid for again.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -136,3 +136,17 @@ def _resolve(tag: str, aliases: Mapping[str, str]) -> str:
         chain.append(target)
         tag = target
     return tag
+
+
+class LibrarySpellings:
+    """One spelling a stem across the library, so that ``gpu`` on one video and ``gpus`` on the next are one tag
+    to filter by: the cache's most used spelling of a stem, else the first one written."""
+
+    def __init__(self, most_used_first: Iterable[str]) -> None:
+        self._by_stem: dict[str, str] = {}
+        for tag in most_used_first:
+            self._by_stem.setdefault(stem_key(tag), tag)
+
+    def spelled(self, canonical: CanonicalTags) -> CanonicalTags:
+        """The reply's tags in the library's spelling (the reply's own, for a stem the library has not seen)."""
+        return replace(canonical, tags=tuple(self._by_stem.setdefault(stem_key(tag), tag) for tag in canonical.tags))

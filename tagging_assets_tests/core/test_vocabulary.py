@@ -13,6 +13,7 @@ from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
+from tagging_assets.core.tags import CanonicalTags, LibrarySpellings, stem_key
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 from tagging_assets.wire import builder_for
 from tagging_assets_tests.reading import statuses, stored_payloads
@@ -122,3 +123,20 @@ def test_the_demo_with_the_shipped_vocabulary_tags_every_video_from_it_each_shar
     assert set().union(*map(set, tags)) <= allowed, "the offline tagger, held to the enum, answers from it"
     videos_by_tag = Counter(tag for video in tags for tag in set(video))
     assert all(any(videos_by_tag[tag] > 1 for tag in video) for video in tags), "every video shares a tag"
+
+
+def test_the_demo_with_a_free_vocabulary_leaves_no_two_tags_of_one_stem_in_the_cache(tmp_path, shared_gateway):
+    env = user_env(tmp_path, shared_gateway)
+    demo = CliRunner().invoke(main, ["demo"], env=env)
+    assert demo.exit_code == 0, demo.stderr
+    with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
+        tags = {tag for _, payload in stored_payloads(cache, ["tags"]) for tag in payload.get("tags") or []}
+    spellings_by_stem = Counter(stem_key(tag) for tag in tags)
+    assert tags and max(spellings_by_stem.values()) == 1, "one spelling a stem, across the whole library"
+
+
+def test_the_librarys_spelling_of_a_stem_wins_then_the_first_written():
+    spellings = LibrarySpellings(["gpu", "vector-databases"])
+    first = spellings.spelled(CanonicalTags(("gpus", "kafka-streams", "vector-database"), ()))
+    assert first.tags == ("gpu", "kafka-streams", "vector-databases")
+    assert spellings.spelled(CanonicalTags(("kafka-stream",), ())).tags == ("kafka-streams",)

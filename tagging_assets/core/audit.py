@@ -15,7 +15,7 @@ from tagging_assets.core.cache import CachedPoint, QdrantCache
 from tagging_assets.core.contracts import GENERIC_TAGS, MAX_TAGS, MIN_TAGS, TAG_PATTERN, IndexEntry
 from tagging_assets.core.results import Outcome, ParseProblem, read_outcomes
 from tagging_assets.core.shards import Limits
-from tagging_assets.core.tags import NO_ALIASES, canonicalize
+from tagging_assets.core.tags import NO_ALIASES, canonicalize, stem_key
 from tagging_assets.wire import read_request
 
 _TAG = re.compile(TAG_PATTERN)
@@ -177,10 +177,12 @@ def disagreements(
     errors: Path | None,
     *,
     aliases: Mapping[str, str] = NO_ALIASES,
+    allowed: frozenset[str] | None = None,
 ) -> list[str]:
     """Where the cache and the batch's results disagree: each successful result, canonicalised with ``aliases``
-    as write-back does, must be the point's tags and summary, its raw tags kept in the point's state, and every
-    other submitted id must be failed in the cache."""
+    and ``allowed`` as write-back does, must be the point's tags (stem for stem: write-back spells a stem as the
+    library does) and summary, its raw tags kept in the point's state, and every other submitted id must be failed
+    in the cache."""
     by_point = {entry.point_id: custom_id for custom_id, entry in index.items()}
     points = cache.points_by_id(list(by_point))
     expected: dict[str, Outcome] = {}
@@ -203,7 +205,8 @@ def disagreements(
             if state.status != "tagged":
                 found.append(f"{custom_id}: tagged in the results, {state.status} in the cache")
             elif (
-                list(point.tags) != list(canonicalize(outcome.output.tags, aliases=aliases).tags)
+                [stem_key(tag) for tag in point.tags]
+                != [stem_key(tag) for tag in canonicalize(outcome.output.tags, aliases=aliases, allowed=allowed).tags]
                 or point.summary != outcome.output.summary
                 or state.raw_tags != outcome.output.tags
             ):

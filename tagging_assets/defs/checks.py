@@ -138,7 +138,13 @@ def cache_agrees_with_results(
     aliases = tagging.aliases()
     with qdrant.open() as cache:
         found = disagreements(
-            cache, batch_id, index, batch_results_raw.output, batch_results_raw.errors, aliases=aliases
+            cache,
+            batch_id,
+            index,
+            batch_results_raw.output,
+            batch_results_raw.errors,
+            aliases=aliases,
+            allowed=tagging.allowed_tags(),
         )
     return AssetCheckResult(
         passed=not found, metadata={"points_compared": len(index), "disagreements": MetadataValue.json(found)}

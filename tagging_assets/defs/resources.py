@@ -28,6 +28,7 @@ from tagging_assets.core.settings import (
     TaggingSettings,
 )
 from tagging_assets.core.tags import NO_ALIASES, load_aliases
+from tagging_assets.core.vocabulary import load_vocabulary
 
 if TYPE_CHECKING:
     from tagging_assets.batches.providers.dispatch import BatchClient
@@ -161,6 +162,13 @@ class TaggingResource(ConfigurableResource):
     def aliases(self) -> Mapping[str, str]:
         """The tag aliases write-back applies (TAGGING_TAG_ALIASES), for the checks to apply them alike."""
         return load_aliases(Path(self.tag_aliases)) if self.tag_aliases else NO_ALIASES
+
+    def allowed_tags(self) -> frozenset[str] | None:
+        """The closed vocabulary write-back holds tags to (TAGGING_VOCABULARY=closed), for the checks to hold them
+        alike; None under the other vocabularies."""
+        if self.vocabulary != "closed" or not self.vocabulary_file:
+            return None
+        return frozenset(load_vocabulary(Path(self.vocabulary_file)))
 
     def records(self) -> RecordStore:
         """What the work directory knows of the batches it submitted."""

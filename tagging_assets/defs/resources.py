@@ -128,6 +128,9 @@ class TaggingResource(ConfigurableResource):
     max_cost_usd: float | None = _setting("max_cost_usd")
     enqueued_token_limit: int | None = _setting("enqueued_token_limit")
     pricing_file: str | None = _setting("pricing_file")
+    tag_aliases: str | None = _setting("tag_aliases")
+    max_single_video_tag_share: float = _setting("max_single_video_tag_share")
+    max_near_duplicate_groups: int = _setting("max_near_duplicate_groups")
     system_prompt: str | None = Field(
         None,
         description="The system prompt every request carries, for trying one from Dagster; unset: the bundled one.",

@@ -90,7 +90,10 @@ def test_tags_merge_dry_run_shows_the_change_and_writes_nothing(tmp_path: Path) 
     dry = cli(env, "tags", "merge", "gpus", "gpu", "--dry-run")
     assert dry.exit_code == 0, dry.stderr
     assert "    gpus, cuda  ->  gpu, cuda" in dry.stdout
-    assert dry.stdout.splitlines()[-2:] == ["gpus -> gpu: 2 video(s)", "2 video(s) would change (dry run: nothing written)."]
+    assert dry.stdout.splitlines()[-2:] == [
+        "gpus -> gpu: 2 video(s)",
+        "2 video(s) would change (dry run: nothing written).",
+    ]
     assert payloads(tmp_path) == before
 
 
@@ -101,7 +104,10 @@ def test_tags_merge_changes_only_tags_and_the_record_and_twice_changes_nothing(t
     assert merged.exit_code == 0, merged.stderr
     report = json.loads(merged.stdout)
     assert report["videos_changed"] == 3
-    assert report["merges"] == [{"from": "cuda", "into": "gpu", "videos": 2}, {"from": "gpus", "into": "gpu", "videos": 2}]
+    assert report["merges"] == [
+        {"from": "cuda", "into": "gpu", "videos": 2},
+        {"from": "gpus", "into": "gpu", "videos": 2},
+    ]
     after = payloads(tmp_path)
     assert after["v1"]["tags"] == ["gpu", "kernels"] and after["v2"]["tags"] == ["gpu"]
     [record] = after["v2"]["tagging"].pop("merges")

@@ -146,22 +146,21 @@ def cache_agrees_with_results(
     "merge` repairs them.",
 )
 def tag_vocabulary_coherent(qdrant: QdrantCacheResource, tagging: TaggingResource) -> AssetCheckResult:
-    settings = tagging.settings()
-    aliases = load_aliases(settings.tag_aliases) if settings.tag_aliases else {}
+    aliases = load_aliases(Path(tagging.tag_aliases)) if tagging.tag_aliases else {}
     with qdrant.open() as cache:
         frequencies, tagged_videos = tag_frequencies(cache)
         figures = vocabulary_figures(cache, frequencies, tagged_videos)
     groups = near_duplicate_groups(frequencies, aliases=aliases)
-    too_scattered = figures.single_video_tag_share > settings.max_single_video_tag_share
-    too_many_groups = len(groups) > settings.max_near_duplicate_groups
+    too_scattered = figures.single_video_tag_share > tagging.max_single_video_tag_share
+    too_many_groups = len(groups) > tagging.max_near_duplicate_groups
     return AssetCheckResult(
         passed=not (too_scattered or too_many_groups),
         severity=AssetCheckSeverity.WARN,
         metadata={
             **figures.to_json(),
-            "max_single_video_tag_share": settings.max_single_video_tag_share,
+            "max_single_video_tag_share": tagging.max_single_video_tag_share,
             "near_duplicate_groups": len(groups),
-            "max_near_duplicate_groups": settings.max_near_duplicate_groups,
+            "max_near_duplicate_groups": tagging.max_near_duplicate_groups,
             "near_duplicates": MetadataValue.json([group.to_json() for group in groups[:TAGS_LISTED]]),
         },
     )

@@ -34,6 +34,7 @@ def build_definitions(
             checks.every_request_accounted_for,
             checks.tags_follow_format,
             checks.cache_agrees_with_results,
+            checks.tag_vocabulary_coherent,
         ],
         jobs=[submit_batches, process_batch],
         sensors=[batch_status_sensor],

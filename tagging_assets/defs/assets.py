@@ -18,7 +18,7 @@ from tagging_assets.core.contracts import (
     SubmittedBatch,
     WritebackSummary,
 )
-from tagging_assets.core.report import tag_frequencies
+from tagging_assets.core.report import tag_frequencies, vocabulary_figures
 from tagging_assets.core.selection import collector_paused, write_manifest
 from tagging_assets.defs.metadata import TAGS_LISTED, cost_metadata, failing_clearly, markdown_table
 from tagging_assets.defs.partitions import BATCH_PARTITIONS, batch_partitions
@@ -260,6 +260,7 @@ def tagged_points(
         batch = status_naming_its_api(tagging.jobs(batch_api), records, record.batch_id)
         summary = steps.write_back(cache, plan, record=record, batch=batch, files=batch_results_raw)
         frequencies, tagged_videos = tag_frequencies(cache)
+        figures = vocabulary_figures(cache, frequencies, tagged_videos)
     written = summary.tags_written
     context.add_output_metadata(
         {
@@ -298,6 +299,10 @@ def tagged_points(
             ),
             "distinct_tags_in_cache": len(frequencies),
             "tagged_videos_in_cache": tagged_videos,
+            "single_video_tags_in_cache": figures.single_video_tags,
+            "single_video_tag_share": MetadataValue.float(round(figures.single_video_tag_share, 4)),
+            "videos_sharing_a_tag": figures.videos_sharing_a_tag,
+            "videos_sharing_a_tag_share": MetadataValue.float(round(figures.videos_sharing_a_tag_share, 4)),
         }
     )
     return summary

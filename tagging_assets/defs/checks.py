@@ -24,8 +24,11 @@ from tagging_assets.core.audit import (
     format_problems,
 )
 from tagging_assets.core.contracts import BatchInput, DownloadedFiles
+from tagging_assets.core.report import near_duplicate_groups, tag_frequencies, vocabulary_figures
 from tagging_assets.core.shards import read_index
+from tagging_assets.core.tags import load_aliases
 from tagging_assets.defs.assets import batch_input_jsonl, batch_results_raw, tagged_points
+from tagging_assets.defs.metadata import TAGS_LISTED
 from tagging_assets.defs.partitions import batch_partitions
 from tagging_assets.defs.resources import QdrantCacheResource, TaggingResource
 
@@ -148,4 +151,32 @@ def cache_agrees_with_results(
         )
     return AssetCheckResult(
         passed=not found, metadata={"points_compared": len(index), "disagreements": MetadataValue.json(found)}
+    )
+
+
+@per_batch_check(
+    asset=tagged_points,
+    description="The vocabulary stays coherent (few single-video tags, no near-duplicates): warns, without failing "
+    "the asset, when the share of the cache's tags on a single video passes TAGGING_MAX_SINGLE_VIDEO_TAG_SHARE or "
+    "the groups of tags that are likely the same pass TAGGING_MAX_NEAR_DUPLICATE_GROUPS; `tagging-assets tags "
+    "merge` repairs them.",
+)
+def tag_vocabulary_coherent(qdrant: QdrantCacheResource, tagging: TaggingResource) -> AssetCheckResult:
+    aliases = load_aliases(Path(tagging.tag_aliases)) if tagging.tag_aliases else {}
+    with qdrant.open() as cache:
+        frequencies, tagged_videos = tag_frequencies(cache)
+        figures = vocabulary_figures(cache, frequencies, tagged_videos)
+    groups = near_duplicate_groups(frequencies, aliases=aliases)
+    too_scattered = figures.single_video_tag_share > tagging.max_single_video_tag_share
+    too_many_groups = len(groups) > tagging.max_near_duplicate_groups
+    return AssetCheckResult(
+        passed=not (too_scattered or too_many_groups),
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            **figures.to_json(),
+            "max_single_video_tag_share": tagging.max_single_video_tag_share,
+            "near_duplicate_groups": len(groups),
+            "max_near_duplicate_groups": tagging.max_near_duplicate_groups,
+            "near_duplicates": MetadataValue.json([group.to_json() for group in groups[:TAGS_LISTED]]),
+        },
     )

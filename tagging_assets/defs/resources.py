@@ -134,6 +134,8 @@ class TaggingResource(ConfigurableResource):
     vocabulary_size: int = _setting("vocabulary_size")
     vocabulary_file: str | None = _setting("vocabulary_file")
     tag_aliases: str | None = _setting("tag_aliases")
+    max_single_video_tag_share: float = _setting("max_single_video_tag_share")
+    max_near_duplicate_groups: int = _setting("max_near_duplicate_groups")
     system_prompt: str | None = Field(
         None,
         description="The system prompt every request carries; unset: the bundled one. Filled from "

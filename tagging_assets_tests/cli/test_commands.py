@@ -96,7 +96,18 @@ def test_an_untagged_cache_says_how_to_get_tags(seeded: dict[str, str]) -> None:
     result = invoke(seeded, "tags")
     assert result.exit_code == 0
     assert "No video has tags yet" in result.stdout
-    assert json.loads(invoke(seeded, "tags", "--json").stdout) == {"tagged_videos": 0, "tags": []}
+    assert json.loads(invoke(seeded, "tags", "--json").stdout) == {
+        "tagged_videos": 0,
+        "figures": {
+            "distinct_tags": 0,
+            "tagged_videos": 0,
+            "single_video_tags": 0,
+            "single_video_tag_share": 0.0,
+            "videos_sharing_a_tag": 0,
+            "videos_sharing_a_tag_share": 0.0,
+        },
+        "tags": [],
+    }
 
 
 def test_an_effort_the_model_does_not_take_is_one_line_and_writes_nothing(seeded: dict[str, str], tmp_path: Path):

@@ -27,6 +27,8 @@ from tagging_assets_tests.support import (
     wait_for,
 )
 
+VOCABULARY_CHECK = "tag_vocabulary_coherent"
+
 
 def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared_gateway, seeded_cache, tmp_path):
     resources = resources_for(shared_gateway, seeded_cache, tmp_path, max_requests_per_file=15)
@@ -41,11 +43,15 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
     assert instance.get_materialized_partitions(AssetKey("tagged_points")) == set(batch_ids)
     assert instance.get_materialized_partitions(AssetKey("batch_results_raw")) == set(batch_ids)
     for run in runs.values():
-        assert all(evaluation.passed for evaluation in run.get_asset_check_evaluations())
-        assert {evaluation.check_name for evaluation in run.get_asset_check_evaluations()} == {
+        evaluations = run.get_asset_check_evaluations()
+        assert all(evaluation.passed for evaluation in evaluations if evaluation.check_name != VOCABULARY_CHECK), (
+            "the vocabulary check only warns, of the tagger's choices: test_tags_merge.py tests it"
+        )
+        assert {evaluation.check_name for evaluation in evaluations} == {
             "every_request_accounted_for",
             "tags_follow_format",
             "cache_agrees_with_results",
+            VOCABULARY_CHECK,
         }
     [input_check] = submitted.get_asset_check_evaluations()
     assert input_check.passed and input_check.metadata["requests"].value == 40
@@ -76,6 +82,11 @@ def test_the_whole_graph_tags_the_cache_one_partition_per_batch(instance, shared
     in_cache = Counter(tag for payload in payloads for tag in payload.get("tags", []))
     assert tagged["tagged_videos_in_cache"].value == 40
     assert tagged["distinct_tags_in_cache"].value == len(in_cache)
+    single = sum(1 for count in in_cache.values() if count == 1)
+    assert tagged["single_video_tags_in_cache"].value == single
+    assert tagged["single_video_tag_share"].value == round(single / len(in_cache), 4)
+    sharing = sum(1 for payload in payloads if any(in_cache[tag] > 1 for tag in payload.get("tags", [])))
+    assert tagged["videos_sharing_a_tag"].value == sharing
     top = in_cache.most_common(1)[0]
     assert f"| {top[0]} | {top[1]} |" in tagged["top_tags_in_cache"].value
     assert "| tag | videos in this batch | videos in the cache |" in tagged["tags_in_this_batch"].value

@@ -47,7 +47,11 @@ def test_expired_batches_keep_finished_items_and_retry_the_rest(
     states = statuses(seeded_cache)
     assert sum(state["status"] == "tagged" for state in states.values()) == summary["tagged"]
     assert all(state["status"] in ("tagged", "failed") for state in states.values()), "none left pending"
-    assert all(evaluation.passed for evaluation in runs[batch_id].get_asset_check_evaluations())
+    assert all(
+        evaluation.passed
+        for evaluation in runs[batch_id].get_asset_check_evaluations()
+        if evaluation.check_name != "tag_vocabulary_coherent"
+    ), "the vocabulary check only warns, of the tagger's choices"
     selected, _ = _reselected(instance, resources)
     assert selected == {"retry": 40 - summary["tagged"]}
 
@@ -81,7 +85,7 @@ def test_a_cancelled_batch_keeps_finished_items_and_releases_the_rest(
     assert all(
         evaluation.passed
         for evaluation in run.get_asset_check_evaluations()
-        if evaluation.check_name != "every_request_accounted_for"
+        if evaluation.check_name not in ("every_request_accounted_for", "tag_vocabulary_coherent")
     )
     selected, _ = _reselected(instance, resources)
     assert selected == {"retry": summary["failed"]}
@@ -130,7 +134,11 @@ def test_a_completed_batch_with_no_output_file_fails_every_item_with_its_reason(
     else:
         assert gateway.client().batches.retrieve(batch_id).output_file_id is None
         assert (summary["tagged"], summary["failed_by_reason"]) == (0, {"http_503": 40})
-    assert all(evaluation.passed for evaluation in runs[batch_id].get_asset_check_evaluations())
+    assert all(
+        evaluation.passed
+        for evaluation in runs[batch_id].get_asset_check_evaluations()
+        if evaluation.check_name != "tag_vocabulary_coherent"
+    ), "the vocabulary check only warns, of the tagger's choices"
 
 
 @pytest.mark.parametrize(("status", "attempts_to_give_up"), [(500, 3), (400, 1)])
@@ -163,7 +171,11 @@ def test_bad_replies_cost_one_item_each_never_the_batch(instance, start_gateway,
     assert summary["tagged"] + summary["failed"] == 40
     failed = [state for state in statuses(seeded_cache).values() if state["status"] == "failed"]
     assert len(failed) == summary["failed"] and all(state["error"] for state in failed)
-    assert all(evaluation.passed for evaluation in runs[batch_id].get_asset_check_evaluations())
+    assert all(
+        evaluation.passed
+        for evaluation in runs[batch_id].get_asset_check_evaluations()
+        if evaluation.check_name != "tag_vocabulary_coherent"
+    ), "the vocabulary check only warns, of the tagger's choices"
 
 
 def test_one_unreadable_line_in_the_results_costs_one_item(shared_gateway, cache_path, tmp_path, real_transcripts):

@@ -32,7 +32,13 @@ LINEAGE = {
     "batch_results_raw": {"openai_batch_job"},
     "tagged_points": {"batch_results_raw"},
 }
-CHECKS = {"batch_input_is_valid", "every_request_accounted_for", "tags_follow_format", "cache_agrees_with_results"}
+CHECKS = {
+    "batch_input_is_valid",
+    "every_request_accounted_for",
+    "tags_follow_format",
+    "cache_agrees_with_results",
+    "tag_vocabulary_coherent",
+}
 
 REPOSITORY = """
 {

@@ -26,6 +26,10 @@ from tagging_assets.core.tags import NO_ALIASES, load_aliases
 from tagging_assets.core.tokens import TokenCounter, counter_for
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 
+PREFIX_CACHING_PROVIDERS = ("openai", "azure")
+CACHE_MINIMUM = 1_024
+CACHE_STEP = 128
+"""OpenAI's automatic prompt caching: prefixes of 1,024 tokens and more, cached in steps of 128."""
 PREFERRED_TAGS_INSTRUCTION = (
     f"{PREFERRED_TAGS_HEADER}, in alphabetical order. Where one of them names a topic of this video, use it exactly "
     "as written rather than a new spelling; add a new tag only for a topic none of them covers."
@@ -144,8 +148,23 @@ class TaggingPlan:
         return self.models.profile(requested)
 
     def expected_cost(self, input_tokens: int, requests: int, *, mode: RunMode = "batch") -> Cost | None:
-        """What requests of the configured model are expected to cost, billed at ``mode``; None without a price."""
-        return expected_cost(self.profile, input_tokens, requests, self.settings.reasoning_effort, mode=mode)
+        """What requests of the configured model are expected to cost, billed at ``mode``, the prompt prefix they
+        share counted cached after the first request where the provider caches it; None without a price."""
+        cached = max(requests - 1, 0) * self.cached_prefix_tokens
+        return expected_cost(
+            self.profile, input_tokens, requests, self.settings.reasoning_effort, mode=mode, cached_tokens=cached
+        )
+
+    @cached_property
+    def cached_prefix_tokens(self) -> int:
+        """The tokens of the system prompt every request starts with that the provider's prompt cache serves:
+        OpenAI (and Azure) cache a prefix of 1,024 tokens or more by itself, in steps of 128, which the library's
+        tags under TAGGING_VOCABULARY=prefer can reach; Anthropic caches only what a request marks, and these do
+        not mark it."""
+        if self.settings.batch_provider not in PREFIX_CACHING_PROVIDERS:
+            return 0
+        prefix = self.counter.request_tokens([self.request_prompt])
+        return prefix // CACHE_STEP * CACHE_STEP if prefix >= CACHE_MINIMUM else 0
 
     def expected_output_tokens(self, requests: int) -> int:
         return requests * self.profile.expected_output_tokens(self.settings.reasoning_effort)

@@ -93,6 +93,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
     with clear_errors(), QdrantCache.from_settings(settings, collection) as cache:
         filters = parse_where(where)
         cache.require()
+        plan = steps.with_library_tags(cache, plan)
         options = plan.request_options
         client = client_if_answering(settings)
         if client is not None:
@@ -101,9 +102,7 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
                 warning(announced)
         with progress_bar(cache.count(), "Scanning the cache") as bar:
             items = steps.select(cache, plan, report=report, filters=filters or None, limit=limit, progress=bar.update)
-            shards = steps.write_requests(
-                _noting_prompt_changes(items, reprompted), output, plan=steps.with_library_tags(cache, plan)
-            )
+            shards = steps.write_requests(_noting_prompt_changes(items, reprompted), output, plan=plan)
             bar.update(report.scanned - bar.pos)
         prompt_change = _prompt_change(shards, reprompted, plan)
         requests = sum(shard.requests for shard in shards)
@@ -148,6 +147,12 @@ def prepare(collection: str | None, output: Path, where: tuple[str, ...], limit:
             f"up to {options.max_output_tokens:,} output tokens each."
         )
         click.echo(f"{tokens:,} input tokens, {plan.counter.method}; the largest request {largest:,}.")
+        if plan.preferred_tags:
+            cached = plan.cached_prefix_tokens
+            click.echo(
+                f"The prompt names {len(plan.preferred_tags)} of the library's tags (TAGGING_VOCABULARY=prefer)"
+                + (f"; its first {cached:,} tokens count as cached after the first request." if cached else ".")
+            )
         expected = plan.expected_output_tokens(1)
         if cost is None:
             click.echo(f"Expected cost: unknown: {plan.unknown_price}.")

@@ -40,11 +40,13 @@ def expected_cost(
     reasoning_effort: str | None = None,
     *,
     mode: RunMode = "batch",
+    cached_tokens: int = 0,
 ) -> Cost | None:
-    """What requests are expected to cost before they run: their counted input, uncached, and the replies
-    (reasoning included) the profile expects."""
+    """What requests are expected to cost before they run: their counted input, ``cached_tokens`` of it at the
+    cached rate (a prompt prefix the provider caches), and the replies (reasoning included) the profile expects."""
     output = requests * profile.expected_output_tokens(reasoning_effort)
-    return cost_of(profile, TokenUsage(input_tokens=input_tokens, output_tokens=output), mode=mode)
+    usage = TokenUsage(input_tokens=input_tokens, output_tokens=output, cached_tokens=min(cached_tokens, input_tokens))
+    return cost_of(profile, usage, mode=mode)
 
 
 def unknown_price(profile: ModelProfile, table: ModelTable) -> str:

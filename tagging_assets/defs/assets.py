@@ -91,10 +91,11 @@ def batch_input_jsonl(
         if warning := batch_api.get_api(quick=True).model_warning(settings.model, now=time.time()):
             context.log.warning(warning)
         with qdrant.open() as cache:
+            plan = steps.with_library_tags(cache, plan)
             items = steps.selected_again(
                 cache, plan, cached_transcripts.manifest, changed=lambda: changed.update(["changed"])
             )
-            shards = steps.write_requests(items, output, plan=steps.with_library_tags(cache, plan))
+            shards = steps.write_requests(items, output, plan=plan)
     requests = sum(shard.requests for shard in shards)
     input_tokens = sum(shard.input_tokens for shard in shards)
     context.add_output_metadata(
@@ -110,6 +111,9 @@ def batch_input_jsonl(
             "endpoint": settings.endpoint,
             "request_options": MetadataValue.json(asdict(options)),
             "prices": plan.profile.source or plan.unknown_price,
+            "vocabulary": settings.vocabulary,
+            "library_tags_in_prompt": len(plan.preferred_tags),
+            "cached_prefix_tokens": plan.cached_prefix_tokens,
             **cost_metadata(plan.expected_cost(input_tokens, requests), plan.unknown_price, "estimated_"),
             "files": markdown_table(
                 [{"file": str(s.path), "requests": s.requests, "bytes": s.bytes} for s in shards],

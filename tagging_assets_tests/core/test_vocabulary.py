@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tagging_assets.batches.plan import TaggingPlan
 from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
+from tagging_assets.core.cost import expected_cost
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
+from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.core.tags import CanonicalTags, LibrarySpellings, stem_key
 from tagging_assets.core.vocabulary import check_enum_fits, load_vocabulary
 from tagging_assets.wire import builder_for
@@ -140,3 +143,16 @@ def test_the_librarys_spelling_of_a_stem_wins_then_the_first_written():
     first = spellings.spelled(CanonicalTags(("gpus", "kafka-streams", "vector-database"), ()))
     assert first.tags == ("gpu", "kafka-streams", "vector-databases")
     assert spellings.spelled(CanonicalTags(("kafka-stream",), ())).tags == ("kafka-streams",)
+
+
+def test_a_long_prefer_block_is_priced_as_the_prompt_prefix_openai_caches_and_anthropic_does_not():
+    tags = tuple(f"topic-{n}-of-the-library" for n in range(400))
+    openai_plan = TaggingPlan.from_settings(TaggingSettings(provider="openai"), backend="api")
+    assert openai_plan.cached_prefix_tokens == 0, "the bundled prompt alone is under 1,024 tokens"
+    preferring = openai_plan.with_preferred_tags(tags)
+    assert preferring.cached_prefix_tokens >= 1_024 and preferring.cached_prefix_tokens % 128 == 0
+    priced = preferring.expected_cost(100_000, 50, mode="realtime")
+    uncached = expected_cost(preferring.profile, 100_000, 50, mode="realtime")
+    assert priced is not None and uncached is not None and priced.realtime_usd < uncached.realtime_usd
+    anthropic = TaggingPlan.from_settings(TaggingSettings(provider="anthropic"), backend="api")
+    assert anthropic.with_preferred_tags(tags).cached_prefix_tokens == 0

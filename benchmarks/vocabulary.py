@@ -2,9 +2,10 @@
 tags, the share of tags on a single video and the share of videos sharing a tag with another, as
 ``tagging-assets tags --json`` counts them, on the 42 bundled samples and on the 105 real transcripts.
 
-Each configuration runs ``tagging-assets tag`` in realtime (faster than a batch on the gateway; the tags are the
-same) in a fresh cache and work directory, against one local gateway. Its offline tagger answers, so these are
-the offline tagger's figures: how a language model behaves under ``prefer`` is not measured here.
+Each configuration runs ``tagging-assets tag`` in realtime (faster than a batch on the gateway; a batch's tags
+differ, as the tagger weighs terms across a batch) in a fresh cache and work directory, against one local gateway.
+Its offline tagger answers, so these are the offline tagger's figures: how a language model behaves under
+``prefer`` is not measured here.
 
 - free: everything tagged with ``TAGGING_VOCABULARY=free`` (the default);
 - prefer: the first fifth tagged free (``tag --limit N``), the rest with ``TAGGING_VOCABULARY=prefer``, which only

@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python benchmarks/token_counts.py
 	$(BIN)/python benchmarks/tagger_quality.py
 	$(BIN)/python benchmarks/demo_cost.py
+	$(BIN)/python benchmarks/vocabulary.py
 
 screenshot: install
 	TAGGING_SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/python -m pytest -q tagging_assets_tests/integration/test_ui.py

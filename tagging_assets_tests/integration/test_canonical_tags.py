@@ -47,9 +47,9 @@ def test_messy_replies_end_as_canonical_tags_or_few_tags_and_none_is_paid_twice(
     assert sum(state["few_tags"] for state in tagged.values()) == summary["few_tags"]
 
     evaluations = {e.check_name: e for e in runs[batch_id].get_asset_check_evaluations()}
-    assert all(
-        evaluation.passed for name, evaluation in evaluations.items() if name != "tag_vocabulary_coherent"
-    ), "the vocabulary check only warns: sprawl on 40 videos is measured, not a failure"
+    assert all(evaluation.passed for name, evaluation in evaluations.items() if name != "tag_vocabulary_coherent"), (
+        "the vocabulary check only warns: sprawl on 40 videos is measured, not a failure"
+    )
     assert evaluations["tags_follow_format"].metadata["few_tags"].value == summary["few_tags"]
     metadata = instance.get_latest_materialization_event(AssetKey("tagged_points")).asset_materialization.metadata
     assert metadata["items_with_few_tags"].value == summary["few_tags"]

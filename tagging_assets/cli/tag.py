@@ -19,7 +19,8 @@ from tagging_assets.cli.output import (
     warning,
 )
 from tagging_assets.core.contracts import SelectionReport, WritebackSummary
-from tagging_assets.core.settings import MODES, TaggingSettings
+from tagging_assets.core.settings import TaggingSettings
+from tagging_assets.core.settings_groups import MODES
 
 if TYPE_CHECKING:
     from tagging_assets.batches.records import BatchRecord

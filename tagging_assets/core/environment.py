@@ -8,6 +8,7 @@ module of ``core`` besides the contracts and the protocols' facts that the gatew
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
@@ -69,3 +70,9 @@ def field_of(settings: type[BaseSettings], name: str) -> str:
         if name in environment_variables(settings, field):
             return field
     return name
+
+
+def shown_default(default: str) -> dict[str, Any]:
+    """A field's ``json_schema_extra``: its default as the help and the configuration page show it, where the
+    value alone would mislead."""
+    return {"shown_default": default}

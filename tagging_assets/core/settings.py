@@ -12,15 +12,16 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tagging_assets.core.contracts import Backend, RunMode
-from tagging_assets.core.environment import EnvironmentSource, KeywordSettings, field_of, variable_of
+from tagging_assets.core.contracts import Backend
+from tagging_assets.core.environment import EnvironmentSource, field_of, shown_default, variable_of
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, MAX_REQUESTS_PER_MESSAGE_BATCH, MESSAGES, Endpoint
+from tagging_assets.core.settings_groups import FLEX_PROVIDERS, RunModeSettings, TagVocabularySettings
 
 LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
@@ -42,17 +43,6 @@ AZURE_API_VERSION = "2025-04-01-preview"
 """The latest api-version Azure's global-batch guide names for the AzureOpenAI client."""
 AZURE_MIN_FILE_TTL_DAYS = 14
 """Azure accepts ``expires_after`` and ``output_expires_after`` of 14 to 30 days only (OpenAI: 1 hour to 30)."""
-
-Mode = Literal["batch", "flex", "realtime", "auto"]
-"""How the requests run: as a batch at half price, as flex calls at batch prices (OpenAI, Azure), as realtime
-calls now, or, for ``auto``, realtime below TAGGING_REALTIME_BELOW items and a batch above."""
-MODES: tuple[Mode, ...] = get_args(Mode)
-FLEX_PROVIDERS: tuple[Provider, ...] = ("openai", "azure")
-"""Flex processing is OpenAI's (``service_tier: "flex"``) and Azure's; Anthropic has no such tier."""
-
-Vocabulary = Literal["free", "prefer", "closed"]
-"""How far tags are held to the library's: free (canonical tags only), prefer the collection's most used tags, or
-only the tags of TAGGING_VOCABULARY_FILE."""
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
@@ -78,13 +68,9 @@ def _default_tiktoken_cache(environ: Mapping[str, str]) -> Path:
     return Path(configured) if configured else Path(tempfile.gettempdir()) / "data-gym-cache"
 
 
-def _shown(default: str) -> dict[str, Any]:
-    """The default as the help and the configuration page show it, where the value alone would mislead."""
-    return {"shown_default": default}
-
-
-class TaggingSettings(KeywordSettings):
-    """Where the cache, the batch backend and the work files are, and what the batches ask for.
+class TaggingSettings(RunModeSettings, TagVocabularySettings):
+    """Where the cache, the batch backend and the work files are, and what the batches ask for; how the requests
+    run, and how their tags hold together, are the two groups it is made of (``settings_groups.py``).
 
     Built with keywords, the settings hold those values and the defaults alone, so that a shell's variables never
     steer the Python API or a test; ``from_env`` reads the environment, once.
@@ -100,7 +86,7 @@ class TaggingSettings(KeywordSettings):
         description="Whose batch API runs the batches: openai, azure or anthropic. Unset, the provider whose "
         "credentials are set (one only), else openai. With no credentials the local gateway answers in that "
         "provider's protocol, through that provider's SDK.",
-        json_schema_extra=_shown("inferred"),
+        json_schema_extra=shown_default("inferred"),
     )
     openai_api_key: SecretStr | None = Field(
         None,
@@ -129,7 +115,7 @@ class TaggingSettings(KeywordSettings):
         validation_alias="TAGGING_AZURE_DEPLOYMENT",
         description="The Azure global-batch deployment the requests name as their model. TAGGING_MODEL stays the "
         "model behind it, for its rules and prices.",
-        json_schema_extra=_shown("`TAGGING_MODEL`"),
+        json_schema_extra=shown_default("`TAGGING_MODEL`"),
     )
     anthropic_api_key: SecretStr | None = Field(
         None,
@@ -170,65 +156,28 @@ class TaggingSettings(KeywordSettings):
         min_length=1,
         validation_alias="TAGGING_MODEL",
         description="The model every request asks for. Its family's rules decide what a request carries.",
-        json_schema_extra=_shown(f"`{DEFAULT_MODEL}`; `{PROVIDER_DEFAULTS['anthropic']['model']}` on Anthropic"),
+        json_schema_extra=shown_default(f"`{DEFAULT_MODEL}`; `{PROVIDER_DEFAULTS['anthropic']['model']}` on Anthropic"),
     )
     endpoint: Endpoint = Field(
         CHAT_COMPLETIONS,
         validation_alias="TAGGING_ENDPOINT",
         description=f"The endpoint the requests go to. `{CHAT_COMPLETIONS}` or `/v1/responses` at OpenAI and "
         f"Azure; `{MESSAGES}` (Message Batches) at Anthropic, the only one it has.",
-        json_schema_extra=_shown(f"`{CHAT_COMPLETIONS}`; `{MESSAGES}` on Anthropic"),
-    )
-    mode: Mode = Field(
-        "batch",
-        validation_alias="TAGGING_MODE",
-        description="How the requests run. `batch`: the provider's Batch API, half price, within 24 hours. "
-        "`flex`: realtime calls with `service_tier: flex` (OpenAI and Azure, the models that take it), billed at "
-        "batch prices, answered in minutes. `realtime`: realtime calls at standard prices, answered now. `auto`: "
-        "realtime below TAGGING_REALTIME_BELOW items, a batch otherwise.",
-    )
-    realtime_below: int = Field(
-        10,
-        ge=1,
-        validation_alias="TAGGING_REALTIME_BELOW",
-        description="With TAGGING_MODE=auto, a submission of fewer items runs realtime, as the lesson advises for "
-        "small sets (under 10 items).",
-    )
-    max_requests_per_minute: int | None = Field(
-        None,
-        ge=1,
-        validation_alias="TAGGING_MAX_REQUESTS_PER_MINUTE",
-        description="Realtime and flex calls are paced to this many a minute: your rate limit for the model.",
-        json_schema_extra=_shown("unlimited"),
-    )
-    max_tokens_per_minute: int | None = Field(
-        None,
-        ge=1,
-        validation_alias="TAGGING_MAX_TOKENS_PER_MINUTE",
-        description="Realtime and flex calls are paced to this many tokens a minute, each counted as OpenAI counts "
-        "it: the larger of its output budget and its estimated input.",
-        json_schema_extra=_shown("unlimited"),
-    )
-    max_concurrency: int = Field(
-        16,
-        ge=1,
-        le=1024,
-        validation_alias="TAGGING_MAX_CONCURRENCY",
-        description="The most realtime or flex calls in flight at once, per run.",
+        json_schema_extra=shown_default(f"`{CHAT_COMPLETIONS}`; `{MESSAGES}` on Anthropic"),
     )
     azure_realtime_deployment: str | None = Field(
         None,
         validation_alias="TAGGING_AZURE_REALTIME_DEPLOYMENT",
         description="The Azure standard deployment that realtime and flex calls name (a global-batch deployment "
         "takes batches only).",
-        json_schema_extra=_shown("TAGGING_AZURE_DEPLOYMENT"),
+        json_schema_extra=shown_default("TAGGING_AZURE_DEPLOYMENT"),
     )
     reasoning_effort: ReasoningEffort | None = Field(
         None,
         validation_alias="TAGGING_REASONING_EFFORT",
         description=f"A reasoning model's effort. One of {', '.join(get_args(ReasoningEffort))}; refused where "
         "the model's family does not take it.",
-        json_schema_extra=_shown("the family's lowest"),
+        json_schema_extra=shown_default("the family's lowest"),
     )
     file_ttl_days: float = Field(
         30,
@@ -263,7 +212,7 @@ class TaggingSettings(KeywordSettings):
         validation_alias="TAGGING_MAX_REQUESTS_PER_FILE",
         description="Fewer requests a batch than the API allows. The APIs allow 50,000 at OpenAI and Azure, 100,000 "
         "at Anthropic.",
-        json_schema_extra=_shown("the API's"),
+        json_schema_extra=shown_default("the API's"),
     )
     max_cost_usd: float | None = Field(
         None,
@@ -289,52 +238,6 @@ class TaggingSettings(KeywordSettings):
         "`flex_input`, `flex_cached_input`, `flex_output` (else the batch prices), and the request rules "
         "`reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` (`schema` or `tool`), `takes_flex`.",
     )
-    prompt_file: Path | None = Field(
-        None,
-        validation_alias="TAGGING_PROMPT_FILE",
-        description="A text file holding the system prompt every request carries, on the command line, in Dagster "
-        "and in the Python API alike. Its version is derived from its text, so changing it selects every item again.",
-        json_schema_extra=_shown("the bundled prompt"),
-    )
-    tag_aliases: Path | None = Field(
-        None,
-        validation_alias="TAGGING_TAG_ALIASES",
-        description="A file mapping tag variants to their canonical tag, one `variant: canonical` a line (e.g. "
-        "`llms: large-language-models`), applied to every reply at write-back and by `tags merge --aliases`.",
-    )
-    vocabulary: Vocabulary = Field(
-        "free",
-        validation_alias="TAGGING_VOCABULARY",
-        description="`free`: any tags, made canonical at write-back. `prefer`: the collection's most used tags go "
-        "into the prompt, to be reused where they fit. `closed`: only the tags of TAGGING_VOCABULARY_FILE, as an "
-        "`enum` in the schema where the provider takes one.",
-    )
-    vocabulary_size: int = Field(
-        200,
-        ge=1,
-        validation_alias="TAGGING_VOCABULARY_SIZE",
-        description="With TAGGING_VOCABULARY=prefer, how many of the collection's most used tags the prompt names.",
-    )
-    vocabulary_file: Path | None = Field(
-        None,
-        validation_alias="TAGGING_VOCABULARY_FILE",
-        description="With TAGGING_VOCABULARY=closed, the tags allowed, one canonical tag a line.",
-    )
-    max_single_video_tag_share: float = Field(
-        0.9,
-        ge=0,
-        le=1,
-        validation_alias="TAGGING_MAX_SINGLE_VIDEO_TAG_SHARE",
-        description="The check `tag_vocabulary_coherent` warns when a larger share of the cache's tags is on one "
-        "video only.",
-    )
-    max_near_duplicate_groups: int = Field(
-        0,
-        ge=0,
-        validation_alias="TAGGING_MAX_NEAR_DUPLICATE_GROUPS",
-        description="The check `tag_vocabulary_coherent` warns when the cache holds more groups of tags that are "
-        "likely the same (one stem, an alias, one edit apart).",
-    )
     stuck_after_seconds: float = Field(
         6 * 3600,
         gt=0,
@@ -357,7 +260,7 @@ class TaggingSettings(KeywordSettings):
         validation_alias=AliasChoices("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"),
         description="Where tiktoken keeps its encodings. tiktoken's own variables: with the model's encoding "
         "there, token counts are exact; without it, estimates.",
-        json_schema_extra=_shown("`data-gym-cache` in the temp folder"),
+        json_schema_extra=shown_default("`data-gym-cache` in the temp folder"),
     )
 
     @field_validator("submit_cron")
@@ -400,8 +303,6 @@ class TaggingSettings(KeywordSettings):
                 f"TAGGING_ENDPOINT: {self.endpoint} is not an endpoint of {self.batch_provider}'s Batch API; "
                 f"expected {expected}"
             )
-        if self.vocabulary == "closed" and self.vocabulary_file is None:
-            raise ValueError("TAGGING_VOCABULARY=closed needs TAGGING_VOCABULARY_FILE, the tags allowed, one a line")
         if self.mode == "flex" and self.batch_provider not in FLEX_PROVIDERS:
             raise ValueError(
                 f"TAGGING_MODE: flex is OpenAI's and Azure's; {self.batch_provider} takes batch, realtime or auto"
@@ -481,12 +382,6 @@ class TaggingSettings(KeywordSettings):
         if self.batch_provider == "azure" and self.azure_realtime_deployment:
             return self.azure_realtime_deployment
         return self.deployment
-
-    def mode_for(self, items: int) -> RunMode:
-        """The mode a submission of ``items`` runs in: TAGGING_MODE, with ``auto`` decided by its size."""
-        if self.mode != "auto":
-            return self.mode
-        return "realtime" if items < self.realtime_below else "batch"
 
 
 DEFAULTS = TaggingSettings()

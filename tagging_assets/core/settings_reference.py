@@ -38,13 +38,25 @@ class Variable:
 
 
 def variables(settings: type[BaseSettings]) -> list[Variable]:
-    """Every variable the settings read, in the order the fields are declared; a nested model (read by its own
-    settings class) is left to its own section."""
+    """Every variable the settings read, in the order a reader meets the fields (``_reading_order``); a nested
+    model (read by its own settings class) is left to its own section."""
+    fields = settings.model_fields
     return [
-        Variable(environment_variables(settings, name), _shown_default(name, info), _description(name, info))
-        for name, info in settings.model_fields.items()
-        if not _is_nested(info)
+        Variable(
+            environment_variables(settings, name), _shown_default(name, fields[name]), _description(name, fields[name])
+        )
+        for name in _reading_order(settings)
+        if not _is_nested(fields[name])
     ]
+
+
+def _reading_order(settings: type[BaseSettings]) -> list[str]:
+    """The fields as a reader meets them: the class's own in the order declared, then those of each group it is
+    made of (pydantic puts inherited fields first)."""
+    order: list[str] = []
+    for declaring in settings.__mro__:
+        order.extend(name for name in vars(declaring).get("__annotations__", {}) if name in settings.model_fields)
+    return list(dict.fromkeys(order))
 
 
 def environment_help(settings: type[BaseSettings], heading: str) -> str:

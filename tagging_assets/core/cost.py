@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tagging_assets.core.contracts import Cost, RunMode, TokenUsage
 from tagging_assets.core.errors import CostCapError
-from tagging_assets.core.models import ModelProfile, ModelTable, Rates
+from tagging_assets.core.models import ModelProfile, ModelTable
+from tagging_assets.core.prices import Rates
 
 
 def usd_at(rates: Rates, usage: TokenUsage) -> float:

@@ -17,18 +17,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import genai_prices
-from genai_prices.types import ModelPrice, TieredPrices
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tagging_assets.core.contracts import RunMode
 from tagging_assets.core.errors import ConfigError
+from tagging_assets.core.prices import GENAI_PRICES_SOURCE, Prices, Rates, batch_discounted, genai_prices_of
 
 Temperature = Literal["any", "default-only", "without-reasoning"]
 """Which temperatures a family accepts: any; only the default (1), so none is sent; or any, but only with
@@ -37,15 +34,6 @@ Temperature = Literal["any", "default-only", "without-reasoning"]
 JsonOutput = Literal["schema", "tool"]
 """How a reply is held to the tagging schema: the endpoint's structured outputs, or (for Claude models without
 them) a forced tool whose input schema it is."""
-
-GENAI_PRICES_SOURCE = (
-    f"genai-prices {genai_prices.__version__} (pydantic/genai-prices data bundled with the package, which "
-    "carries no snapshot date)"
-)
-BATCH_DISCOUNT = 0.5
-"""The Batch API bills half the realtime price. Used where no source gives a batch price: a
-TAGGING_PRICING_FILE entry without ``batch_input``/``batch_output``, or a model genai-prices has no batch
-price for."""
 
 REPLY_TOKENS = 300
 """The visible reply's budget: a tags-and-summary reply runs to about 80 tokens."""
@@ -162,34 +150,6 @@ outputs (Anthropic lists them GA from the 4.5 models on), so their JSON comes as
 
 
 @dataclass(frozen=True, slots=True)
-class Rates:
-    """USD per million tokens at one tier; a model without a cached rate bills cached input at the input rate."""
-
-    input: float
-    cached_input: float | None
-    output: float
-
-
-@dataclass(frozen=True, slots=True)
-class Prices:
-    """A model's rates at each run mode: realtime at standard prices, batch at the Batch API's, and flex (for a
-    model that takes it; flex is priced at Batch API rates where the source gives no flex price of its own)."""
-
-    realtime: Rates
-    batch: Rates
-    flex: Rates | None
-
-    def at(self, mode: RunMode) -> Rates:
-        """The rates a mode bills. A flex price for a model without one is the batch price: OpenAI bills flex
-        at Batch API rates, so a response that says it was served at flex costs that."""
-        if mode == "realtime":
-            return self.realtime
-        if mode == "flex" and self.flex is not None:
-            return self.flex
-        return self.batch
-
-
-@dataclass(frozen=True, slots=True)
 class RequestOptions:
     """What a request carries besides its messages: the wire seam spells them for its endpoint."""
 
@@ -288,7 +248,7 @@ class ModelTable:
         prices, source = _file_prices(merged, takes_flex), merged.source
         if prices is None:
             family, source = None, None
-            priced = _genai_prices(model, takes_flex)
+            priced = genai_prices_of(model, takes_flex)
             if priced is not None:
                 family, prices = priced
                 source = GENAI_PRICES_SOURCE
@@ -316,7 +276,7 @@ def _file_prices(entry: ModelEntry, takes_flex: bool) -> Prices | None:
     if entry.input is None or entry.output is None:
         return None
     realtime = Rates(entry.input, entry.cached_input, entry.output)
-    half = _discounted(realtime)
+    half = batch_discounted(realtime)
     batch = Rates(
         half.input if entry.batch_input is None else entry.batch_input,
         half.cached_input if entry.batch_cached_input is None else entry.batch_cached_input,
@@ -330,53 +290,6 @@ def _file_prices(entry: ModelEntry, takes_flex: bool) -> Prices | None:
             batch.output if entry.flex_output is None else entry.flex_output,
         )
     return Prices(realtime, batch, flex)
-
-
-def _discounted(rates: Rates) -> Rates:
-    """The Batch API's half price, where no source gives a batch price."""
-    cached = None if rates.cached_input is None else rates.cached_input * BATCH_DISCOUNT
-    return Rates(rates.input * BATCH_DISCOUNT, cached, rates.output * BATCH_DISCOUNT)
-
-
-@cache
-def _genai_prices(model: str, takes_flex: bool) -> tuple[str, Prices] | None:
-    """The model's name and prices in genai-prices, matched its way (a dated snapshot finds its model), or None
-    where it has none. Its batch and flex prices are price variants, read by asking for a price in that context;
-    a model without a batch variant is billed half in batch, and one that takes flex but has no flex variant is
-    billed the batch price. Prices for prompts above a size threshold (gpt-5.4's 272k tokens) are not used: a
-    tagging request is far below it, and usage here is summed over many requests."""
-    try:
-        standard = genai_prices.calc_price(_NO_USAGE, model)
-    except LookupError:
-        return None
-    batch = genai_prices.calc_price(_NO_USAGE, model, price_context={"processing": "batch"}).model_price
-    flex = genai_prices.calc_price(_NO_USAGE, model, price_context={"service_tier": "flex"}).model_price
-    realtime_rates = _rates(standard.model_price)
-    if realtime_rates is None:
-        return None
-    batch_rates = (_rates(batch) if batch != standard.model_price else None) or _discounted(realtime_rates)
-    flex_rates = None
-    if takes_flex:
-        flex_rates = (_rates(flex) if flex != standard.model_price else None) or batch_rates
-    return standard.model.id, Prices(realtime_rates, batch_rates, flex_rates)
-
-
-_NO_USAGE = genai_prices.Usage(input_tokens=0, output_tokens=0)
-
-
-def _rates(price: ModelPrice) -> Rates | None:
-    """Per-million-token rates of a genai-prices price, at the base of any size tiers; None without both an
-    input and an output price (an image or audio model)."""
-    input_, cached, output = (_base(price.input_mtok), _base(price.cache_read_mtok), _base(price.output_mtok))
-    if input_ is None or output is None:
-        return None
-    return Rates(input_, cached, output)
-
-
-def _base(price: Decimal | TieredPrices | None) -> float | None:
-    if price is None:
-        return None
-    return float(price.base if isinstance(price, TieredPrices) else price)
 
 
 def model_table(file: Path | None = None) -> ModelTable:

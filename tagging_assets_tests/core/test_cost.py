@@ -11,7 +11,8 @@ from tagging_assets.core.audit import audit_input_files
 from tagging_assets.core.contracts import TokenUsage
 from tagging_assets.core.cost import cost_of, enforce_cap, expected_cost, unknown_price
 from tagging_assets.core.errors import ConfigError, CostCapError
-from tagging_assets.core.models import ModelEntry, ModelTable, Rates, model_table
+from tagging_assets.core.models import ModelEntry, ModelTable, model_table
+from tagging_assets.core.prices import Rates
 from tagging_assets.core.prompt import SYSTEM_PROMPT
 from tagging_assets.core.selection import CacheItem
 from tagging_assets.core.settings import TaggingSettings

@@ -5,7 +5,8 @@ import genai_prices
 import pytest
 
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.models import ModelTable, Prices, Rates, RequestOptions, model_table
+from tagging_assets.core.models import ModelTable, RequestOptions, model_table
+from tagging_assets.core.prices import Prices, Rates
 from tagging_assets.core.protocol import MESSAGES
 from tagging_assets.core.settings import TaggingSettings
 from tagging_assets.wire import builder_for

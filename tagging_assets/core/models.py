@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.prices import GENAI_PRICES_SOURCE, Prices, Rates, batch_discounted, genai_prices_of
+from tagging_assets.core.thinking import Thinking
 
 Temperature = Literal["any", "default-only", "without-reasoning"]
 """Which temperatures a family accepts: any; only the default (1), so none is sent; or any, but only with
@@ -161,6 +162,8 @@ class RequestOptions:
     allowed_tags: tuple[str, ...] = ()
     """A closed vocabulary (TAGGING_VOCABULARY=closed): the only tags a reply may give, asked for as the schema's
     ``enum``; empty for any tag."""
+    thinking: Thinking | None = None
+    """A Gemini model's thinking budget or level; None for every other model."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,7 +146,7 @@ BUILT_IN: tuple[tuple[str, ModelEntry], ...] = (
     ("gemini-2.5-flash-lite*", _gemini("flash-budget", 65_536)),
     ("gemini-2.5-flash*", _gemini("flash-budget", 65_536)),
     ("gemini-2.5-pro*", _gemini("pro-budget", 65_536)),
-    ("gemini-3*-flash*", _gemini("flash-level", 65_536, "default-only")),
+    ("gemini-3-flash*", _gemini("flash-level", 65_536, "default-only")),
     ("gemini-3*", _gemini("pro-level", 65_536, "default-only")),
     ("gemini-2.0-flash*", _gemini(None, 8_192)),
 )
@@ -211,7 +211,9 @@ class ModelProfile:
     takes_flex: bool = False
     """Whether requests may ask for ``service_tier: "flex"``: the family table says, not the price source."""
     thinking: ThinkingStyle | None = None
+    """How a Gemini model thinks, which its ``RequestOptions.thinking`` follows from; None for other models."""
     output_limit: int | None = None
+    """The most output tokens the model writes; a request's ``max_output_tokens`` never exceeds it."""
 
     @property
     def reasons(self) -> bool:

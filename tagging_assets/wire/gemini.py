@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tagging_assets.core.contracts import TokenUsage
 from tagging_assets.core.models import RequestOptions
@@ -50,8 +50,6 @@ class GenerationConfig(BaseModel):
     """What a request asks of the reply: JSON held to the tagging schema, its output limit (thoughts count
     against it), a temperature where the family takes one, and how much to think."""
 
-    model_config = ConfigDict(extra="allow")
-
     responseMimeType: str = "application/json"
     responseJsonSchema: dict[str, Any] | None = None
     maxOutputTokens: int | None = Field(None, ge=1)
@@ -61,8 +59,6 @@ class GenerationConfig(BaseModel):
 
 class GeminiRequestBody(BaseModel):
     """A GenerateContentRequest without its model: the user turn, the system prompt, the generation config."""
-
-    model_config = ConfigDict(extra="allow")
 
     contents: list[dict[str, Any]] = Field(min_length=1)
     systemInstruction: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from tagging_assets.core.thinking import THINKING_EFFORTS, Thinking, thinking_fo
         ("gemini-2.5-pro", Thinking(budget=128), REPLY_TOKENS + 128 + 1_000, 0.2),
         ("gemini-3-flash-preview", Thinking(level="minimal"), REPLY_TOKENS + 1_000, None),
         ("gemini-3-pro-preview", Thinking(level="low"), REPLY_TOKENS + 4_000, None),
+        ("gemini-3.7-flash", Thinking(level="low"), REPLY_TOKENS + 4_000, None),
         ("gemini-2.0-flash", None, REPLY_TOKENS, 0.2),
     ],
 )

@@ -6,6 +6,7 @@ import pytest
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.protocol import GENERATE_CONTENT
 from tagging_assets.core.settings import CREDENTIAL_VARIABLES, PROVIDER_NAMES, TaggingSettings
+from tagging_assets.core.settings_reference import variables
 
 
 @pytest.mark.parametrize(
@@ -92,3 +93,9 @@ def test_gemini_named_where_messages_name_providers():
     assert CREDENTIAL_VARIABLES["gemini"] == ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY")
     chosen = TaggingSettings.from_env({"GEMINI_API_KEY": "k", "TAGGING_MODEL": "gemini-2.5-pro"})
     assert chosen.model == "gemini-2.5-pro" and chosen.deployment == "gemini-2.5-pro"
+
+
+def test_every_providers_credential_variables_are_ones_the_settings_read():
+    read = {name for variable in variables(TaggingSettings) for name in variable.names}
+    assert set(CREDENTIAL_VARIABLES) == {"openai", "azure", "anthropic", "gemini"}
+    assert all(url in read and key in read for url, key in CREDENTIAL_VARIABLES.values())

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from tagging_assets.core.protocol import TERMINAL_STATUSES
+from tagging_assets.core.protocol import GEMINI_TERMINAL_STATES, TERMINAL_STATUSES
 from tagging_assets.gateway.gemini import as_google_error
 from tagging_assets.gateway.store import BatchRow, GatewayStore
 
@@ -121,7 +121,7 @@ def operation(batch: dict[str, Any], inlined: list[dict[str, Any]] | None) -> di
     """A stored job as the Operation Gemini answers for it; ``inlined`` are an inline job's results, once
     written. ``batchStats`` counts are int64, which proto JSON writes as strings."""
     status, counts, details = batch["status"], batch["request_counts"], batch["gemini"]
-    done = status in TERMINAL_STATUSES
+    done = STATES[status].replace("BATCH_", "JOB_", 1) in GEMINI_TERMINAL_STATES
     moments = [batch.get(f"{name}_at") for name in ("created", "in_progress", "finalizing", "cancelling")]
     ended_at = next((batch[f"{name}_at"] for name in sorted(TERMINAL_STATUSES) if batch.get(f"{name}_at")), None)
     metadata: dict[str, Any] = {

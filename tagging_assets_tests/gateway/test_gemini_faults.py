@@ -104,6 +104,16 @@ def test_a_restarted_gateway_still_knows_its_jobs_and_files(tmp_path, tagger_poo
         assert client.files.get(name=uploaded.name).size_bytes == uploaded.size_bytes
 
 
+def test_a_job_that_fails_validation_says_why_in_its_error(start_gateway):
+    gateway = start_gateway(KEY, max_input_bytes=64)
+    client = gateway.gemini_client()
+    job = ended(client, client.batches.create(model="gemini-2.5-flash", src=inline_requests()).name)
+    assert job.state.name == "JOB_STATE_FAILED" and job.dest is None
+    raw = httpx.get(f"http://127.0.0.1:{gateway.port}/v1/{job.name}", headers={"x-goog-api-key": KEY}).json()
+    assert raw["done"] is True and "over the limit of 64 bytes" in raw["error"]["message"]
+    assert raw["metadata"]["batchStats"]["requestCount"] == "3"
+
+
 def test_too_many_requests_or_bytes_are_refused_at_create(start_gateway):
     gateway = start_gateway(KEY, max_lines_per_batch=2)
     client = gateway.gemini_client()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tagging_assets.core.protocol import ACTIVE_STATUSES, MESSAGES
+from tagging_assets.gateway.usage import add_usage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -305,7 +306,7 @@ class GatewayStore:
             counts = dict(row.object["request_counts"])
             counts["completed"] += sum(1 for r in results if r.ok)
             counts["failed"] += sum(1 for r in results if not r.ok)
-            usage = _add_usage(row.object["usage"], [r.record for r in results if r.ok])
+            usage = add_usage(row.object["usage"], [r.record for r in results if r.ok])
             return self._update(
                 db,
                 batch_id,
@@ -371,44 +372,3 @@ class GatewayStore:
 def _expired(file_object: dict[str, Any]) -> bool:
     expires_at = file_object.get("expires_at")
     return expires_at is not None and time.time() >= expires_at
-
-
-def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The batch's usage with the lines' added: a chat completion's, a response's, a Message's or a Gemini
-    response's, in the batch's own shape (a Message counts its cache reads apart from its input, a Gemini response
-    its thoughts apart from its output). An upstream model server may leave out
-    the usage or its details: what it leaves out counts as nothing."""
-    input_tokens, output_tokens = usage["input_tokens"], usage["output_tokens"]
-    cached = usage["input_tokens_details"]["cached_tokens"]
-    reasoning = usage["output_tokens_details"]["reasoning_tokens"]
-    for record in records:
-        if "result" in record:
-            message = record["result"]["message"]["usage"]
-            read = message["cache_read_input_tokens"]
-            input_tokens, cached = input_tokens + message["input_tokens"] + read, cached + read
-            output_tokens += message["output_tokens"]
-            continue
-        if "usageMetadata" in record["response"]:
-            gemini = record["response"]["usageMetadata"]
-            thoughts = gemini.get("thoughtsTokenCount") or 0
-            input_tokens += gemini.get("promptTokenCount") or 0
-            output_tokens += (gemini.get("candidatesTokenCount") or 0) + thoughts
-            cached += gemini.get("cachedContentTokenCount") or 0
-            reasoning += thoughts
-            continue
-        body = record["response"]["body"]
-        line = (body.get("usage") if isinstance(body, dict) else None) or {}
-        chat = "prompt_tokens" in line
-        input_details = line.get("prompt_tokens_details" if chat else "input_tokens_details") or {}
-        output_details = line.get("completion_tokens_details" if chat else "output_tokens_details") or {}
-        input_tokens += line.get("prompt_tokens" if chat else "input_tokens") or 0
-        output_tokens += line.get("completion_tokens" if chat else "output_tokens") or 0
-        cached += input_details.get("cached_tokens") or 0
-        reasoning += output_details.get("reasoning_tokens") or 0
-    return {
-        "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached},
-        "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": reasoning},
-        "total_tokens": input_tokens + output_tokens,
-    }

@@ -128,9 +128,6 @@ def operation(batch: dict[str, Any], inlined: list[dict[str, Any]] | None) -> di
         "@type": BATCH_TYPE,
         "model": f"models/{details['model']}",
         "displayName": details["displayName"],
-        "inputConfig": (
-            {"fileName": details["inputFile"]} if details["source"] == "file" else {"requests": {"requests": []}}
-        ),
         "createTime": iso_time(batch["created_at"]),
         "updateTime": iso_time(max(moment for moment in [*moments, ended_at] if moment)),
         "batchStats": {
@@ -142,6 +139,8 @@ def operation(batch: dict[str, Any], inlined: list[dict[str, Any]] | None) -> di
         "state": STATES[status],
         "name": batch_name(batch["id"]),
     }
+    if details["source"] == "file":
+        metadata["inputConfig"] = {"fileName": details["inputFile"]}
     if ended_at:
         metadata["endTime"] = iso_time(ended_at)
     if batch.get("output_file_id"):

@@ -79,6 +79,11 @@ class GeminiFileRoutes:
         if "finalize" not in command:
             return Response(status_code=200, headers={"x-goog-upload-status": "active"})
         self._uploads.pop(upload_id)
+        if upload.received != upload.declared_bytes:
+            upload.path.unlink(missing_ok=True)
+            raise GeminiApiError(
+                400, f"The upload ended at {upload.received:,} bytes; its start declared {upload.declared_bytes:,}."
+            )
         stored = await run_in_threadpool(self._store_upload, upload)
         return json_response(
             {"file": gemini_file(stored, _base(request), version)}, headers={"x-goog-upload-status": "final"}

@@ -4,7 +4,6 @@ job made, and a restarted gateway still knows its jobs and files."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 
@@ -151,6 +150,26 @@ def test_upload_bytes_need_the_upload_url_not_a_key(start_gateway):
     guessed = httpx.post(
         f"http://127.0.0.1:{gateway.port}/upload/v1/files?upload_id=guessed",
         headers={"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"},
-        content=io.BytesIO(b"{}").read(),
+        content=b"{}",
     )
     assert guessed.status_code == 404 and guessed.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_an_upload_shorter_than_its_start_declared_is_refused(start_gateway):
+    gateway = start_gateway(KEY)
+    start = httpx.post(
+        f"http://127.0.0.1:{gateway.port}/upload/v1/files",
+        headers={
+            "x-goog-api-key": KEY,
+            "X-Goog-Upload-Protocol": "resumable",
+            "X-Goog-Upload-Command": "start",
+            "X-Goog-Upload-Header-Content-Length": "100",
+        },
+        json={"file": {"displayName": "short"}},
+    )
+    finish = httpx.post(
+        start.headers["x-goog-upload-url"],
+        headers={"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"},
+        content=b"{}",
+    )
+    assert finish.status_code == 400 and "declared 100" in finish.json()["error"]["message"]

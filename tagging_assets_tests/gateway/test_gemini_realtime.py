@@ -81,6 +81,17 @@ def test_a_closed_vocabulary_holds_the_tags(gateway):
     assert tags and set(tags) <= set(vocabulary) and "kubernetes" in tags
 
 
+def test_an_openapi_response_schema_is_followed_like_a_json_schema(gateway):
+    schema = {
+        "type": "OBJECT",
+        "properties": {"tags": {"type": "ARRAY", "items": {"type": "STRING"}}, "summary": {"type": "STRING"}},
+        "required": ["tags", "summary"],
+    }
+    reply = generate(gateway, "gemini-2.5-flash", TEXTS[2], response_json_schema=None, response_schema=schema)
+    answer = json.loads(reply.text)
+    assert isinstance(answer["tags"], list) and answer["tags"] and isinstance(answer["summary"], str)
+
+
 @pytest.mark.parametrize(
     ("model", "thinking", "message"),
     [

@@ -31,7 +31,7 @@ from tagging_assets.core.protocol import (
     MAX_REQUESTS_PER_MESSAGE_BATCH,
     TERMINAL_STATUSES,
 )
-from tagging_assets.gateway.gemini import GeminiRefusal, model_not_found, served_model
+from tagging_assets.gateway.gemini import model_not_found, served_model
 from tagging_assets.gateway.gemini_batches import (
     batch_store_id,
     file_store_id,
@@ -234,7 +234,7 @@ class GeminiRoutes:
         name = request.path_params["model"]
         model = served_model(name)
         if model is None or self._runtime.faults.retired(model):
-            refusal: GeminiRefusal = model_not_found(name, method, version)
+            refusal = model_not_found(name, method, version)
             raise GeminiApiError(refusal.status, str(refusal))
         return model
 

@@ -70,7 +70,7 @@ class Guard:
         if refused is not None:
             return refused
         number = next(self._requests)
-        route = _GEMINI_ID.sub(r"/\1/{id}", _ID.sub("/{id}", request.url.path))
+        route = _GEMINI_ID.sub(r"/\1/{id}", _ID.sub("/{id}", request.url.path.removeprefix(GEMINI_PREFIX)))
         self._served[f"{request.method} {route}"] += 1
         faults = self._faults
         if faults.latency_seconds:

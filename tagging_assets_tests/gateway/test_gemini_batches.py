@@ -93,6 +93,7 @@ def test_an_inline_job_answers_every_request_in_order_with_its_metadata(gateway)
     assert set(json.loads(first.text)) == {"tags", "summary"}
     assert first.candidates[0].finish_reason.name == "STOP" and first.usage_metadata.prompt_token_count > 0
     assert gateway.wait_until(done.name)["status"] == "completed"
+    assert gateway.served()["POST /v1/models/gemini-2.5-flash:batchGenerateContent"] >= 1
 
 
 def test_a_file_job_writes_a_results_file_keyed_in_input_order(gateway):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr
 
@@ -69,6 +69,9 @@ def credentialed_in(values: Mapping[str, object]) -> list[Provider]:
 
 class ProviderSettings(KeywordSettings):
     """Whose batch API runs the batches and how to reach it: each provider's credentials, or the local gateway."""
+
+    leads_reference: ClassVar[bool] = True
+    """The configuration reference lists these first: a user chooses the provider before anything else."""
 
     provider: Provider | None = Field(
         None,

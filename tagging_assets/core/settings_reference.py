@@ -51,11 +51,13 @@ def variables(settings: type[BaseSettings]) -> list[Variable]:
 
 
 def _reading_order(settings: type[BaseSettings]) -> list[str]:
-    """The fields as a reader meets them: the class's own in the order declared, then those of each group it is
-    made of (pydantic puts inherited fields first)."""
+    """The fields as a reader meets them: those of a group that leads (``leads_reference``: whose API and which
+    key, set before anything else), then the class's own in the order declared, then those of each other group
+    it is made of (pydantic puts inherited fields first)."""
+    declaring = sorted(settings.__mro__, key=lambda group: not vars(group).get("leads_reference", False))
     order: list[str] = []
-    for declaring in settings.__mro__:
-        order.extend(name for name in vars(declaring).get("__annotations__", {}) if name in settings.model_fields)
+    for group in declaring:
+        order.extend(name for name in vars(group).get("__annotations__", {}) if name in settings.model_fields)
     return list(dict.fromkeys(order))
 
 

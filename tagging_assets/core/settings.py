@@ -27,7 +27,7 @@ LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
 LOCAL_GATEWAY_KEY = "sk-local-gateway"
 """The key the SDK sends to the local gateway, which needs one only when started with ``--api-key``."""
 
-Provider = Literal["openai", "azure", "anthropic"]
+Provider = Literal["openai", "azure", "anthropic", "gemini"]
 """Whose Batch API runs the batches; each is driven through its own SDK client."""
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 PROVIDER_NAMES = {

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -47,7 +47,7 @@ from tagging_assets.batches.providers.gemini_status import (
     state_of,
 )
 from tagging_assets.batches.records import PendingSubmission
-from tagging_assets.batches.retries import ATTEMPTS, backoff, left_outcome_unknown, write_once
+from tagging_assets.batches.retries import ATTEMPTS, backoff, write_once
 from tagging_assets.core.contracts import BatchStatus, DownloadedFiles
 from tagging_assets.core.errors import BatchApiError, BatchError, InputError, UnknownBatchError
 from tagging_assets.core.executor import ConnectionLost, HttpAnswer, RealtimeRequest
@@ -63,10 +63,14 @@ CREATE_BODY_MARGIN = 1000
 """Bytes of a create's body besides its requests (the display name and the JSON around them)."""
 CONNECTION_ERRORS = (httpx.TransportError, httpx2.TransportError)
 """What google-genai lets through when the connection fails: the errors of the httpx it was built with."""
+RETRIED_BY_THE_SDK = (httpx.ConnectError, httpx.TimeoutException, httpx2.ConnectError, httpx2.TimeoutException)
+"""The connection failures google-genai's own retries cover; one dropped mid-answer (``RemoteProtocolError``,
+``ReadError``) they do not, where the OpenAI and Anthropic SDKs retry any."""
 _ONCE = types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
 """A call's options that override the client's retries: one attempt (a per-call ``retry_options`` wins in
 ``BaseApiClient._request``)."""
 _UNFINISHED = frozenset({"PENDING", "RUNNING"})
+_T = TypeVar("_T")
 _GIVEN_UP = frozenset({"FAILED", "CANCELLED"})
 
 
@@ -127,6 +131,9 @@ class GeminiBatches(BatchApi):
     def __init__(self, client: genai.Client, *, provider: Provider = "gemini") -> None:
         self.client = client
         self.provider: Provider = provider
+        retries = client._api_client._http_options.retry_options
+        self._attempts = (retries.attempts or ATTEMPTS) if retries is not None else 1
+        """As many attempts as the client makes, for the failures its retries do not cover."""
 
     @property
     def base_url(self) -> str:
@@ -135,8 +142,23 @@ class GeminiBatches(BatchApi):
     def _rest(self, method: str, path: str, body: dict[str, Any] | None = None, *, once: bool = False) -> Any:
         """One REST call through the SDK's API client (its base URL, key, version and retries), its JSON answer
         as sent; ``once`` makes it a single attempt."""
-        answer = self.client._api_client.request(method, path, body or {}, _ONCE if once else None)
+        if once:
+            answer = self.client._api_client.request(method, path, body or {}, _ONCE)
+        else:
+            answer = self._retried(lambda: self.client._api_client.request(method, path, body or {}))
         return json.loads(answer.body) if answer.body else {}
+
+    def _retried(self, call: Callable[[], _T]) -> _T:
+        """``call``, made again after a connection dropped mid-answer, which google-genai does not retry; only
+        for calls safe to repeat."""
+        for attempt in range(self._attempts - 1):
+            try:
+                return call()
+            except CONNECTION_ERRORS as error:
+                if isinstance(error, RETRIED_BY_THE_SDK):
+                    raise
+                time.sleep(backoff(attempt, error))
+        return call()
 
     def _translated(self) -> AbstractContextManager[None]:
         return translated_errors()
@@ -203,12 +225,15 @@ class GeminiBatches(BatchApi):
         kept = _first_made(live)
         for duplicate in live:
             if duplicate is not kept and state_of(duplicate) in _UNFINISHED:
-                self.client.batches.cancel(name=duplicate["name"])
+                self._cancel(str(duplicate["name"]))
                 submission.options.warn(
                     f"cancelled Gemini batch job {duplicate['name']}: the create for {kept['name']} went out twice "
                     "(an answer was lost and the create retried), and this second job was found before it ran"
                 )
         return MadeBatch(status=job_status(kept))
+
+    def _cancel(self, job: str) -> None:
+        self._retried(lambda: self.client.batches.cancel(name=job))
 
     def _source(self, submission: ShardSubmission) -> dict[str, Any]:
         """The job's ``inputConfig``: the requests inline while the create's body stays under 20 MB, else the
@@ -229,7 +254,7 @@ class GeminiBatches(BatchApi):
         """Upload the shard (the SDK's resumable upload). An upload whose answer was lost is simply made again:
         a file costs nothing and is gone in 48 hours, and only the job names one."""
         config = types.UploadFileConfig(display_name=display_name_of(submission.key), mime_type="jsonl")
-        uploaded = self.client.files.upload(file=submission.shard.path, config=config)
+        uploaded = self._retried(lambda: self.client.files.upload(file=submission.shard.path, config=config))
         if not uploaded.name:
             raise BatchError(f"Gemini's API named no file for the upload of {submission.shard.path.name}")
         return uploaded.name
@@ -252,15 +277,8 @@ class GeminiBatches(BatchApi):
 
     def _download_file(self, file_name: str, target: Path) -> None:
         """Stream the file to ``target`` (the SDK writes it in chunks), starting over if the connection drops
-        mid-body, which the client's retries do not cover."""
-        for attempt in range(ATTEMPTS):
-            try:
-                self.client.files.download(file=file_name, destination=str(target))
-                return
-            except Exception as error:
-                if not left_outcome_unknown(error) or attempt == ATTEMPTS - 1:
-                    raise
-                time.sleep(backoff(attempt, error))
+        mid-body."""
+        self._retried(lambda: self.client.files.download(file=file_name, destination=str(target)))
 
     def _model_warning(self, model: str, *, now: float) -> None:
         """Gemini's models list names no shutdown dates."""

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.prices import GENAI_PRICES_SOURCE, Prices, Rates, batch_discounted, genai_prices_of
+from tagging_assets.core.thinking import THINKING_EFFORTS, Thinking, ThinkingStyle, thinking_for
 
 Temperature = Literal["any", "default-only", "without-reasoning"]
 """Which temperatures a family accepts: any; only the default (1), so none is sent; or any, but only with
@@ -76,6 +77,10 @@ class ModelEntry(BaseModel):
     json_output: JsonOutput | None = None
     takes_flex: bool | None = None
     """Whether the family's requests may ask for ``service_tier: "flex"``."""
+    thinking: ThinkingStyle | None = None
+    """How a Gemini family thinks (``core/thinking.py``); its efforts follow from it."""
+    output_limit: int | None = Field(None, ge=1)
+    """The most output tokens the model writes in one reply; a request never asks for more."""
     source: str | None = None
 
 
@@ -94,6 +99,18 @@ def _rules(
 ) -> ModelEntry:
     return ModelEntry(
         reasoning_efforts=efforts, temperature=temperature, takes_flex=takes_flex, json_output=json_output
+    )
+
+
+def _gemini(thinking: ThinkingStyle | None, output_limit: int, temperature: Temperature = "any") -> ModelEntry:
+    efforts = THINKING_EFFORTS[thinking] if thinking else ()
+    return ModelEntry(
+        reasoning_efforts=efforts,
+        temperature=temperature,
+        takes_flex=thinking is not None,
+        json_output="schema",
+        thinking=thinking,
+        output_limit=output_limit,
     )
 
 
@@ -126,6 +143,12 @@ BUILT_IN: tuple[tuple[str, ModelEntry], ...] = (
     ("claude-*-4*", _rules((), "any", json_output="tool")),
     ("claude-3*", _rules((), "any", json_output="tool")),
     ("claude-*", _rules((), "default-only")),
+    ("gemini-2.5-flash-lite*", _gemini("flash-budget", 65_536)),
+    ("gemini-2.5-flash*", _gemini("flash-budget", 65_536)),
+    ("gemini-2.5-pro*", _gemini("pro-budget", 65_536)),
+    ("gemini-3-flash*", _gemini("flash-level", 65_536, "default-only")),
+    ("gemini-3*", _gemini("pro-level", 65_536, "default-only")),
+    ("gemini-2.0-flash*", _gemini(None, 8_192)),
 )
 """The request rules of each family, from REFERENCE-models.md §1 (openai-python's ``reasoning_effort``
 docstrings and type history).
@@ -146,7 +169,13 @@ which has no flex tier.
 Claude's newest models (Opus 4.7 and later, the Claude 5 family) are sent no temperature: LiteLLM marks them
 without sampling parameters (not confirmed against Anthropic's documentation). A model of no family here is sent
 no temperature and no effort, with room to reason in case it does. Claude models before 4.5 have no structured
-outputs (Anthropic lists them GA from the 4.5 models on), so their JSON comes as a forced tool's input."""
+outputs (Anthropic lists them GA from the 4.5 models on), so their JSON comes as a forced tool's input.
+
+Gemini (REFERENCE-runmodes.md §2-4): every family takes a JSON schema (``responseJsonSchema``) and writes up to
+65,536 output tokens (2.0 Flash 8,192, and it does not think); the 2.5 and 3 families take Gemini's flex tier
+(``service_tier`` flex, 50% off). Their thinking is a budget or a level, as low as each allows (``core/thinking``).
+Gemini 3 models are sent no temperature: Google's Gemini 3 guide asks to keep its default of 1.0, as lower values
+"can cause looping or degraded performance" (ai.google.dev/gemini-api/docs/gemini-3, "Temperature")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +190,8 @@ class RequestOptions:
     allowed_tags: tuple[str, ...] = ()
     """A closed vocabulary (TAGGING_VOCABULARY=closed): the only tags a reply may give, asked for as the schema's
     ``enum``; empty for any tag."""
+    thinking: Thinking | None = None
+    """A Gemini model's thinking budget or level; None for every other model."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +210,10 @@ class ModelProfile:
     json_output: JsonOutput = "schema"
     takes_flex: bool = False
     """Whether requests may ask for ``service_tier: "flex"``: the family table says, not the price source."""
+    thinking: ThinkingStyle | None = None
+    """How a Gemini model thinks, which its ``RequestOptions.thinking`` follows from; None for other models."""
+    output_limit: int | None = None
+    """The most output tokens the model writes; a request's ``max_output_tokens`` never exceeds it."""
 
     @property
     def reasons(self) -> bool:
@@ -208,19 +243,30 @@ class ModelProfile:
         accepts_temperature = self.temperature == "any" or (
             self.temperature == "without-reasoning" and effort == "none"
         )
-        budget = self.max_output_tokens or REPLY_TOKENS + REASONING_ALLOWANCE.get(effort or "none", 0)
+        thinking = thinking_for(self.thinking, effort) if self.thinking and effort else None
+        budget = self.max_output_tokens or REPLY_TOKENS + _thinking_room(thinking, effort)
         return RequestOptions(
             model=self.model,
-            max_output_tokens=budget,
+            max_output_tokens=min(budget, self.output_limit) if self.output_limit else budget,
             temperature=TEMPERATURE if accepts_temperature else None,
             reasoning_effort=effort,
             json_output=self.json_output,
+            thinking=thinking,
         )
 
     def expected_output_tokens(self, requested_effort: str | None = None) -> int:
         """A reply's expected output tokens, reasoning included, for estimates."""
         effort = self.effort(requested_effort)
         return EXPECTED_REPLY_TOKENS + EXPECTED_REASONING_TOKENS.get(effort or "none", 0)
+
+
+def _thinking_room(thinking: Thinking | None, effort: str | None) -> int:
+    """Room for reasoning in the output limit. A Gemini budget is the room itself, with some over, since a model
+    may overrun its budget a little and thoughts count against ``maxOutputTokens``; a level, or an OpenAI
+    effort, gets ``REASONING_ALLOWANCE``."""
+    if thinking is not None and thinking.budget is not None:
+        return thinking.budget + REASONING_ALLOWANCE["minimal"] if thinking.budget else 0
+    return REASONING_ALLOWANCE.get(effort or "none", 0)
 
 
 class ModelTable:
@@ -244,6 +290,9 @@ class ModelTable:
             if family is None and entry.input is not None:
                 family = pattern
         merged = ModelEntry.model_validate(fields)
+        efforts = merged.reasoning_efforts
+        if efforts is None and merged.thinking is not None:
+            efforts = THINKING_EFFORTS[merged.thinking]
         takes_flex = bool(merged.takes_flex)
         prices, source = _file_prices(merged, takes_flex), merged.source
         if prices is None:
@@ -256,13 +305,14 @@ class ModelTable:
             model=model,
             family=family or _DATED.sub("", model),
             prices=prices,
-            reasoning_efforts=merged.reasoning_efforts or (),
+            reasoning_efforts=efforts or (),
             temperature=merged.temperature or "default-only",
-            max_output_tokens=merged.max_output_tokens
-            or (UNKNOWN_FAMILY_OUTPUT_TOKENS if merged.reasoning_efforts is None else None),
+            max_output_tokens=merged.max_output_tokens or (UNKNOWN_FAMILY_OUTPUT_TOKENS if efforts is None else None),
             source=source,
             json_output=merged.json_output or "schema",
             takes_flex=takes_flex,
+            thinking=merged.thinking,
+            output_limit=merged.output_limit,
         )
 
     def where_to_add(self) -> str:
@@ -306,7 +356,8 @@ def _table(path: str | None) -> ModelTable:
         f"TAGGING_PRICING_FILE={path} must be JSON like "
         '{"gpt-5.4-mini": {"input": 0.75, "cached_input": 0.075, "output": 4.50}} '
         "(USD per million tokens; optional batch_input, batch_cached_input, batch_output, flex_input, "
-        "flex_cached_input, flex_output, takes_flex, reasoning_efforts, temperature, max_output_tokens, json_output)"
+        "flex_cached_input, flex_output, takes_flex, reasoning_efforts, temperature, max_output_tokens, json_output, "
+        "thinking, output_limit)"
     )
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -17,49 +17,45 @@ from typing import Literal, get_args
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tagging_assets.core.contracts import Backend
 from tagging_assets.core.environment import EnvironmentSource, field_of, shown_default, variable_of
 from tagging_assets.core.errors import ConfigError
-from tagging_assets.core.protocol import CHAT_COMPLETIONS, MAX_REQUESTS_PER_MESSAGE_BATCH, MESSAGES, Endpoint
+from tagging_assets.core.protocol import (
+    CHAT_COMPLETIONS,
+    GENERATE_CONTENT,
+    MAX_REQUESTS_PER_MESSAGE_BATCH,
+    MESSAGES,
+    Endpoint,
+)
 from tagging_assets.core.settings_groups import FLEX_PROVIDERS, RunModeSettings, TagVocabularySettings
+from tagging_assets.core.settings_providers import (
+    AZURE_MIN_FILE_TTL_DAYS,
+    CREDENTIAL_VARIABLES,
+    LOCAL_GATEWAY_KEY,
+    PROVIDER_DEFAULTS,
+    PROVIDER_ENDPOINTS,
+    PROVIDER_NAMES,
+    PROVIDERS,
+    Provider,
+    ProviderSettings,
+    credentialed_in,
+)
 
-LOCAL_GATEWAY_URL = "http://127.0.0.1:8787/v1"
-LOCAL_GATEWAY_KEY = "sk-local-gateway"
-"""The key the SDK sends to the local gateway, which needs one only when started with ``--api-key``."""
-
-Provider = Literal["openai", "azure", "anthropic", "gemini"]
-"""Whose Batch API runs the batches; each is driven through its own SDK client."""
-PROVIDERS: tuple[Provider, ...] = get_args(Provider)
-PROVIDER_NAMES = {
-    "openai": "OpenAI's Batch API",
-    "azure": "Azure OpenAI's global batch",
-    "anthropic": "Anthropic's Message Batches",
-}
-"""Each provider's batch API as messages name it."""
 DEFAULT_MODEL = "gpt-4o-mini"
-PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {"anthropic": {"model": "claude-haiku-4-5", "endpoint": MESSAGES}}
-"""What a provider's batches ask for unless TAGGING_MODEL and TAGGING_ENDPOINT say otherwise."""
-AZURE_API_VERSION = "2025-04-01-preview"
-"""The latest api-version Azure's global-batch guide names for the AzureOpenAI client."""
-AZURE_MIN_FILE_TTL_DAYS = 14
-"""Azure accepts ``expires_after`` and ``output_expires_after`` of 14 to 30 days only (OpenAI: 1 hour to 30)."""
+
+__all__ = [
+    "CREDENTIAL_VARIABLES",
+    "DEFAULTS",
+    "LOCAL_GATEWAY_KEY",
+    "PROVIDERS",
+    "PROVIDER_NAMES",
+    "Provider",
+    "TaggingSettings",
+]
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 """The efforts OpenAI's SDK knows; the model's profile says which of them its family accepts."""
 
 _CRON_FIELD = re.compile(r"[0-9*,/\-A-Za-z?]+")
-
-
-def _credentialed_in(values: Mapping[str, object]) -> list[Provider]:
-    """The providers whose credentials ``values`` (the settings' fields) hold."""
-    found: list[Provider] = []
-    if values.get("openai_api_key") is not None or values.get("openai_base_url") is not None:
-        found.append("openai")
-    if values.get("azure_endpoint") is not None and values.get("azure_api_key") is not None:
-        found.append("azure")
-    if values.get("anthropic_api_key") is not None or values.get("anthropic_base_url") is not None:
-        found.append("anthropic")
-    return found
 
 
 def _default_tiktoken_cache(environ: Mapping[str, str]) -> Path:
@@ -68,9 +64,10 @@ def _default_tiktoken_cache(environ: Mapping[str, str]) -> Path:
     return Path(configured) if configured else Path(tempfile.gettempdir()) / "data-gym-cache"
 
 
-class TaggingSettings(RunModeSettings, TagVocabularySettings):
-    """Where the cache, the batch backend and the work files are, and what the batches ask for; how the requests
-    run, and how their tags hold together, are the two groups it is made of (``settings_groups.py``).
+class TaggingSettings(ProviderSettings, RunModeSettings, TagVocabularySettings):
+    """Where the cache and the work files are, and what the batches ask for; whose batch API runs them
+    (``settings_providers.py``), how the requests run and how their tags hold together (``settings_groups.py``)
+    are the groups it is made of.
 
     Built with keywords, the settings hold those values and the defaults alone, so that a shell's variables never
     steer the Python API or a test; ``from_env`` reads the environment, once.
@@ -80,65 +77,6 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
         frozen=True, extra="ignore", case_sensitive=True, env_ignore_empty=True, populate_by_name=True
     )
 
-    provider: Provider | None = Field(
-        None,
-        validation_alias="TAGGING_PROVIDER",
-        description="Whose batch API runs the batches: openai, azure or anthropic. Unset, the provider whose "
-        "credentials are set (one only), else openai. With no credentials the local gateway answers in that "
-        "provider's protocol, through that provider's SDK.",
-        json_schema_extra=shown_default("inferred"),
-    )
-    openai_api_key: SecretStr | None = Field(
-        None,
-        validation_alias="OPENAI_API_KEY",
-        description="OpenAI's API key, for its Batch API. With neither it nor OPENAI_BASE_URL, the local gateway.",
-    )
-    openai_base_url: str | None = Field(
-        None,
-        validation_alias="OPENAI_BASE_URL",
-        description="OpenAI's Batch API or any compatible endpoint (the SDK's own variable).",
-    )
-    azure_endpoint: str | None = Field(
-        None,
-        validation_alias="AZURE_OPENAI_ENDPOINT",
-        description="Azure OpenAI's endpoint, for its global batch. The SDK's AzureOpenAI client speaks to it: "
-        "`https://RESOURCE.openai.azure.com`.",
-    )
-    azure_api_key: SecretStr | None = Field(
-        None, validation_alias="AZURE_OPENAI_API_KEY", description="Azure OpenAI's API key."
-    )
-    azure_api_version: str = Field(
-        AZURE_API_VERSION, validation_alias="OPENAI_API_VERSION", description="The Azure api-version."
-    )
-    azure_deployment: str | None = Field(
-        None,
-        validation_alias="TAGGING_AZURE_DEPLOYMENT",
-        description="The Azure global-batch deployment the requests name as their model. TAGGING_MODEL stays the "
-        "model behind it, for its rules and prices.",
-        json_schema_extra=shown_default("`TAGGING_MODEL`"),
-    )
-    anthropic_api_key: SecretStr | None = Field(
-        None,
-        validation_alias="ANTHROPIC_API_KEY",
-        description="Anthropic's API key, for its Message Batches. With neither it nor ANTHROPIC_BASE_URL, the "
-        "local gateway.",
-    )
-    anthropic_base_url: str | None = Field(
-        None,
-        validation_alias="ANTHROPIC_BASE_URL",
-        description="Anthropic's API host (the SDK's own variable). `https://api.anthropic.com`: the SDK adds "
-        "`/v1/...` to it.",
-    )
-    gateway_url: str = Field(
-        LOCAL_GATEWAY_URL,
-        validation_alias="TAGGING_GATEWAY_URL",
-        description="Where the local gateway listens. It answers when no provider's credentials are set.",
-    )
-    gateway_state_dir: Path = Field(
-        Path(".gateway"),
-        validation_alias="TAGGING_GATEWAY_STATE_DIR",
-        description="The state of a gateway a command starts for itself.",
-    )
     qdrant_url: str | None = Field(
         None, validation_alias="QDRANT_URL", description="A Qdrant server or Qdrant Cloud that holds the cache."
     )
@@ -156,21 +94,20 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
         min_length=1,
         validation_alias="TAGGING_MODEL",
         description="The model every request asks for. Its family's rules decide what a request carries.",
-        json_schema_extra=shown_default(f"`{DEFAULT_MODEL}`; `{PROVIDER_DEFAULTS['anthropic']['model']}` on Anthropic"),
+        json_schema_extra=shown_default(
+            f"`{DEFAULT_MODEL}`; `{PROVIDER_DEFAULTS['anthropic']['model']}` on Anthropic, "
+            f"`{PROVIDER_DEFAULTS['gemini']['model']}` on Gemini"
+        ),
     )
     endpoint: Endpoint = Field(
         CHAT_COMPLETIONS,
         validation_alias="TAGGING_ENDPOINT",
         description=f"The endpoint the requests go to. `{CHAT_COMPLETIONS}` or `/v1/responses` at OpenAI and "
-        f"Azure; `{MESSAGES}` (Message Batches) at Anthropic, the only one it has.",
-        json_schema_extra=shown_default(f"`{CHAT_COMPLETIONS}`; `{MESSAGES}` on Anthropic"),
-    )
-    azure_realtime_deployment: str | None = Field(
-        None,
-        validation_alias="TAGGING_AZURE_REALTIME_DEPLOYMENT",
-        description="The Azure standard deployment that realtime and flex calls name (a global-batch deployment "
-        "takes batches only).",
-        json_schema_extra=shown_default("TAGGING_AZURE_DEPLOYMENT"),
+        f"Azure; `{MESSAGES}` (Message Batches) at Anthropic and `{GENERATE_CONTENT}` at Gemini, the only one "
+        "each has.",
+        json_schema_extra=shown_default(
+            f"`{CHAT_COMPLETIONS}`; `{MESSAGES}` on Anthropic, `{GENERATE_CONTENT}` on Gemini"
+        ),
     )
     reasoning_effort: ReasoningEffort | None = Field(
         None,
@@ -187,7 +124,7 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
         description="How long uploads and batch output live at the API, in days. From 1 hour (`0.042`) to 30 "
         f"days (on Azure, {AZURE_MIN_FILE_TTL_DAYS} to 30), as `expires_after` and `output_expires_after`. The TTL "
         "goes into the batch's metadata, so the sensor's expiry warning needs no call per batch. Anthropic uploads "
-        "nothing and keeps results 29 days from creation, which no setting changes.",
+        "nothing and keeps results 29 days from creation, which no setting changes; Gemini's uploads take no TTL.",
     )
     work_dir: Path = Field(
         Path(".tagging"),
@@ -211,7 +148,7 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
         le=MAX_REQUESTS_PER_MESSAGE_BATCH,
         validation_alias="TAGGING_MAX_REQUESTS_PER_FILE",
         description="Fewer requests a batch than the API allows. The APIs allow 50,000 at OpenAI and Azure, 100,000 "
-        "at Anthropic.",
+        "at Anthropic; Gemini documents no count (only 2 GB a file), and gets 50,000.",
         json_schema_extra=shown_default("the API's"),
     )
     max_cost_usd: float | None = Field(
@@ -236,7 +173,9 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
         'model name or glob: realtime USD per million tokens (`{"gpt-5.4-mini": {"input": 0.75, "cached_input": '
         '0.075, "output": 4.50}}`), optionally `batch_input`, `batch_cached_input`, `batch_output` (else half) and '
         "`flex_input`, `flex_cached_input`, `flex_output` (else the batch prices), and the request rules "
-        "`reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` (`schema` or `tool`), `takes_flex`.",
+        "`reasoning_efforts`, `temperature`, `max_output_tokens`, `json_output` (`schema` or `tool`), `takes_flex`, "
+        "and for a Gemini model `thinking` (`flash-budget`, `pro-budget`, `flash-level` or `pro-level`) and "
+        "`output_limit`.",
     )
     stuck_after_seconds: float = Field(
         6 * 3600,
@@ -278,12 +217,13 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
     @model_validator(mode="before")
     @classmethod
     def _provider_defaults(cls, values: object) -> object:
-        """The provider's model and endpoint where none is given: Claude Haiku on Message Batches for Anthropic.
+        """The provider's model and endpoint where none is given: Claude Haiku on Message Batches for Anthropic,
+        Gemini 2.5 Flash-Lite on generateContent for Gemini.
         Values given by variable are named by field from here on, so every check reads one name."""
         if not isinstance(values, Mapping):
             return values
         by_name = {field_of(cls, str(key)): value for key, value in values.items() if value is not None}
-        credentialed = _credentialed_in(by_name)
+        credentialed = credentialed_in(by_name)
         provider = by_name.get("provider") or (credentialed[0] if len(credentialed) == 1 else None)
         return {**PROVIDER_DEFAULTS.get(str(provider), {}), **by_name}
 
@@ -291,21 +231,24 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
     def _one_provider(self) -> TaggingSettings:
         """Credentials for several providers and no TAGGING_PROVIDER would leave the choice to a guess; an
         endpoint belongs to its provider."""
-        credentialed = _credentialed_in(self.__dict__)
+        credentialed = credentialed_in(self.__dict__)
         if self.provider is None and len(credentialed) > 1:
             raise ValueError(
                 f"TAGGING_PROVIDER: credentials are set for {' and '.join(credentialed)}; choose one with "
                 "TAGGING_PROVIDER"
             )
-        if (self.batch_provider == "anthropic") != (self.endpoint == MESSAGES):
-            expected = MESSAGES if self.batch_provider == "anthropic" else f"{CHAT_COMPLETIONS} or /v1/responses"
+        own_endpoint = PROVIDER_ENDPOINTS.get(self.batch_provider)
+        fits = self.endpoint == own_endpoint if own_endpoint else self.endpoint not in PROVIDER_ENDPOINTS.values()
+        if not fits:
+            expected = own_endpoint or f"{CHAT_COMPLETIONS} or /v1/responses"
             raise ValueError(
                 f"TAGGING_ENDPOINT: {self.endpoint} is not an endpoint of {self.batch_provider}'s Batch API; "
                 f"expected {expected}"
             )
         if self.mode == "flex" and self.batch_provider not in FLEX_PROVIDERS:
             raise ValueError(
-                f"TAGGING_MODE: flex is OpenAI's and Azure's; {self.batch_provider} takes batch, realtime or auto"
+                f"TAGGING_MODE: flex is OpenAI's, Azure's and Gemini's; {self.batch_provider} takes batch, realtime or "
+                "auto"
             )
         if self.batch_provider == "azure" and self.azure_endpoint and self.azure_api_key is None:
             raise ValueError("AZURE_OPENAI_API_KEY: AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not")
@@ -330,46 +273,8 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
             raise ConfigError(f"invalid configuration: {variable_of(cls, str(first['loc'][0]))}: {message}") from None
 
     @property
-    def batch_provider(self) -> Provider:
-        """TAGGING_PROVIDER, else the one provider with credentials, else OpenAI."""
-        if self.provider is not None:
-            return self.provider
-        credentialed = _credentialed_in(self.__dict__)
-        return credentialed[0] if credentialed else "openai"
-
-    @property
     def file_ttl_seconds(self) -> int:
         return round(self.file_ttl_days * 86_400)
-
-    @property
-    def uses_local_gateway(self) -> bool:
-        """No credentials for the chosen provider: the project's own gateway answers, speaking its protocol."""
-        if self.batch_provider == "azure":
-            return self.azure_endpoint is None
-        if self.batch_provider == "anthropic":
-            return self.anthropic_api_key is None and self.anthropic_base_url is None
-        return self.openai_api_key is None and self.openai_base_url is None
-
-    @property
-    def backend(self) -> Backend:
-        """Who will tag: the local gateway's offline tagger, or a Batch API."""
-        return "offline-tagger" if self.uses_local_gateway else "api"
-
-    @property
-    def batch_api_url(self) -> str | None:
-        """The backend's base URL (for Azure, its endpoint; for Anthropic, the host its SDK adds ``/v1/...``
-        to); None lets the SDK use its provider's own."""
-        provider = self.batch_provider
-        if self.uses_local_gateway:
-            return self.gateway_url if provider == "openai" else self.gateway_url.removesuffix("/").removesuffix("/v1")
-        return {"azure": self.azure_endpoint, "anthropic": self.anthropic_base_url}.get(provider, self.openai_base_url)
-
-    @property
-    def batch_api_key(self) -> str:
-        key = {"azure": self.azure_api_key, "anthropic": self.anthropic_api_key}.get(
-            self.batch_provider, self.openai_api_key
-        )
-        return key.get_secret_value() if key is not None else LOCAL_GATEWAY_KEY
 
     @property
     def deployment(self) -> str:
@@ -386,13 +291,3 @@ class TaggingSettings(RunModeSettings, TagVocabularySettings):
 
 DEFAULTS = TaggingSettings()
 """The settings with nothing set: where the library's own defaults come from, so that none is written twice."""
-
-CREDENTIAL_VARIABLES: dict[str, tuple[str, str]] = {
-    provider: (variable_of(TaggingSettings, url), variable_of(TaggingSettings, key))
-    for provider, url, key in (
-        ("openai", "openai_base_url", "openai_api_key"),
-        ("azure", "azure_endpoint", "azure_api_key"),
-        ("anthropic", "anthropic_base_url", "anthropic_api_key"),
-    )
-}
-"""Where each provider's API and key are set, for messages that say which to change."""

@@ -14,11 +14,12 @@ from tagging_assets.core.contracts import RunMode
 from tagging_assets.core.environment import KeywordSettings, shown_default
 
 Mode = Literal["batch", "flex", "realtime", "auto"]
-"""How the requests run: as a batch at half price, as flex calls at batch prices (OpenAI, Azure), as realtime
-calls now, or, for ``auto``, realtime below TAGGING_REALTIME_BELOW items and a batch above."""
+"""How the requests run: as a batch at half price, as flex calls at batch prices (OpenAI, Azure, Gemini), as
+realtime calls now, or, for ``auto``, realtime below TAGGING_REALTIME_BELOW items and a batch above."""
 MODES: tuple[Mode, ...] = get_args(Mode)
-FLEX_PROVIDERS = ("openai", "azure")
-"""Flex processing is OpenAI's (``service_tier: "flex"``) and Azure's; Anthropic has no such tier."""
+FLEX_PROVIDERS = ("openai", "azure", "gemini")
+"""Flex processing is OpenAI's (``service_tier: "flex"``), Azure's and Gemini's (``serviceTier: flex``, a preview at
+half price); Anthropic has no such tier."""
 
 Vocabulary = Literal["free", "prefer", "closed"]
 """How far tags are held to the library's: free (canonical tags only), prefer the collection's most used tags, or
@@ -32,9 +33,9 @@ class RunModeSettings(KeywordSettings):
         "batch",
         validation_alias="TAGGING_MODE",
         description="How the requests run. `batch`: the provider's Batch API, half price, within 24 hours. "
-        "`flex`: realtime calls with `service_tier: flex` (OpenAI and Azure, the models that take it), billed at "
-        "batch prices, answered in minutes. `realtime`: realtime calls at standard prices, answered now. `auto`: "
-        "realtime below TAGGING_REALTIME_BELOW items, a batch otherwise.",
+        "`flex`: realtime calls with `service_tier: flex` (OpenAI, Azure and Gemini, the models that take it), "
+        "billed at batch prices, answered in minutes. `realtime`: realtime calls at standard prices, answered now. "
+        "`auto`: realtime below TAGGING_REALTIME_BELOW items, a batch otherwise.",
     )
     realtime_below: int = Field(
         10,

@@ -1,6 +1,6 @@
 """From selected items to Batch API input: JSONL shards within the API's limits, each with its index.
 
-A shard is one input file (at most 50,000 requests and 200 MB, and within the
+A shard is one input file (at most 50,000 requests and 200 MB at OpenAI, and within the
 enqueued-token budget when one is set), an index beside it (one line per request:
 custom_id, point id, content hash, attempts, input tokens) so that write-back
 finds the points without searching the cache, and a small manifest (the ``Shard``
@@ -23,7 +23,9 @@ from tagging_assets.core.errors import InputError
 from tagging_assets.core.models import RequestOptions
 from tagging_assets.core.prompt import prompt_version_for, user_message
 from tagging_assets.core.protocol import (
+    GENERATE_CONTENT,
     MAX_BYTES_PER_FILE,
+    MAX_BYTES_PER_GEMINI_FILE,
     MAX_BYTES_PER_MESSAGE_BATCH,
     MAX_REQUESTS_PER_FILE,
     MAX_REQUESTS_PER_MESSAGE_BATCH,
@@ -53,9 +55,12 @@ class Limits:
     def for_endpoint(cls, endpoint: str, *, requests: int | None = None, tokens: int | None = None) -> Limits:
         """The API's limits for one batch of ``endpoint``, tightened by the configured request count and
         token budget: 50,000 requests and 200 MB a file at OpenAI and Azure, 100,000 requests and 256 MB a
-        Message Batch at Anthropic."""
+        Message Batch at Anthropic, 2 GB a file at Gemini. Gemini documents no request count, so its batches keep
+        the usual 50,000; whether a shard goes inline (under 20 MB) or as a file is the provider's choice."""
         if endpoint == MESSAGES:
             most, size = MAX_REQUESTS_PER_MESSAGE_BATCH, MAX_BYTES_PER_MESSAGE_BATCH - MESSAGE_BATCH_JOINING_BYTES
+        elif endpoint == GENERATE_CONTENT:
+            most, size = MAX_REQUESTS_PER_FILE, MAX_BYTES_PER_GEMINI_FILE
         else:
             most, size = MAX_REQUESTS_PER_FILE, MAX_BYTES_PER_FILE
         return cls(requests=min(requests or most, most), bytes=size, tokens=tokens)

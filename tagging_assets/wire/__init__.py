@@ -4,10 +4,12 @@ Everything else in the package speaks in ``RequestOptions``, ``RequestLine``, ``
 selection, sharding, write-back, the checks and the Dagster layer never look inside a request body or a reply.
 Each endpoint family has its own module, holding the models of its request lines, its builder and the reader of
 its replies: OpenAI's Batch API files for ``/v1/chat/completions`` (``chat_completions``) and ``/v1/responses``
-(``responses``), whose result envelope both share (``batch_files``), and Anthropic's Message Batches
-(``messages``). ``dispatch`` picks one by endpoint or by a line's shape, so another endpoint or provider is one
-module more and an entry there. What a model accepts comes from its profile (``core/models.py``), as
-``RequestOptions``; the endpoint paths and other protocol facts come from ``core/protocol.py``.
+(``responses``), whose result envelope both share (``batch_files``), Anthropic's Message Batches
+(``messages``), and Gemini's batches of ``generateContent`` requests (``gemini``, whose lines name no model).
+``dispatch`` picks one by endpoint or by a line's shape, so another endpoint or provider is one module more and
+an entry there; ``realtime`` sends any of these lines as a realtime call and writes its answer as that
+provider's result line. What a model accepts comes from its profile (``core/models.py``), as ``RequestOptions``;
+the endpoint paths and other protocol facts come from ``core/protocol.py``.
 """
 
 from tagging_assets.wire.batch_files import BatchLineError, BatchResponse, BatchResult
@@ -15,6 +17,19 @@ from tagging_assets.wire.chat_completions import ChatCompletionBody, ChatComplet
 from tagging_assets.wire.custom_ids import MESSAGE_CUSTOM_ID, item_id_of, message_custom_id
 from tagging_assets.wire.dispatch import BUILDERS, REPLY_READERS, builder_for, read_request, read_result
 from tagging_assets.wire.encoding import RequestEncoder, encoder
+from tagging_assets.wire.gemini import (
+    GOOGLE_ERROR_STATUS,
+    GeminiError,
+    GeminiRequest,
+    GeminiRequestBody,
+    GeminiResult,
+    GenerateContent,
+    GenerationConfig,
+    gemini_reply,
+    gemini_usage,
+    read_gemini_request,
+    read_gemini_result,
+)
 from tagging_assets.wire.lines import Reply, ReplyReader, RequestBuilder, RequestLine, ResultLine
 from tagging_assets.wire.messages import (
     ANTHROPIC_ERROR_STATUS,
@@ -30,6 +45,7 @@ from tagging_assets.wire.schema import SCHEMA_NAME, tagging_json_schema, tagging
 __all__ = [
     "ANTHROPIC_ERROR_STATUS",
     "BUILDERS",
+    "GOOGLE_ERROR_STATUS",
     "MESSAGE_CUSTOM_ID",
     "REPLY_READERS",
     "SCHEMA_NAME",
@@ -39,6 +55,12 @@ __all__ = [
     "ChatCompletionBody",
     "ChatCompletionRequest",
     "ChatCompletions",
+    "GeminiError",
+    "GeminiRequest",
+    "GeminiRequestBody",
+    "GeminiResult",
+    "GenerateContent",
+    "GenerationConfig",
     "MessageBatchOutcome",
     "MessageBatchRequest",
     "MessageBatchResult",
@@ -55,8 +77,12 @@ __all__ = [
     "ResultLine",
     "builder_for",
     "encoder",
+    "gemini_reply",
+    "gemini_usage",
     "item_id_of",
     "message_custom_id",
+    "read_gemini_request",
+    "read_gemini_result",
     "read_request",
     "read_result",
     "tagging_json_schema",

@@ -2,7 +2,8 @@
 
 Realtime and flex jobs send the very lines a batch would hold, one call each, and write each answer where the
 provider's Batch API would have put it: OpenAI's output or error file (``{"id", "custom_id", "response":
-{"status_code", "request_id", "body"}, "error"}``) or a Message Batch result (``{"custom_id", "result"}``). So
+{"status_code", "request_id", "body"}, "error"}``), a Message Batch result (``{"custom_id", "result"}``) or a
+Gemini batch's result (``{"key", "response"}`` or ``{"key", "error"}``). So
 write-back, the checks and the cost read one format whichever way the requests ran.
 """
 
@@ -13,9 +14,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tagging_assets.core.protocol import CHARS_PER_TOKEN, MESSAGES, Endpoint
+from tagging_assets.core.protocol import CHARS_PER_TOKEN, GENERATE_CONTENT, MESSAGES, Endpoint
+from tagging_assets.wire._fields import object_of, text_of
 
-_OUTPUT_BUDGETS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+_OUTPUT_BUDGETS = ("max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens")
+"""Where each endpoint's body names its output limit; Gemini's is under ``generationConfig``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +32,18 @@ class RealtimeCall:
     def rate_tokens(self, line: bytes) -> int:
         """What the call counts against a tokens-per-minute limit, as OpenAI counts it: the larger of its output
         budget and an estimate of its input from its characters (REFERENCE-runmodes §1)."""
-        budget = next((self.body[name] for name in _OUTPUT_BUDGETS if isinstance(self.body.get(name), int)), 0)
+        limits = {**self.body, **object_of(self.body.get("generationConfig"))}
+        budget = next((limits[name] for name in _OUTPUT_BUDGETS if isinstance(limits.get(name), int)), 0)
         return max(int(budget), len(line) // CHARS_PER_TOKEN)
 
 
 def realtime_call(line: bytes) -> RealtimeCall:
-    """The call a request line makes: an OpenAI batch line's ``url`` and ``body``, or a Message Batch line's
-    ``params`` for ``/v1/messages``. The line was audited before it was written, so its shape holds."""
+    """The call a request line makes: an OpenAI batch line's ``url`` and ``body``, a Message Batch line's
+    ``params`` for ``/v1/messages``, or a Gemini line's ``request`` for ``generateContent`` (whose model the job
+    names). The line was audited before it was written, so its shape holds."""
     request = json.loads(line)
+    if "key" in request and "request" in request:
+        return RealtimeCall(str(request["key"]), GENERATE_CONTENT, dict(request["request"]))
     if "params" in request and "url" not in request:
         return RealtimeCall(str(request["custom_id"]), MESSAGES, dict(request["params"]))
     return RealtimeCall(str(request["custom_id"]), request["url"], dict(request["body"]))
@@ -119,6 +126,40 @@ class MessageBatchLines:
         return str(json.loads(line)["custom_id"])
 
 
-def result_lines_for(endpoint: str) -> BatchFileLines | MessageBatchLines:
+class GeminiResultLines:
+    """Answers as a Gemini batch's result lines: ``response`` with the GenerateContentResponse, or ``error`` with
+    the ``code``, ``message`` and ``status`` of Google's error body (``{"error": {...}}``)."""
+
+    def answered(self, request: CalledRequest, answer: AnsweredCall) -> tuple[bytes, bool]:
+        body = _body_of(answer)
+        if answer.status_code == 200:
+            return _line({"key": request.custom_id, "response": body}), False
+        error = object_of(body.get("error"))
+        status, message = text_of(error.get("status")), text_of(error.get("message")) or json.dumps(body)
+        line = {"key": request.custom_id, "error": {"code": answer.status_code, "message": message, "status": status}}
+        return _line(line), True
+
+    def unanswered(self, request: CalledRequest, *, code: str, message: str) -> bytes:
+        """A call that got no HTTP answer: an error without an HTTP ``code``, whose ``status`` says what happened
+        (``connection_error``), read back as a failure that never reached HTTP."""
+        return _line({"key": request.custom_id, "error": {"message": message, "status": code}})
+
+    def custom_id_of(self, line: bytes) -> str:
+        return str(json.loads(line)["key"])
+
+
+ResultLines = BatchFileLines | MessageBatchLines | GeminiResultLines
+"""A writer of answers as one provider's Batch API result lines."""
+
+
+def result_lines_for(endpoint: str) -> ResultLines:
     """How the endpoint's Batch API writes its results."""
-    return MessageBatchLines() if endpoint == MESSAGES else BatchFileLines()
+    if endpoint == MESSAGES:
+        return MessageBatchLines()
+    if endpoint == GENERATE_CONTENT:
+        return GeminiResultLines()
+    return BatchFileLines()
+
+
+def _line(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

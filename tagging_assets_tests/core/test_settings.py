@@ -19,6 +19,9 @@ VARIABLES = frozenset(
         "TAGGING_AZURE_DEPLOYMENT",
         "ANTHROPIC_API_KEY",
         "ANTHROPIC_BASE_URL",
+        "GOOGLE_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_GEMINI_BASE_URL",
         "TAGGING_GATEWAY_URL",
         "TAGGING_GATEWAY_STATE_DIR",
         "QDRANT_URL",
@@ -193,7 +196,10 @@ def test_the_provider_is_the_one_named_or_the_one_with_credentials(environ, prov
             {"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "TAGGING_PROVIDER": "azure"},
             "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not",
         ),
-        ({"TAGGING_PROVIDER": "bedrock"}, "TAGGING_PROVIDER: Input should be 'openai', 'azure' or 'anthropic'"),
+        (
+            {"TAGGING_PROVIDER": "bedrock"},
+            "TAGGING_PROVIDER: Input should be 'openai', 'azure', 'anthropic' or 'gemini'",
+        ),
         (
             {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-ant-x"},
             "TAGGING_PROVIDER: credentials are set for openai and anthropic; choose one with TAGGING_PROVIDER",

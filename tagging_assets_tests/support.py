@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Self
 import pytest
 from anthropic import Anthropic
 from dagster import DagsterInstance, build_sensor_context
+from google import genai
+from google.genai import types
 from openai import OpenAI
 from openai.types import Batch
 
@@ -65,6 +67,12 @@ class ServedGateway:
 
     def anthropic_client(self, **options: Any) -> Anthropic:
         return Anthropic(base_url=f"http://127.0.0.1:{self.port}", api_key=self.api_key or "sk-local", **options)
+
+    def gemini_client(self, **http_options: Any) -> genai.Client:
+        """google-genai's client against this gateway (``http_options`` as ``types.HttpOptions`` takes them, e.g.
+        ``api_version="v1beta"``); its key is the gateway's."""
+        options = types.HttpOptions(base_url=f"http://127.0.0.1:{self.port}", **http_options)
+        return genai.Client(api_key=self.api_key or "gemini-local", http_options=options)
 
     def _stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats") as response:

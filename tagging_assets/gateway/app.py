@@ -1,7 +1,8 @@
 """The HTTP face of the gateway, assembled: OpenAI's Files, Batches, Models, Chat Completions and Responses under
 ``/v1`` (and Azure's spelling of them under ``/openai``), Anthropic's Messages and Message Batches under
-``/v1/messages``, with each API's objects, errors and status codes, so that the official SDKs talk to it as they
-talk to the real APIs. Each protocol's routes live in their own module; this one only puts them together."""
+``/v1/messages``, Gemini's Batch API, Files and generateContent under ``/v1`` and ``/v1beta``, with each API's
+objects, errors and status codes, so that the official SDKs talk to it as they talk to the real APIs. Each
+protocol's routes live in their own module; this one only puts them together."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from tagging_assets.gateway.batch_routes import BatchRoutes
 from tagging_assets.gateway.files_routes import FilesRoutes
+from tagging_assets.gateway.gemini_routes import GeminiPaths, GeminiRoutes
 from tagging_assets.gateway.http import ApiError, json_response
 from tagging_assets.gateway.message_batch_routes import MessageBatchRoutes
 from tagging_assets.gateway.middleware import Guard
@@ -36,11 +38,12 @@ def build_app(settings: GatewaySettings, *, pool: TaggerPool | None = None) -> S
         *(route for prefix in (OPENAI_PREFIX, AZURE_PREFIX) for api in openai_apis for route in api.routes(prefix)),
         *realtime.azure_and_anthropic_routes(),
         *MessageBatchRoutes(runtime).routes(),
+        *GeminiRoutes(runtime, realtime).routes(),
     ]
     return Starlette(
         routes=routes,
         lifespan=runtime.lifespan,
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=Guard(runtime).dispatch)],
+        middleware=[Middleware(GeminiPaths), Middleware(BaseHTTPMiddleware, dispatch=Guard(runtime).dispatch)],
         exception_handlers={ApiError: _api_error},
     )
 

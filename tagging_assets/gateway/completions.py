@@ -15,9 +15,18 @@ from typing import Any
 
 from tagging_assets.core.contracts import MIN_TAGS
 from tagging_assets.core.protocol import CHARS_PER_TOKEN, MESSAGES, RESPONSES
+from tagging_assets.gateway.gemini import (
+    GeminiRefusal,
+    as_google_error,
+    generate_content_response,
+    google_error,
+    read_generate_content,
+    thinking_tokens,
+)
 from tagging_assets.gateway.messages import anthropic_error, error_kind, message, read_message
 from tagging_assets.gateway.models import TaggingRequest, error_body, reasoning_tokens
 from tagging_assets.gateway.openai_requests import read_chat, read_responses
+from tagging_assets.gateway.paths import gemini_model
 from tagging_assets.gateway.refusals import flex_unavailable
 from tagging_assets.gateway.replies import (
     Reply,
@@ -70,15 +79,14 @@ def answer(
     *,
     realtime: bool = False,
 ) -> tuple[int, dict[str, Any]]:
-    """``complete``, with an unexpected failure answered as OpenAI's 500 for that one
-    request, so one strange request never stops the batch it is in."""
+    """``complete``, with an unexpected failure answered as a 500 for that one request (in Google's shape on
+    Gemini's endpoint, else OpenAI's), so one strange request never stops the batch it is in."""
     try:
         return complete(endpoint, body, key, tagger, faults, batch, realtime=realtime)
     except Exception:
         logger.exception("request %s failed inside the gateway", key)
-        return 500, error_body(
-            "The server had an error while processing your request. Sorry about that!", "server_error"
-        )
+        error = error_body("The server had an error while processing your request. Sorry about that!", "server_error")
+        return 500, as_google_error(500, error) if gemini_model(endpoint) else error
 
 
 def complete(
@@ -91,7 +99,7 @@ def complete(
     *,
     realtime: bool = False,
 ) -> tuple[int, dict[str, Any]]:
-    """Answer one ``/v1/chat/completions``, ``/v1/responses`` or ``/v1/messages`` body:
+    """Answer one ``/v1/chat/completions``, ``/v1/responses``, ``/v1/messages`` or Gemini ``generateContent`` body:
     ``(http_status, response_body)``.
 
     ``key`` identifies the request (the custom_id in a batch) and decides which
@@ -100,18 +108,27 @@ def complete(
     """
     if faults.seconds_per_line:
         time.sleep(faults.seconds_per_line)
-    readers = {RESPONSES: read_responses, MESSAGES: read_message}
-    request = readers.get(endpoint, read_chat)(body, faults)
+    gemini = gemini_model(endpoint)
+    if gemini is not None:
+        try:
+            request: TaggingRequest | tuple[int, dict[str, Any]] = read_generate_content(body, gemini, faults)
+        except GeminiRefusal as refused:
+            return refused.status, google_error(refused.status, str(refused))
+    else:
+        readers = {RESPONSES: read_responses, MESSAGES: read_message}
+        request = readers.get(endpoint, read_chat)(body, faults)
     if not isinstance(request, TaggingRequest):
         return request
     tier = "default"
     if request.service_tier == "flex":
         if realtime and faults.picks("flex_unavailable", key, faults.flex_unavailable_rate):
-            return 429, flex_unavailable()
+            return 429, as_google_error(429, flex_unavailable()) if gemini else flex_unavailable()
         tier = "default" if realtime and faults.picks("flex_default", key, faults.flex_served_default_rate) else "flex"
     if faults.picks("line_error", key, faults.line_error_rate):
         status = faults.line_error_status
         error = _injected_error(status)
+        if gemini is not None:
+            return status, as_google_error(status, error)
         return status, anthropic_error(error_kind(status), error["error"]["message"]) if endpoint == MESSAGES else error
     text = request.user_text
     vocabulary, most = vocabulary_of(request.schema), max_tags(request.schema)
@@ -137,7 +154,7 @@ def complete(
     else:
         schema = request.schema
         content = json.dumps(fill(schema, tagging, "reply") if schema else contract(tagging), ensure_ascii=False)
-    reasoning = reasoning_tokens(request.model, request.effort)
+    reasoning = thinking_tokens(request.effort) if gemini else reasoning_tokens(request.model, request.effort)
     visible = TOKENS_PER_REPLY + estimate_tokens(content or refusal or "")
     finished = True
     if isinstance(limit, int) and reasoning >= limit:
@@ -148,6 +165,8 @@ def complete(
         finished = False
     usage = Usage(prompt_tokens(body), cached_tokens(body), reasoning + visible, reasoning)
     reply = Reply(content, refusal, finished, usage, tier)
+    if gemini is not None:
+        return 200, generate_content_response(key, request, reply)
     if endpoint == MESSAGES:
         counts = (usage.input_tokens, usage.cached_tokens, usage.output_tokens)
         anthropic_tier = "standard" if realtime else "batch"

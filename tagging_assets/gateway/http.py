@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from tagging_assets.gateway.gemini import google_error
 from tagging_assets.gateway.messages import anthropic_error, error_kind
 from tagging_assets.gateway.models import error_body
 
@@ -31,6 +32,14 @@ class AnthropicApiError(ApiError):
         self.body = anthropic_error(error_kind(status), message)
 
 
+class GeminiApiError(ApiError):
+    """An error answered in Google's shape, its status named from the code unless given."""
+
+    def __init__(self, status: int, message: str, status_name: str | None = None) -> None:
+        super().__init__(status, message)
+        self.body = google_error(status, message, status_name)
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     """A request's JSON object, or OpenAI's 400 for a body that is not one."""
     try:
@@ -39,6 +48,17 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise ApiError(400, "We could not parse the JSON body of your request.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
+    return body
+
+
+async def gemini_json_body(request: Request) -> dict[str, Any]:
+    """A request's JSON object, or Google's 400 for a body that is not one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise GeminiApiError(400, "Invalid JSON payload received. Unexpected token.") from None
+    if not isinstance(body, dict):
+        raise GeminiApiError(400, "Invalid JSON payload received. Expected an object.")
     return body
 
 

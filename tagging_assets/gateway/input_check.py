@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tagging_assets.core.protocol import MAX_REQUESTS_PER_FILE, MESSAGES
+from tagging_assets.gateway.paths import gemini_model
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.tokens import prompt_tokens
 
@@ -41,7 +42,7 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
             f"The input file is {size:,} bytes, over the limit of {settings.max_input_bytes:,} bytes for a batch.",
         )
         return check
-    if endpoint == MESSAGES:
+    if endpoint == MESSAGES or gemini_model(endpoint):
         check.total = _requests_in(path)
         return check
     seen: set[str] = set()
@@ -63,8 +64,8 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
 
 
 def _requests_in(path: Any) -> int:
-    """A Message Batch's requests were checked when it was created; Anthropic checks each request's params as
-    it runs them, failing that request alone."""
+    """A Message Batch's (or a Gemini job's) requests were checked when it was created; Anthropic and Gemini check
+    each request's params as they run them, failing that request alone."""
     with path.open("rb") as lines:
         return sum(1 for line in lines if line.strip())
 

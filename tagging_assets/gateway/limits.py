@@ -24,7 +24,7 @@ DEFAULT_OUTPUT_BUDGET = 4_096
 """The output budget a request without ``max_tokens`` / ``max_completion_tokens`` / ``max_output_tokens`` is
 counted at. OpenAI does not publish the figure it uses (it counts the model's own maximum, reportedly); this one is
 the gateway's choice, large enough that leaving the budget out costs more than setting a sensible one."""
-OUTPUT_BUDGET_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+OUTPUT_BUDGET_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens")
 
 Dimension = Literal["requests", "tokens"]
 _TOLERANCE = 1e-9
@@ -34,8 +34,10 @@ _TOLERANCE = 1e-9
 def request_cost(body: dict[str, Any]) -> int:
     """What a request counts against the tokens limit, as OpenAI counts it: the larger of its output budget and
     an estimate of its input from its characters (characters / 4)."""
+    generation = body.get("generationConfig")
+    fields = {**body, **generation} if isinstance(generation, dict) else body
     budget = next(
-        (value for field in OUTPUT_BUDGET_FIELDS if isinstance(value := body.get(field), int) and value > 0),
+        (value for field in OUTPUT_BUDGET_FIELDS if isinstance(value := fields.get(field), int) and value > 0),
         DEFAULT_OUTPUT_BUDGET,
     )
     return max(budget, math.ceil(input_characters(body) / CHARS_PER_TOKEN))

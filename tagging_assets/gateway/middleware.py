@@ -14,10 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tagging_assets.core.protocol import MESSAGES
+from tagging_assets.gateway.gemini import google_error
 from tagging_assets.gateway.http import json_response
 from tagging_assets.gateway.messages import anthropic_error
 from tagging_assets.gateway.models import error_body
-from tagging_assets.gateway.paths import CLIENT_REQUEST_ID, OPENAI_PREFIX, is_azure, is_realtime
+from tagging_assets.gateway.paths import (
+    CLIENT_REQUEST_ID,
+    GEMINI_PREFIX,
+    OPENAI_PREFIX,
+    is_azure,
+    is_gemini,
+    is_realtime,
+)
 from tagging_assets.gateway.runtime import GatewayRuntime
 
 AZURE_UNAUTHORIZED = (
@@ -25,6 +33,12 @@ AZURE_UNAUTHORIZED = (
     "active subscription and use a correct regional API endpoint for your resource."
 )
 _ID = re.compile(r"/(?:msgbatch_|batch_|file-)[A-Za-z0-9]+")
+_GEMINI_ID = re.compile(r"/(batches|files)/[a-z0-9]{20,}")
+GEMINI_NO_KEY = (
+    "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or "
+    "other form of API consumer identity to call this API."
+)
+GEMINI_BAD_KEY = "API key not valid. Please pass a valid API key."
 
 
 class Guard:
@@ -42,9 +56,12 @@ class Guard:
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         azure = is_azure(request.url.path)
         anthropic = request.url.path.startswith(MESSAGES)
-        if not azure and not request.url.path.startswith(f"{OPENAI_PREFIX}/"):
+        gemini = is_gemini(request.url.path)
+        if not azure and not gemini and not request.url.path.startswith(f"{OPENAI_PREFIX}/"):
             return await call_next(request)
-        if azure:
+        if gemini:
+            refused = self._gemini_refusal(request)
+        elif azure:
             refused = self._azure_refusal(request)
         elif anthropic:
             refused = self._anthropic_refusal(request)
@@ -53,7 +70,8 @@ class Guard:
         if refused is not None:
             return refused
         number = next(self._requests)
-        self._served[f"{request.method} {_ID.sub('/{id}', request.url.path)}"] += 1
+        route = _GEMINI_ID.sub(r"/\1/{id}", _ID.sub("/{id}", request.url.path.removeprefix(GEMINI_PREFIX)))
+        self._served[f"{request.method} {route}"] += 1
         faults = self._faults
         if faults.latency_seconds:
             await asyncio.sleep(faults.latency_seconds)
@@ -68,16 +86,20 @@ class Guard:
         if injected_429:
             seconds = faults.retry_after_seconds
             message = "Rate limit reached for requests (injected fault)."
-            body = (
-                anthropic_error("rate_limit_error", message)
-                if anthropic
-                else error_body(message, "requests", None, "rate_limit_exceeded")
-            )
+            if gemini:
+                body = google_error(429, "Resource has been exhausted (e.g. check quota). (injected fault)")
+            elif anthropic:
+                body = anthropic_error("rate_limit_error", message)
+            else:
+                body = error_body(message, "requests", None, "rate_limit_exceeded")
             retry = {"retry-after": f"{seconds:g}", "retry-after-ms": str(int(seconds * 1000))}
             return json_response(body, 429, echoed | retry)
         if injected_500:
             message = "The server had an error while processing your request (injected fault)."
-            body = anthropic_error("api_error", message) if anthropic else error_body(message, "server_error")
+            if gemini:
+                body = google_error(500, "An internal error has occurred. (injected fault)")
+            else:
+                body = anthropic_error("api_error", message) if anthropic else error_body(message, "server_error")
             return json_response(body, 500, echoed)
         response = await call_next(request)
         if faults.disconnect_every and number % faults.disconnect_every == 0:
@@ -103,6 +125,22 @@ class Guard:
             return json_response(
                 error_body("Incorrect API key provided.", "invalid_request_error", None, "invalid_api_key"), 401
             )
+        return None
+
+    def _gemini_refusal(self, request: Request) -> Response | None:
+        """Google's answers to a request without its key (``x-goog-api-key`` or ``?key=``) or with a wrong one.
+        An upload's bytes carry no key: the upload URL's id authorizes them (``gemini_files``)."""
+        expected = self._settings.api_key
+        if expected is None:
+            return None
+        if request.url.path.startswith(f"{GEMINI_PREFIX}/upload/") and "upload_id" in request.query_params:
+            return None
+        offered = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+        if not offered:
+            return json_response(google_error(403, GEMINI_NO_KEY), 403)
+        if not hmac.compare_digest(offered.encode(), expected.encode()):
+            reason = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+            return json_response(google_error(400, GEMINI_BAD_KEY, details=[reason]), 400)
         return None
 
     def _azure_refusal(self, request: Request) -> Response | None:

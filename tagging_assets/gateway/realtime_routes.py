@@ -15,15 +15,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tagging_assets.core.protocol import CHAT_COMPLETIONS, MESSAGES, RESPONSES
+from tagging_assets.core.protocol import CHAT_COMPLETIONS, GENERATE_CONTENT, MESSAGES, RESPONSES
 from tagging_assets.gateway.completions import request_id
-from tagging_assets.gateway.http import AnthropicApiError, ApiError, json_body, json_response
+from tagging_assets.gateway.gemini import google_error
+from tagging_assets.gateway.http import (
+    AnthropicApiError,
+    ApiError,
+    GeminiApiError,
+    gemini_json_body,
+    json_body,
+    json_response,
+)
 from tagging_assets.gateway.limits import RateLimiter, Verdict, request_cost
-from tagging_assets.gateway.paths import AZURE_PREFIX, CLIENT_REQUEST_ID
+from tagging_assets.gateway.paths import AZURE_PREFIX, CLIENT_REQUEST_ID, gemini_model
 from tagging_assets.gateway.refusals import (
+    GEMINI_QUOTA,
     anthropic_limit_headers,
     anthropic_rate_limited,
     anthropic_spend_limit,
+    gemini_rate_limited,
     insufficient_quota,
     openai_limit_headers,
     openai_rate_limited,
@@ -69,15 +79,21 @@ class RealtimeRoutes:
     async def message(self, request: Request) -> Response:
         return await self._answer(MESSAGES, request)
 
+    async def generate_content(self, request: Request, model: str) -> Response:
+        """Gemini's generateContent for a served ``model`` (``gemini_routes`` checks it), at its stored
+        endpoint, behind the same quota and limits."""
+        return await self._answer(GENERATE_CONTENT.format(model=model), request)
+
     async def _answer(self, endpoint: str, request: Request) -> Response:
         """The spent quota first (it refuses everything), then the limiter, then the tagger. The request's key
         for the tagger's faults is its content and how often that content came, so a retry of a request that an
         injected fault hit can get through, and a rerun meets the same faults."""
         if self._runtime.upstream is not None:
             return await self._forward(endpoint, request, self._runtime.upstream)
-        body = await json_body(request)
         runtime = self._runtime
         anthropic = endpoint == MESSAGES
+        gemini = gemini_model(endpoint)
+        body = await (gemini_json_body(request) if gemini else json_body(request))
         client_id = request.headers.get(CLIENT_REQUEST_ID)
         echoed = {CLIENT_REQUEST_ID: client_id} if client_id else {}
         content = hashlib.sha256(f"{endpoint}:{json.dumps(body, sort_keys=True)}".encode()).hexdigest()
@@ -88,11 +104,15 @@ class RealtimeRoutes:
         if quota is not None and self._admitted >= quota:
             runtime.arrivals.arrived(client_id)
             runtime.arrivals.too_many_requests("insufficient_quota")
+            if gemini:
+                return json_response(google_error(429, GEMINI_QUOTA), 429, echoed)
             headers = echoed | self._limit_headers(self._peek(api_key), anthropic=anthropic)
             return json_response(anthropic_spend_limit(key) if anthropic else insufficient_quota(), 429, headers)
         verdict = self._limiter.admit(api_key, request_cost(body)) if self._limiter else None
         if verdict is not None and verdict.refused is not None:
             runtime.arrivals.too_many_requests(verdict.refused)
+            if gemini:
+                return json_response(gemini_rate_limited(gemini, verdict), 429, echoed)
             if anthropic:
                 refusal, headers = anthropic_rate_limited(verdict, key)
             else:
@@ -106,7 +126,8 @@ class RealtimeRoutes:
         )
         if status == 429:
             runtime.arrivals.too_many_requests(_fault_reason(reply))
-        return json_response(reply, status, echoed | self._limit_headers(verdict, anthropic=anthropic))
+        limit_headers = {} if gemini else self._limit_headers(verdict, anthropic=anthropic)
+        return json_response(reply, status, echoed | limit_headers)
 
     @staticmethod
     async def _forward(endpoint: str, request: Request, upstream: Upstream) -> Response:
@@ -114,6 +135,8 @@ class RealtimeRoutes:
         through as they are, so a realtime job against the gateway meets the model server's own limits."""
         if endpoint == MESSAGES:
             raise AnthropicApiError(400, upstream_speaks_openai(upstream.url))
+        if gemini_model(endpoint):
+            raise GeminiApiError(400, upstream_speaks_openai(upstream.url), "FAILED_PRECONDITION")
         body = await request.body()
         client_id = request.headers.get(CLIENT_REQUEST_ID)
         try:
@@ -141,10 +164,11 @@ class RealtimeRoutes:
 
 def _api_key(request: Request) -> str:
     """The key a request is counted against, however its API sends it: a bearer token, Azure's ``api-key``,
-    Anthropic's ``x-api-key``."""
+    Anthropic's ``x-api-key``, Gemini's ``x-goog-api-key`` or ``?key=``."""
     headers = request.headers
     scheme, _, token = headers.get("authorization", "").partition(" ")
-    return headers.get("api-key") or headers.get("x-api-key") or (token if scheme.lower() == "bearer" else "")
+    gemini = headers.get("x-goog-api-key") or request.query_params.get("key")
+    return headers.get("api-key") or headers.get("x-api-key") or gemini or (token if scheme.lower() == "bearer" else "")
 
 
 def _fault_reason(reply: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from tagging_assets.gateway.gemini import google_error
 from tagging_assets.gateway.limits import LimitState, Verdict, go_duration
 from tagging_assets.gateway.messages import anthropic_error
 from tagging_assets.gateway.models import error_body
@@ -125,3 +126,37 @@ def anthropic_limit_headers(verdict: Verdict, now: datetime | None = None) -> di
 def _rfc3339(now: datetime, state: LimitState) -> str:
     reset = math.ceil(now.timestamp() + state.reset_seconds)
     return datetime.fromtimestamp(reset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+GEMINI_QUOTA = (
+    "You exceeded your current quota, please check your plan and billing details. For more information on this "
+    "error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+)
+
+
+def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
+    """Gemini's 429 for a request the limiter refused: RESOURCE_EXHAUSTED with the ``QuotaFailure`` and
+    ``RetryInfo`` details Google sends (the reference quotes the shape; the quota ids here are the gateway's).
+    Google sends no ``retry-after`` header: the wait is in ``retryDelay``."""
+    dimension = "requests" if verdict.refused == "requests" else "input_token_count"
+    quota_id = f"GenerateRequestsPerMinutePerProjectPerModel-{model}"
+    if dimension != "requests":
+        quota_id = f"GenerateContentInputTokensPerModelPerMinute-{model}"
+    details = [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": f"generativelanguage.googleapis.com/generate_content_{dimension}",
+                    "quotaId": quota_id,
+                    "quotaDimensions": {"model": model},
+                }
+            ],
+        },
+    ]
+    message = GEMINI_QUOTA
+    if verdict.refused != "too_large":
+        delay = max(1, math.ceil(verdict.wait_seconds))
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"})
+        message = f"{GEMINI_QUOTA} Please retry in {verdict.wait_seconds:.1f}s."
+    return google_error(429, message, details=details)

@@ -66,10 +66,15 @@ class GatewayRuntime:
         metadata: dict[str, str] | None,
         output_ttl: int | None,
         total: int = 0,
+        *,
+        window_seconds: float = COMPLETION_WINDOW_SECONDS,
+        details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A batch in ``validating``, stored for the worker to move on; both protocols' batches start here."""
+        """A batch in ``validating``, stored for the worker to move on; every protocol's batches start here.
+        ``window_seconds`` is the API's own (the expire fault shortens it); ``details`` are kept in the object
+        (a Gemini job's ``gemini``)."""
         created = time.time()
-        window = self.faults.expire_after_seconds or COMPLETION_WINDOW_SECONDS
+        window = self.faults.expire_after_seconds or window_seconds
         batch = {
             "id": batch_id,
             "object": "batch",
@@ -99,6 +104,7 @@ class GatewayRuntime:
                 "total_tokens": 0,
             },
             "metadata": metadata,
+            **(details or {}),
         }
         self.store.add_batch(batch, deadline=created + window, output_ttl=output_ttl)
         return batch

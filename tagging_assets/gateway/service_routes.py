@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tagging_assets.gateway.gemini_batches import batch_name
 from tagging_assets.gateway.http import json_response
 from tagging_assets.gateway.runtime import GatewayRuntime
 
@@ -31,11 +32,13 @@ class ServiceRoutes:
 
     async def stats(self, _request: Request) -> Response:
         """API requests served since start, by method and route: what a client really asked for; and every
-        batch of either protocol with its status and request counts as the worker sees them (Anthropic shows
-        no progress until a batch ends)."""
+        batch of every protocol with its status and request counts as the worker sees them (Anthropic shows
+        no progress until a batch ends); a Gemini job under its Gemini name (``batches/…``)."""
         store = self._runtime.store
         rows = [*store.list_batches(None, 10_000), *store.list_batches(None, 10_000, messages=True)]
         batches = {row["id"]: {"status": row["status"], **row["request_counts"]} for row in rows}
+        for row in store.list_batches(None, 10_000, gemini=True):
+            batches[batch_name(row["id"])] = {"status": row["status"], **row["request_counts"]}
         return json_response({"requests": dict(self._runtime.served), "batches": batches})
 
     async def realtime_stats(self, _request: Request) -> Response:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tagging_assets.core.protocol import ACTIVE_STATUSES, MESSAGES
+from tagging_assets.gateway.usage import add_usage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -123,10 +124,16 @@ class GatewayStore:
         return self.files_dir / f".{batch_id}.terms.json"
 
     def add_file(
-        self, source: IO[bytes], filename: str, purpose: str, expires_after_seconds: int | None
+        self,
+        source: IO[bytes],
+        filename: str,
+        purpose: str,
+        expires_after_seconds: int | None,
+        details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Store an uploaded file; its content is on disk before its record exists. It expires
-        ``expires_after_seconds`` after its ``created_at``, if given."""
+        ``expires_after_seconds`` after its ``created_at``, if given; ``details`` are kept with it (a Gemini
+        file's MIME type)."""
         file_id = "file-" + secrets.token_hex(12)
         partial = self.files_dir / f".{file_id}.partial"
         with partial.open("wb") as target:
@@ -134,10 +141,15 @@ class GatewayStore:
             target.flush()
             os.fsync(target.fileno())
         partial.rename(self.content_path(file_id))
-        return self._record_file(file_id, filename, purpose, expires_after_seconds)
+        return self._record_file(file_id, filename, purpose, expires_after_seconds, details)
 
     def add_generated_file(
-        self, file_id: str, filename: str, lines: Iterator[str], expires_after_seconds: int | None
+        self,
+        file_id: str,
+        filename: str,
+        lines: Iterator[str],
+        expires_after_seconds: int | None,
+        details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write a batch's output or error file under a fixed id, so finalizing twice writes it once."""
         partial = self.files_dir / f".{file_id}.partial"
@@ -148,10 +160,15 @@ class GatewayStore:
             target.flush()
             os.fsync(target.fileno())
         partial.replace(self.content_path(file_id))
-        return self._record_file(file_id, filename, "batch_output", expires_after_seconds)
+        return self._record_file(file_id, filename, "batch_output", expires_after_seconds, details)
 
     def _record_file(
-        self, file_id: str, filename: str, purpose: str, expires_after_seconds: int | None
+        self,
+        file_id: str,
+        filename: str,
+        purpose: str,
+        expires_after_seconds: int | None,
+        details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         created_at = int(time.time())
         file_object = {
@@ -164,6 +181,7 @@ class GatewayStore:
             "status": "processed",
             "expires_at": created_at + expires_after_seconds if expires_after_seconds is not None else None,
             "status_details": None,
+            **(details or {}),
         }
         with self._transaction() as db:
             db.execute(
@@ -221,10 +239,17 @@ class GatewayStore:
         with self._lock:
             return self._row(self._db, batch_id)
 
-    def list_batches(self, after: str | None, limit: int, *, messages: bool = False) -> list[dict[str, Any]]:
-        """Newest first, as both APIs list them: OpenAI's batches, or (``messages``) Anthropic's Message Batches."""
-        query = "SELECT object FROM batches WHERE (json_extract(object, '$.endpoint') = ?) = ?"
-        params: tuple[Any, ...] = (MESSAGES, int(messages))
+    def list_batches(
+        self, after: str | None, limit: int, *, messages: bool = False, gemini: bool = False
+    ) -> list[dict[str, Any]]:
+        """Newest first, as every API lists them: OpenAI's batches, or (``messages``) Anthropic's Message Batches,
+        or (``gemini``) Gemini's batch jobs, whose endpoint is their model's generateContent."""
+        kind = "gemini" if gemini else "messages" if messages else "openai"
+        query = (
+            "SELECT object FROM batches WHERE (CASE WHEN json_extract(object, '$.endpoint') = ? THEN 'messages' "
+            "WHEN json_extract(object, '$.endpoint') LIKE '%:generateContent' THEN 'gemini' ELSE 'openai' END) = ?"
+        )
+        params: tuple[Any, ...] = (MESSAGES, kind)
         if after:
             query += " AND seq < (SELECT seq FROM batches WHERE id = ?)"
             params = (*params, after)
@@ -281,7 +306,7 @@ class GatewayStore:
             counts = dict(row.object["request_counts"])
             counts["completed"] += sum(1 for r in results if r.ok)
             counts["failed"] += sum(1 for r in results if not r.ok)
-            usage = _add_usage(row.object["usage"], [r.record for r in results if r.ok])
+            usage = add_usage(row.object["usage"], [r.record for r in results if r.ok])
             return self._update(
                 db,
                 batch_id,
@@ -290,21 +315,29 @@ class GatewayStore:
                 {"next_line": next_line, "next_offset": next_offset},
             )
 
-    def results(self, batch_id: str, ok: bool) -> Iterator[LineResult]:
-        """The batch's recorded lines of one kind, in input order, read in pages."""
+    def results(self, batch_id: str, ok: bool | None) -> Iterator[LineResult]:
+        """The batch's recorded lines of one kind (or, with ``ok`` None, of both), in input order, read in
+        pages."""
         last = -1
+        kinds = (0, 1) if ok is None else (int(ok),)
         while True:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT line, custom_id, record FROM results WHERE batch_id = ? AND ok = ? AND line > ? "
-                    "ORDER BY line LIMIT 1000",
-                    (batch_id, int(ok), last),
+                    f"SELECT line, custom_id, ok, record FROM results WHERE batch_id = ? "
+                    f"AND ok IN ({','.join('?' * len(kinds))}) AND line > ? ORDER BY line LIMIT 1000",
+                    (batch_id, *kinds, last),
                 ).fetchall()
             if not rows:
                 return
-            for line, custom_id, record in rows:
-                yield LineResult(line, custom_id, ok, json.loads(record))
+            for line, custom_id, succeeded, record in rows:
+                yield LineResult(line, custom_id, bool(succeeded), json.loads(record))
             last = rows[-1][0]
+
+    def delete_batch(self, batch_id: str) -> None:
+        """Forget a finished batch and its recorded lines (Gemini's ``DELETE``); its files stay until deleted."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM results WHERE batch_id = ?", (batch_id,))
+            db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
 
     def _row(self, db: sqlite3.Connection, batch_id: str) -> BatchRow | None:
         row = db.execute(
@@ -339,35 +372,3 @@ class GatewayStore:
 def _expired(file_object: dict[str, Any]) -> bool:
     expires_at = file_object.get("expires_at")
     return expires_at is not None and time.time() >= expires_at
-
-
-def _add_usage(usage: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The batch's usage with the lines' added: a chat completion's, a response's or a Message's, in the batch's
-    own shape (a Message counts its cache reads apart from its input). An upstream model server may leave out
-    the usage or its details: what it leaves out counts as nothing."""
-    input_tokens, output_tokens = usage["input_tokens"], usage["output_tokens"]
-    cached = usage["input_tokens_details"]["cached_tokens"]
-    reasoning = usage["output_tokens_details"]["reasoning_tokens"]
-    for record in records:
-        if "result" in record:
-            message = record["result"]["message"]["usage"]
-            read = message["cache_read_input_tokens"]
-            input_tokens, cached = input_tokens + message["input_tokens"] + read, cached + read
-            output_tokens += message["output_tokens"]
-            continue
-        body = record["response"]["body"]
-        line = (body.get("usage") if isinstance(body, dict) else None) or {}
-        chat = "prompt_tokens" in line
-        input_details = line.get("prompt_tokens_details" if chat else "input_tokens_details") or {}
-        output_details = line.get("completion_tokens_details" if chat else "output_tokens_details") or {}
-        input_tokens += line.get("prompt_tokens" if chat else "input_tokens") or 0
-        output_tokens += line.get("completion_tokens" if chat else "output_tokens") or 0
-        cached += input_details.get("cached_tokens") or 0
-        reasoning += output_details.get("reasoning_tokens") or 0
-    return {
-        "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached},
-        "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": reasoning},
-        "total_tokens": input_tokens + output_tokens,
-    }

@@ -54,8 +54,15 @@ def cached_tokens(body: dict[str, Any]) -> int:
 
 
 def _turns(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """(role, text) of every turn of either endpoint's body; the Responses API's instructions are a system turn."""
+    """(role, text) of every turn of any endpoint's body; the Responses API's instructions and Gemini's
+    ``systemInstruction`` are a system turn, Gemini's ``contents`` its user and model turns."""
     turns: list[tuple[str, str]] = []
+    instruction = body.get("systemInstruction", body.get("system_instruction"))
+    if isinstance(instruction, dict):
+        turns.append(("system", parts_text(instruction)))
+    contents = body.get("contents")
+    if isinstance(contents, list):
+        turns.extend((str(c.get("role") or "user"), parts_text(c)) for c in contents if isinstance(c, dict))
     system = body.get("instructions", body.get("system"))
     if isinstance(system, str):
         turns.append(("system", system))
@@ -65,3 +72,11 @@ def _turns(body: dict[str, Any]) -> list[tuple[str, str]]:
     elif isinstance(messages, list):
         turns.extend((str(m.get("role", "user")), message_text(m)) for m in messages if isinstance(m, dict))
     return turns
+
+
+def parts_text(content: dict[str, Any]) -> str:
+    """The text of a Gemini ``Content``: its text parts, joined."""
+    parts = content.get("parts")
+    if not isinstance(parts, list):
+        return ""
+    return "\n".join(part["text"] for part in parts if isinstance(part, dict) and isinstance(part.get("text"), str))

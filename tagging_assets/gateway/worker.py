@@ -15,15 +15,17 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tagging_assets.core.protocol import MESSAGES
+from tagging_assets.gateway import gemini_batches
 from tagging_assets.gateway.completions import request_id
 from tagging_assets.gateway.input_check import canonical, check_input
 from tagging_assets.gateway.messages import batch_result, unfinished_result
+from tagging_assets.gateway.paths import gemini_model
 from tagging_assets.gateway.pool import TaggerPool
 from tagging_assets.gateway.settings import GatewaySettings
 from tagging_assets.gateway.store import BatchRow, GatewayStore, LineResult
@@ -173,7 +175,11 @@ class BatchWorker:
         answers = self._pool.map(
             [(endpoint, body, custom_id, tagger, self._faults, terms) for _, custom_id, body in jobs]
         )
-        record = batch_result if endpoint == MESSAGES else partial(_result_record, batch_id)
+        record: Callable[[str, int, dict[str, Any]], dict[str, Any]]
+        if gemini_model(endpoint):
+            record = gemini_batches.line_record
+        else:
+            record = batch_result if endpoint == MESSAGES else partial(_result_record, batch_id)
         results = [
             LineResult(number, custom_id, status == 200, record(custom_id, status, body))
             for (number, custom_id, _), (status, body) in zip(jobs, answers, strict=True)
@@ -229,8 +235,14 @@ class BatchWorker:
                 yield from self._pool.terms([raw for raw in chunk if raw.strip()])
 
     def _finish(self, row: BatchRow, final_status: str) -> bool:
-        """Write the output and error files and settle the batch in ``final_status``."""
+        """Write the output and error files and settle the batch in ``final_status``; a Gemini job writes its
+        one results file (``gemini_batches.finish``)."""
         batch_id = row.id
+        if gemini_batches.is_gemini_batch(row.object):
+            self._store.terms_path(batch_id).unlink(missing_ok=True)
+            logger.info("batch %s %s: %s", batch_id, final_status, row.object["request_counts"])
+            gemini_batches.finish(self._store, row, final_status)
+            return True
         messages = row.object["endpoint"] == MESSAGES
         unfinished = final_status == "expired" or (messages and final_status == "cancelled")
         expired = list(self._unfinished(row, final_status)) if unfinished else []

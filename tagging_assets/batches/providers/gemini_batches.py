@@ -233,7 +233,13 @@ class GeminiBatches(BatchApi):
         return MadeBatch(status=job_status(kept))
 
     def _cancel(self, job: str) -> None:
-        self._retried(lambda: self.client.batches.cancel(name=job))
+        """Cancel the job. A cancel whose answer was lost and was made again finds the job ended, which Gemini
+        refuses as FAILED_PRECONDITION: that job is cancelled (or ran out) all the same."""
+        try:
+            self._retried(lambda: self.client.batches.cancel(name=job))
+        except errors.ClientError as error:
+            if error.status != "FAILED_PRECONDITION" or state_of(self._rest("get", job)) in _UNFINISHED:
+                raise
 
     def _source(self, submission: ShardSubmission) -> dict[str, Any]:
         """The job's ``inputConfig``: the requests inline while the create's body stays under 20 MB, else the

@@ -83,3 +83,22 @@ def test_a_flex_call_asks_for_the_flex_tier_and_its_429_goes_back_to_the_executo
     assert flex.status_code == 429 and json.loads(flex.body)["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert standard.status_code == 200 and json.loads(standard.body)["candidates"]
     assert sum(gateway.realtime_arrivals()["429_by_reason"].values()) == 1, "one attempt, not the SDK's five"
+
+
+def test_an_expired_gemini_job_has_no_results_and_every_item_it_did_not_run_is_prepared_again(
+    start_gateway, seeded_cache, tmp_path
+):
+    gateway = start_gateway(expire_after_seconds=0.3, seconds_per_line=1.0, workers=1)
+    settings = gemini_settings(gateway, tmp_path)
+    with QdrantCache.connect("nate_content", path=seeded_cache) as cache:
+        processor = BatchProcessor(cache, settings=settings)
+        [shard] = processor.prepare_files(tmp_path / "input.jsonl")
+        batch_id = processor.submit_batch(shard)
+        assert gateway.wait_until(batch_id)["status"] == "expired"
+        files = processor.download_results(batch_id)
+        summary = processor.process_results(batch_id)
+        [again] = processor.prepare_files(tmp_path / "again.jsonl")
+    ran = files.output.read_bytes().count(b"\n") if files.output is not None else 0
+    assert ran == summary.tagged < shard.requests
+    assert summary.failed_by_reason == {"missing_from_results": shard.requests - ran}
+    assert again.requests == shard.requests - ran, "every item the job did not run is submitted again"

@@ -174,7 +174,7 @@ def test_a_failed_job_reports_the_api_s_reason(start_gateway, tmp_path, real_tra
     assert failed.status == "failed"
     [problem] = failed.errors
     assert "over the limit of 64 bytes" in (problem.message or "")
-    assert failed.missing_reason().startswith("batch_failed:")
+    assert failed.missing_reason() == "batch_failed: the batch failed validation (INVALID_ARGUMENT)"
     files = api.download(failed, tmp_path / "results.jsonl")
     assert files.output is None
 

@@ -94,6 +94,13 @@ def test_a_failed_job_s_error_is_its_problem_and_every_missing_item_fails_with_i
     assert status.missing_reason() == "batch_failed: the batch failed validation (INVALID_ARGUMENT)"
 
 
+@pytest.mark.parametrize(("number", "name"), [(3, "INVALID_ARGUMENT"), (13, "INTERNAL"), (42, "42")])
+def test_an_operation_s_numeric_rpc_code_is_named(number, name):
+    failed = operation("JOB_STATE_FAILED") | {"error": {"code": number, "message": "why"}}
+    [problem] = job_status(failed).errors
+    assert (problem.code, problem.message) == (name, "why")
+
+
 def test_an_expired_job_is_finished_and_its_items_are_missing_from_its_results():
     status = job_status(operation("JOB_STATE_EXPIRED"))
     assert status.finished

@@ -26,6 +26,19 @@ STATUSES = {
 """A job's state, without its ``JOB_STATE_`` (the SDK's names) or ``BATCH_STATE_`` (the wire's) prefix, as the
 library names statuses. An unknown state reads as still in progress, so the job is followed rather than
 processed early."""
+RPC_CODES = {
+    1: "CANCELLED",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+}
+"""A failed Operation's ``error`` is a ``google.rpc.Status``, whose ``code`` is a number; its name is what Google's
+HTTP errors call ``status``, and what a user can look up."""
 DISPLAY_NAME_PREFIX = "tagging-assets:"
 """A job's display name is this and the submission key: how a job is found again without the work directory."""
 
@@ -101,8 +114,10 @@ def _count(stats: Mapping[str, Any], name: str) -> int:
 
 
 def _problem(error: Mapping[str, Any]) -> BatchProblem:
-    code = error.get("status") or error.get("code")
-    return BatchProblem(code=str(code) if code is not None else None, message=str(error.get("message") or ""))
+    number = error.get("code")
+    named = RPC_CODES.get(number) if isinstance(number, int) else None
+    code = error.get("status") or named or (str(number) if number is not None else None)
+    return BatchProblem(code=code, message=str(error.get("message") or ""))
 
 
 def _timestamp(value: object) -> int | None:

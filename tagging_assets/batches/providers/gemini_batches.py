@@ -58,7 +58,8 @@ from tagging_assets.wire.realtime import realtime_call
 RETRIED_STATUS_CODES = [408, 429, 500, 502, 503, 504]
 """What the client retries, as the OpenAI and Anthropic SDKs do; google-genai retries nothing unless told."""
 FILES_KEPT_SECONDS = 48 * 3600
-"""The Files API keeps a file 48 hours (ai.google.dev/gemini-api/docs/files), a job's responses file too."""
+"""The Files API keeps a file 48 hours ("Files are stored for 48 hours", the note in Google's document-processing
+guide); the batch guide gives no other lifetime for a job's responses file, so it is taken to be the same."""
 CREATE_BODY_MARGIN = 1000
 """Bytes of a create's body besides its requests (the display name and the JSON around them)."""
 CONNECTION_ERRORS = (httpx.TransportError, httpx2.TransportError)

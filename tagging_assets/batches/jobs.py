@@ -77,10 +77,11 @@ class JobStoppedError(BatchError):
 class RealtimeJobs:
     """The realtime and flex jobs of one work directory, run against one provider's realtime endpoint.
 
-    ``send_for`` makes the provider's call for a mode: its SDK, the realtime model, and ``service_tier: "flex"``
-    for flex (``batches/providers``)."""
+    ``send_for`` makes the provider's call for a mode and the job's model: its SDK, the realtime model (Gemini's
+    lines name none, so the job's goes in the call's path), and ``service_tier: "flex"`` for flex
+    (``batches/providers``)."""
 
-    def __init__(self, work_dir: Path, *, send_for: Callable[[RunMode], Send], limits: Limits) -> None:
+    def __init__(self, work_dir: Path, *, send_for: Callable[[RunMode, str], Send], limits: Limits) -> None:
         self.folder = work_dir / "jobs"
         self._send_for = send_for
         self._limits = limits
@@ -145,7 +146,7 @@ class RealtimeJobs:
         self._save(state)
         report = run_requests(
             _requests_in(Path(record.input_file)),
-            self._send_for(state.mode),
+            self._send_for(state.mode, state.model),
             files=self._files(state.job_id),
             lines=result_lines_for(state.endpoint),
             limits=self._limits,
@@ -338,12 +339,12 @@ def jobs_of(client: BatchClient, settings: TaggingSettings, *, provider: Provide
     settings' (or ``provider``), unless the client is another SDK's."""
     batches = batch_api_of(client, provider or settings.batch_provider)
     provider = batches.provider
-    model = settings.realtime_deployment if provider == "azure" else None
+    deployment = settings.realtime_deployment if provider == "azure" else None
 
-    def send_for(mode: RunMode) -> Send:
+    def send_for(mode: RunMode, model: str) -> Send:
         flex = mode == "flex"
         options = RealtimeOptions(
-            model=model,
+            model=model if provider == "gemini" else deployment,
             service_tier="flex" if flex else None,
             timeout=FLEX_TIMEOUT_SECONDS if flex else REALTIME_TIMEOUT_SECONDS,
         )

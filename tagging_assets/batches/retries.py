@@ -22,6 +22,19 @@ def unknown_outcome() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
+def left_outcome_unknown(error: BaseException) -> bool:
+    """Whether the server may or may not have acted on a call that failed with ``error``: one of
+    ``unknown_outcome()``, or, from google-genai, which raises one ``APIError`` type for every status and lets
+    httpx's errors through, a 429 or 5xx ``APIError`` or a transport error (a dropped connection, a timeout)."""
+    if isinstance(error, unknown_outcome()):
+        return True
+    genai_errors = sys.modules.get("google.genai.errors")
+    if genai_errors is not None and isinstance(error, genai_errors.APIError):
+        return error.code == 429 or error.code >= 500
+    transport = tuple(sdk.TransportError for sdk in map(sys.modules.get, ("httpx", "httpx2")) if sdk is not None)
+    return isinstance(error, transport)
+
+
 ATTEMPTS = 6
 
 _T = TypeVar("_T")
@@ -53,7 +66,9 @@ def write_once(
     for attempt in range(attempts):
         try:
             return write()
-        except unknown_outcome() as failure:
+        except Exception as failure:
+            if not left_outcome_unknown(failure):
+                raise
             error = failure
         found = find()
         if found is not None:

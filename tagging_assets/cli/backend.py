@@ -1,8 +1,8 @@
 """The batch backend a command talks to: the configured endpoint, or the local gateway.
 
 With no credentials for the provider (OPENAI_API_KEY or OPENAI_BASE_URL, AZURE_OPENAI_ENDPOINT, ANTHROPIC_API_KEY
-or ANTHROPIC_BASE_URL) the backend is the project's own gateway at TAGGING_GATEWAY_URL, speaking that
-provider's protocol. If nothing answers there, a gateway is started
+or ANTHROPIC_BASE_URL, GEMINI_API_KEY or GOOGLE_API_KEY or GOOGLE_GEMINI_BASE_URL) the backend is the project's
+own gateway at TAGGING_GATEWAY_URL, speaking that provider's protocol. If nothing answers there, a gateway is started
 for the duration of the command, on the same durable state, so batches survive
 between commands (they progress while some gateway runs).
 """

@@ -55,7 +55,7 @@ class RetryPolicy:
             return Decision(Verdict.FINAL)
         if answer is not None and answer.status_code == 429:
             too_large = str(error.get("message") or "").startswith("Request too large")
-            asked = _retry_after_seconds(answer.headers, self._timing.wall_clock())
+            asked = _retry_after_seconds(answer.headers, self._timing.wall_clock()) or _retry_delay_seconds(error)
             endless = asked is None and rate_limit_retries >= self._limits.max_retries * 4
             if (too_large and should_retry != "true") or endless:
                 return Decision(Verdict.FINAL)
@@ -74,7 +74,7 @@ class RetryPolicy:
 
 
 def _error_of(body: bytes) -> dict[str, object]:
-    """The ``error`` object of an OpenAI or Anthropic error body, or empty when the body is not one."""
+    """The ``error`` object of an OpenAI, Anthropic or Google error body, or empty when the body is not one."""
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -88,6 +88,18 @@ def _is_out_of_quota(error: Mapping[str, object]) -> bool:
     details = error.get("details")
     spend_limit = isinstance(details, dict) and details.get("error_code") == "enforced_spend_limit_reached"
     return spend_limit or "insufficient_quota" in (error.get("type"), error.get("code"))
+
+
+def _retry_delay_seconds(error: Mapping[str, object]) -> float | None:
+    """The wait a Google error body asks for (Gemini sends no ``retry-after``): its ``RetryInfo`` detail's
+    ``retryDelay``, a protobuf Duration such as ``"2s"`` or ``"0.5s"``."""
+    details = error.get("details")
+    for detail in details if isinstance(details, list) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        seconds = header_number(delay.removesuffix("s")) if isinstance(delay, str) else None
+        if seconds is not None and seconds > 0:
+            return seconds
+    return None
 
 
 def _retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | None:

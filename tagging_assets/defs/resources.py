@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,14 +62,14 @@ class QdrantCacheResource(ConfigurableResource):
 
 class BatchApiResource(ConfigurableResource):
     """The OpenAI Batch API, Azure OpenAI's (``provider`` "azure": ``base_url`` is the resource's endpoint),
-    Anthropic's Message Batches (``provider`` "anthropic") or any compatible endpoint; with no credentials, the
-    local gateway, whose offline tagger's tags are recorded as such (``backend``) so that a real API tags those
-    items again."""
+    Anthropic's Message Batches (``provider`` "anthropic"), Gemini's Batch API (``provider`` "gemini") or any
+    compatible endpoint; with no credentials, the local gateway, whose offline tagger's tags are recorded as such
+    (``backend``) so that a real API tags those items again."""
 
     base_url: str | None = None
     api_key: str
     provider: str = DEFAULTS.batch_provider
-    """openai, azure or anthropic (Dagster config takes no ``Literal``)."""
+    """openai, azure, anthropic or gemini (Dagster config takes no ``Literal``)."""
     api_version: str = _setting("azure_api_version")
     offline_tagger: bool = False
     """The local gateway, whose tags a real API replaces (Dagster config takes no ``Literal``, so a flag)."""
@@ -183,16 +184,23 @@ class TaggingResource(ConfigurableResource):
         return jobs_of(client, self.settings(batch_api.batch_provider), provider=batch_api.batch_provider)
 
 
+GEMINI_KEY_VARIABLES = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+"""Where google-genai looks for Gemini's key, in its order."""
+
+
 def _api_key(settings: TaggingSettings) -> str:
-    """The provider's key as an ``EnvVar`` (never its value), or the local gateway's."""
+    """The provider's key as an ``EnvVar`` (never its value), or the local gateway's. Gemini's key is read from
+    either of two variables; the ``EnvVar`` names the one set, ``GOOGLE_API_KEY`` first as google-genai reads
+    them."""
     if settings.uses_local_gateway:
         return LOCAL_GATEWAY_KEY
-    key = EnvVar(CREDENTIAL_VARIABLES[settings.batch_provider][1])
+    variable = CREDENTIAL_VARIABLES[settings.batch_provider][1]
+    if settings.batch_provider == "gemini":
+        variable = next((name for name in GEMINI_KEY_VARIABLES if os.environ.get(name)), variable)
+    key = EnvVar(variable)
     if settings.batch_provider == "azure":
         return key
-    if settings.batch_provider == "anthropic":
-        return key if settings.anthropic_api_key else LOCAL_GATEWAY_KEY
-    return key if settings.openai_api_key else LOCAL_GATEWAY_KEY
+    return key if settings.batch_api_key != LOCAL_GATEWAY_KEY else LOCAL_GATEWAY_KEY
 
 
 def resources_from_settings(settings: TaggingSettings) -> dict[str, ConfigurableResource]:

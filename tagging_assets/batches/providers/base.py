@@ -6,9 +6,9 @@ every operation and carries what is the same at every provider: the submit templ
 check, create, record), the search through the work directory's records, the statuses read from the listing, and
 the one translation of the SDK's errors wrapped around each public call. An implementation fills in the hooks
 (``_retrieve``, ``_list``, ``_search``, ``_create``, ...) with its own SDK: OpenAI's and Azure's batches in
-``openai_batches.py``, Anthropic's Message Batches in ``anthropic_batches.py``. A new provider is another
-implementation beside them and one entry in ``dispatch.py``, its wire format in ``tagging_assets/wire/`` and its models
-in ``core/models.py``.
+``openai_batches.py``, Anthropic's Message Batches in ``anthropic_batches.py``, Gemini's Batch API in
+``gemini_batches.py``. A new provider is another implementation beside them and one entry in ``dispatch.py``, its
+wire format in ``tagging_assets/wire/`` and its models in ``core/models.py``.
 
 A record can name a batch that the API in use never saw: it was made against the local gateway, another project
 or another key. Such a record is set aside with a warning, and the search goes on at the API in use, so one input

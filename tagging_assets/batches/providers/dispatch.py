@@ -16,11 +16,12 @@ from tagging_assets.core.settings import Provider, TaggingSettings
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
+    from google.genai import Client as GeminiClient
     from openai import OpenAI
 
     from tagging_assets.core.executor import Send
 
-    BatchClient = OpenAI | Anthropic
+    BatchClient = OpenAI | Anthropic | GeminiClient
     """An SDK client of one of the providers."""
 
 
@@ -38,7 +39,8 @@ class Implementation:
 
 @dataclass(frozen=True, kw_only=True)
 class RealtimeOptions:
-    """How a job's calls go out: the model they name (Azure's standard deployment) and the flex tier, if any."""
+    """How a job's calls go out: the model they name (Azure's standard deployment, or for Gemini, whose lines name
+    none, the job's model) and the flex tier, if any."""
 
     model: str | None = None
     service_tier: str | None = None
@@ -83,10 +85,33 @@ def _anthropic_realtime(client: BatchClient, options: RealtimeOptions) -> Send:
     return AnthropicRealtime(cast("Anthropic", client), model=options.model, timeout=options.timeout)
 
 
+def _gemini_client(provider: Provider, **arguments: Any) -> BatchClient:
+    from tagging_assets.batches.providers import gemini_batches
+
+    return gemini_batches.client_for(provider, **arguments)
+
+
+def _gemini_api(client: BatchClient, provider: Provider) -> BatchApi:
+    from tagging_assets.batches.providers.gemini_batches import GeminiBatches
+
+    return GeminiBatches(cast("GeminiClient", client), provider=provider)
+
+
+def _gemini_realtime(client: BatchClient, options: RealtimeOptions) -> Send:
+    from tagging_assets.batches.providers.gemini_batches import GeminiRealtime
+
+    if options.model is None:
+        raise ValueError("a Gemini request line names no model; RealtimeOptions.model must name the job's")
+    return GeminiRealtime(
+        cast("GeminiClient", client), model=options.model, service_tier=options.service_tier, timeout=options.timeout
+    )
+
+
 IMPLEMENTATIONS: dict[Provider, Implementation] = {
     "openai": Implementation("openai", _openai_client, _openai_api, _openai_realtime),
     "azure": Implementation("openai", _openai_client, _openai_api, _openai_realtime),
     "anthropic": Implementation("anthropic", _anthropic_client, _anthropic_api, _anthropic_realtime),
+    "gemini": Implementation("google", _gemini_client, _gemini_api, _gemini_realtime),
 }
 """Every provider the library speaks to, by the name ``TAGGING_PROVIDER`` gives it."""
 DEFAULT_RETRIES = 5
@@ -132,7 +157,8 @@ def batch_api_client(
     settings: TaggingSettings, *, max_retries: int = DEFAULT_RETRIES, timeout: float | None = None
 ) -> BatchClient:
     """A client for the settings' provider, or for the local gateway speaking that provider's protocol; each SDK
-    reads its own base-URL variable (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``) through the settings."""
+    reads its own base-URL variable (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``, ``GOOGLE_GEMINI_BASE_URL``)
+    through the settings."""
     return sdk_client(
         settings.batch_provider,
         base_url=settings.batch_api_url,

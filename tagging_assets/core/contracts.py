@@ -259,6 +259,8 @@ class BatchStatus(_Readable):
         if self.status == "failed":
             codes = ", ".join(sorted({error.code or "unknown" for error in self.errors}))
             return f"batch_failed: the batch failed validation ({codes or 'no reason given'})"
+        if self.status == "expired":
+            return "batch_expired: the batch expired before this request ran, and its results hold none of it"
         return f"missing_from_results: in neither the output nor the error file of a {self.status} batch"
 
     def stuck_for(self, now: float, after_seconds: float) -> float | None:

@@ -162,7 +162,7 @@ def test_an_expired_job_has_no_results_and_every_item_is_missing_from_them(start
     files = api.download(expired, tmp_path / "results.jsonl")
     ran = result_keys(files.output) if files.output is not None else []
     assert len(ran) < 3, "an expired job ran not every request"
-    assert expired.missing_reason().startswith("missing_from_results:"), "the items it did not run are retried"
+    assert expired.missing_reason().startswith("batch_expired:"), "the items it did not run are retried"
 
 
 def test_a_failed_job_reports_the_api_s_reason(start_gateway, tmp_path, real_transcripts):

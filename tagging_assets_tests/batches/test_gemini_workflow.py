@@ -100,5 +100,5 @@ def test_an_expired_gemini_job_has_no_results_and_every_item_it_did_not_run_is_p
         [again] = processor.prepare_files(tmp_path / "again.jsonl")
     ran = files.output.read_bytes().count(b"\n") if files.output is not None else 0
     assert ran == summary.tagged < shard.requests
-    assert summary.failed_by_reason == {"missing_from_results": shard.requests - ran}
+    assert summary.failed_by_reason == {"batch_expired": shard.requests - ran}
     assert again.requests == shard.requests - ran, "every item the job did not run is submitted again"

@@ -62,7 +62,7 @@ def test_status_reads_progress_and_problems_from_the_sdks_batch() -> None:
     assert status_of(_batch("failed", errors={"data": [{"code": "model_not_found"}]})).missing_reason() == (
         "batch_failed: the batch failed validation (model_not_found)"
     )
-    assert status_of(_batch("expired")).missing_reason().startswith("missing_from_results: ")
+    assert status_of(_batch("expired")).missing_reason().startswith("batch_expired: ")
 
 
 def test_a_batch_is_stuck_only_past_the_limit_in_validating_or_finalizing() -> None:

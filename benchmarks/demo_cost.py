@@ -38,6 +38,11 @@ RUNS = (
     Run("gpt-5.4-mini (effort none)", {"TAGGING_MODEL": "gpt-5.4-mini"}),
     Run("o4-mini (effort low)", {"TAGGING_MODEL": "o4-mini", "TAGGING_REASONING_EFFORT": "low"}),
     Run("claude-haiku-4-5 (`TAGGING_PROVIDER=anthropic`)", {"TAGGING_PROVIDER": "anthropic"}),
+    Run("gemini-2.5-flash-lite (`TAGGING_PROVIDER=gemini`)", {"TAGGING_PROVIDER": "gemini"}),
+    Run(
+        "gemini-2.5-flash (`TAGGING_PROVIDER=gemini`)",
+        {"TAGGING_PROVIDER": "gemini", "TAGGING_MODEL": "gemini-2.5-flash"},
+    ),
 )
 MODE_RUNS = (
     Run("gpt-4o-mini, `batch`", {"TAGGING_MODEL": "gpt-4o-mini", "TAGGING_MODE": "batch"}),
@@ -46,6 +51,9 @@ MODE_RUNS = (
     Run("gpt-5.4-mini, `flex`", {"TAGGING_MODEL": "gpt-5.4-mini", "TAGGING_MODE": "flex"}),
     Run("gpt-5.4-mini, `realtime`", {"TAGGING_MODEL": "gpt-5.4-mini", "TAGGING_MODE": "realtime"}),
     Run("claude-haiku-4-5, `realtime`", {"TAGGING_PROVIDER": "anthropic", "TAGGING_MODE": "realtime"}),
+    Run("gemini-2.5-flash-lite, `batch`", {"TAGGING_PROVIDER": "gemini", "TAGGING_MODE": "batch"}),
+    Run("gemini-2.5-flash-lite, `flex`", {"TAGGING_PROVIDER": "gemini", "TAGGING_MODE": "flex"}),
+    Run("gemini-2.5-flash-lite, `realtime`", {"TAGGING_PROVIDER": "gemini", "TAGGING_MODE": "realtime"}),
 )
 SUMMARY = re.compile(
     r"This run: \d+ (?P<mode>\w+) job\(s\), (?P<tokens>[\d,]+) tokens \([\d,]+ cached input, "
@@ -77,7 +85,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-readme", action="store_true", help="print the table without writing docs/performance.md")
     args = parser.parse_args()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TAGGING_", "ANTHROPIC_", "AZURE_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "TAGGING_", "ANTHROPIC_", "AZURE_", "GEMINI_", "GOOGLE_"))
+    }
     base = {k: v for k, v in base.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_PATH", "DAGSTER_HOME")}
     rows, mode_rows = [], []
     with tempfile.TemporaryDirectory() as scratch, GatewayProcess(Path(scratch) / "gateway") as gateway:

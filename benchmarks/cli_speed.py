@@ -76,8 +76,8 @@ def gemini_batch(gateway: GatewayProcess) -> str:
     client = genai.Client(
         api_key="sk-local", http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{gateway.port}")
     )
-    request = {"contents": [{"role": "user", "parts": [{"text": "Vector search."}]}]}
-    return str(client.batches.create(model="gemini-2.5-flash-lite", src=[request]).name)  # type: ignore[list-item]
+    request = types.InlinedRequest(contents="Vector search.")
+    return str(client.batches.create(model="gemini-2.5-flash-lite", src=[request]).name)
 
 
 def sdk_modules_loaded(batch_id: str, env: dict[str, str]) -> dict[str, int]:

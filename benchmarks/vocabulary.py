@@ -194,7 +194,11 @@ def main() -> None:
             f"the `free` run's {CLOSED_FROM_FREE} most used tags",
         ),
     )
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TAGGING_", "ANTHROPIC_", "AZURE_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "TAGGING_", "ANTHROPIC_", "AZURE_", "GEMINI_", "GOOGLE_"))
+    }
     base = {k: v for k, v in base.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_PATH", "DAGSTER_HOME")}
     tables = {}
     with tempfile.TemporaryDirectory() as scratch, GatewayProcess(Path(scratch) / "gateway") as gateway:

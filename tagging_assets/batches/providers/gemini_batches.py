@@ -97,7 +97,7 @@ def client_for(
 def error_line(error: BaseException) -> str:
     """The one line a user sees for the SDK's ``error``."""
     if isinstance(error, errors.APIError):
-        if error.code in (401, 403):
+        if error.code in (401, 403) or _is_bad_key(error):
             return "Gemini's API rejected the API key (check GEMINI_API_KEY or GOOGLE_API_KEY)"
         if error.code == 404:
             return f"not found at Gemini's API: {error.message or error.status}"
@@ -105,6 +105,17 @@ def error_line(error: BaseException) -> str:
     if isinstance(error, CONNECTION_ERRORS):
         return "cannot reach Gemini's API (check GOOGLE_GEMINI_BASE_URL, or start `tagging-assets gateway`)"
     return str(error)
+
+
+def _is_bad_key(error: errors.APIError) -> bool:
+    """Whether Google refused the key: it answers a wrong key with a 400 whose ``ErrorInfo`` reason is
+    ``API_KEY_INVALID``, not with a 401."""
+    body = error.details if isinstance(error.details, dict) else {}
+    problem = body.get("error", body)
+    details = problem.get("details") if isinstance(problem, dict) else None
+    return isinstance(details, list) and any(
+        isinstance(detail, dict) and detail.get("reason") == "API_KEY_INVALID" for detail in details
+    )
 
 
 @contextmanager

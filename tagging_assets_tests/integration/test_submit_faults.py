@@ -192,3 +192,25 @@ def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
     assert resumed.output_for_node("openai_batch_job")["batches"][0]["batch_id"] == batches[0]
     assert instance.get_dynamic_partitions("openai_batches") == batches
     assert {state["status"] for state in statuses(seeded_cache).values()} == {"pending"}
+
+
+def test_a_gemini_create_whose_answer_is_lost_leaves_one_job_and_tags_every_item_once(
+    start_gateway, tmp_path, real_transcripts
+):
+    # The submit's first request looks for the job by listing; its second, the create, is carried out and its
+    # answer cut off (every second request is), so the submit cannot know the job was made. It finds the job by
+    # listing its display name instead of sending the create again.
+    gateway = start_gateway(disconnect_every=2)
+    env = user_env(tmp_path, gateway, "gemini")
+    batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 12))
+    created = {route: count for route, count in gateway.served().items() if route.endswith(":batchGenerateContent")}
+    assert created == {"POST /v1/models/gemini-2.5-flash-lite:batchGenerateContent": 1}, "the create went out once"
+    assert list(gateway.batches()) == [batch_id], "exactly one Gemini job exists"
+    assert not any((tmp_path / "work" / "pending").glob("*.json")), "the pending note is cleared once recorded"
+    watched = run_cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2")
+    assert "completed 12/12" in watched.stdout, watched.stderr
+    processed = run_cli(env, "process", "--batch-id", batch_id)
+    assert "12 tagged, 0 failed" in processed.stdout, processed.stderr
+    assert list(gateway.batches()) == [batch_id]
+    states = statuses(tmp_path / "qdrant").values()
+    assert {(state["status"], state["attempts"]) for state in states} == {("tagged", 1)}, "each tagged once"

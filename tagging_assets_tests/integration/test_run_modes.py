@@ -15,7 +15,8 @@ from tagging_assets.definitions import build_definitions
 from tagging_assets_tests.reading import statuses
 from tagging_assets_tests.support import resources_for, run_sensor, user_env
 
-REALTIME_ROUTES = ("/chat/completions", "/responses", "/messages")
+REALTIME_ROUTES = ("/chat/completions", "/responses", "/messages", ":generateContent")
+BATCH_CREATES = ("batches", ":batchGenerateContent")
 
 
 def cli(env: dict[str, str], *args: str) -> Result:
@@ -27,7 +28,7 @@ def realtime_calls(served: dict[str, int]) -> int:
 
 
 def batch_calls(served: dict[str, int]) -> int:
-    return sum(count for route, count in served.items() if route.startswith("POST") and "batches" in route)
+    return sum(count for route, count in served.items() if route.startswith("POST") and any(part in route for part in BATCH_CREATES))
 
 
 def tagged_by_job(cache_path: Path) -> dict[str, str]:

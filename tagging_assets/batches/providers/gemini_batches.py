@@ -326,20 +326,27 @@ class GeminiRealtime:
     """A realtime or flex job's calls to ``models/{model}:generateContent``, one request line's ``request`` each,
     sent as the line holds it (raw JSON through the SDK's API client, as the batch calls are) and made once: the
     executor owns the retries. The line names no model, so the job's ``model`` is given; flex adds the top-level
-    ``serviceTier`` the SDK writes for ``GenerateContentConfig.service_tier``."""
+    ``serviceTier`` the SDK writes for ``GenerateContentConfig.service_tier``. The custom_id goes out as
+    ``X-Client-Request-Id``, as the OpenAI and Anthropic senders name their requests: Google ignores a header it
+    does not know, and the local gateway counts each request's arrivals by it."""
 
     def __init__(self, client: genai.Client, *, model: str, service_tier: str | None, timeout: float) -> None:
         self._client = client
         self._path = f"{model_path(model)}:generateContent"
         self._service_tier = service_tier
-        self._options = types.HttpOptions(timeout=int(timeout * 1000), retry_options=types.HttpRetryOptions(attempts=1))
+        self._timeout = int(timeout * 1000)
 
     def __call__(self, request: RealtimeRequest) -> HttpAnswer:
         body = dict(realtime_call(request.line).body)
         if self._service_tier is not None:
             body["serviceTier"] = self._service_tier
         try:
-            answer = self._client._api_client.request("post", self._path, body, self._options)
+            options = types.HttpOptions(
+                timeout=self._timeout,
+                retry_options=types.HttpRetryOptions(attempts=1),
+                headers={"X-Client-Request-Id": request.custom_id},
+            )
+            answer = self._client._api_client.request("post", self._path, body, options)
         except errors.APIError as error:
             if error.response is not None and hasattr(error.response, "content"):
                 return HttpAnswer.of(error.response, None)

@@ -28,7 +28,11 @@ def realtime_calls(served: dict[str, int]) -> int:
 
 
 def batch_calls(served: dict[str, int]) -> int:
-    return sum(count for route, count in served.items() if route.startswith("POST") and any(part in route for part in BATCH_CREATES))
+    return sum(
+        count
+        for route, count in served.items()
+        if route.startswith("POST") and any(part in route for part in BATCH_CREATES)
+    )
 
 
 def tagged_by_job(cache_path: Path) -> dict[str, str]:

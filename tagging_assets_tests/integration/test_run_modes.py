@@ -90,8 +90,8 @@ def test_impossible_and_unknown_modes_are_one_line_naming_the_choices(tmp_path, 
     anthropic_flex = cli(user_env(tmp_path, shared_gateway, "anthropic", TAGGING_MODE="flex"), "tag")
     assert anthropic_flex.exit_code == 1
     assert anthropic_flex.stderr.strip() == (
-        "error: invalid configuration: TAGGING_MODE: flex is OpenAI's and Azure's; anthropic takes batch, realtime "
-        "or auto"
+        "error: invalid configuration: TAGGING_MODE: flex is OpenAI's, Azure's and Gemini's; anthropic takes batch, "
+        "realtime or auto"
     )
     unknown = cli(user_env(tmp_path, shared_gateway, "openai", TAGGING_MODE="fast"), "tag")
     assert unknown.exit_code == 1

@@ -89,8 +89,8 @@ class ServedGateway:
             return json.load(response)
 
     def batches(self) -> dict[str, dict[str, Any]]:
-        """Every batch the gateway holds, OpenAI's and Anthropic's: its status and request counts as the
-        worker sees them."""
+        """Every batch the gateway holds, OpenAI's, Anthropic's and Gemini's (by its ``batches/…`` name): its
+        status and request counts as the worker sees them."""
         return self._stats()["batches"]
 
     def wait_until(self, batch_id: str, statuses: tuple[str, ...] = TERMINAL_STATUSES, timeout: float = 120) -> dict:

@@ -43,7 +43,8 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def batches_and_uploads(gateway: ServedGateway) -> tuple[list[str], list]:
-    """Every batch the gateway made, in any protocol, and every batch upload (Anthropic's go inline: none)."""
+    """Every batch the gateway made, in any protocol, and every batch upload (Anthropic's and Gemini's inline
+    requests make none)."""
     return list(gateway.batches()), list(gateway.client().files.list(purpose="batch"))
 
 

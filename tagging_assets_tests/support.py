@@ -89,8 +89,8 @@ class ServedGateway:
             return json.load(response)
 
     def batches(self) -> dict[str, dict[str, Any]]:
-        """Every batch the gateway holds, OpenAI's and Anthropic's: its status and request counts as the
-        worker sees them."""
+        """Every batch the gateway holds, OpenAI's, Anthropic's and Gemini's (by its ``batches/…`` name): its
+        status and request counts as the worker sees them."""
         return self._stats()["batches"]
 
     def wait_until(self, batch_id: str, statuses: tuple[str, ...] = TERMINAL_STATUSES, timeout: float = 120) -> dict:
@@ -286,13 +286,14 @@ def cache_items(transcripts: list[dict[str, Any]], count: int) -> list[Transcrip
     return [Transcript(**{key: item[key] for key in fields if key in item}) for item in transcripts[:count]]
 
 
-PROVIDERS = ("openai", "azure", "anthropic")
+PROVIDERS = ("openai", "azure", "anthropic", "gemini")
 """The providers whose protocol the gateway speaks; the reliability tests run for each."""
 
 
 def batch_api_for(gateway: ServedGateway, provider: str = "openai", **options: Any) -> BatchApiResource:
     """The Batch API resource for ``gateway`` in ``provider``'s protocol: OpenAI's ``/v1``, Azure's ``/openai``
-    through ``AzureOpenAI``, or Anthropic's Message Batches through ``Anthropic``."""
+    through ``AzureOpenAI``, Anthropic's Message Batches through ``Anthropic``, or Gemini's Batch API through
+    google-genai's ``Client`` (each at the gateway's root)."""
     key = gateway.api_key or "sk-test"
     if provider == "openai":
         return BatchApiResource(base_url=gateway.base_url, api_key=key, **options)
@@ -354,7 +355,7 @@ def user_env(tmp_path: Path, gateway: ServedGateway, provider: str = "openai", *
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_", "AZURE_", "ANTHROPIC_"))
+        if not k.startswith(("OPENAI_", "QDRANT_", "TAGGING_", "AZURE_", "ANTHROPIC_", "GOOGLE_", "GEMINI_"))
     }
     return base | {
         "QDRANT_PATH": str(tmp_path / "qdrant"),

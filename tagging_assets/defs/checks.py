@@ -72,7 +72,8 @@ def batch_input_is_valid(batch_input_jsonl: BatchInput) -> AssetCheckResult:
 @per_batch_check(
     asset=batch_results_raw,
     description="Every custom_id the batch was given appears exactly once across its output and error files, "
-    "and no other id does. A batch that failed validation returns no lines: a warning, its items are released.",
+    "and no other id does. A batch that failed validation returns no lines, nor does a Gemini job that expired: "
+    "a warning, their items are released.",
 )
 def every_request_accounted_for(
     context: AssetCheckExecutionContext, tagging: TaggingResource, batch_results_raw: DownloadedFiles
@@ -81,10 +82,12 @@ def every_request_accounted_for(
     accounting = account_for_results(
         read_index(Path(record.index_file)), batch_results_raw.output, batch_results_raw.errors
     )
-    failed_batch = batch_results_raw.status == "failed"
+    ended_without_results = batch_results_raw.status == "failed" or (
+        batch_results_raw.status == "expired" and batch_results_raw.output is None
+    )
     return AssetCheckResult(
         passed=accounting.complete,
-        severity=AssetCheckSeverity.WARN if failed_batch else AssetCheckSeverity.ERROR,
+        severity=AssetCheckSeverity.WARN if ended_without_results else AssetCheckSeverity.ERROR,
         metadata={
             "submitted": accounting.submitted,
             "in_output": accounting.in_output,

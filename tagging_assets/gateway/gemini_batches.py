@@ -61,11 +61,16 @@ def is_gemini_batch(batch: dict[str, Any]) -> bool:
 
 def stored_line(number: int, item: dict[str, Any], *, from_file: bool) -> dict[str, Any]:
     """One request as the worker reads it (``custom_id`` and ``body``), with what its result echoes: a file
-    line's ``key``, an inline request's ``metadata``. An inline request has no key: its place names it."""
+    line's ``key``, an inline request's ``metadata``. An inline request has no key of its own: the ``key`` its
+    metadata carries names it, as a file line's key does (so a fault picks the same request in either source),
+    else its place."""
     if from_file:
         key = item.get("key")
         return {"custom_id": str(key) if key is not None else str(number), "body": item["request"], "key": key}
-    return {"custom_id": f"request-{number}", "body": item["request"], "metadata": item.get("metadata")}
+    metadata = item.get("metadata")
+    key = metadata.get("key") if isinstance(metadata, dict) else None
+    custom_id = str(key) if key is not None else f"request-{number}"
+    return {"custom_id": custom_id, "body": item["request"], "metadata": metadata}
 
 
 def line_record(_custom_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:

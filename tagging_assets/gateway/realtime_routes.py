@@ -29,6 +29,7 @@ from tagging_assets.gateway.http import (
 from tagging_assets.gateway.limits import RateLimiter, Verdict, request_cost
 from tagging_assets.gateway.paths import AZURE_PREFIX, CLIENT_REQUEST_ID, gemini_model
 from tagging_assets.gateway.refusals import (
+    FLEX_UNAVAILABLE,
     GEMINI_QUOTA,
     anthropic_limit_headers,
     anthropic_rate_limited,
@@ -172,6 +173,8 @@ def _api_key(request: Request) -> str:
 
 
 def _fault_reason(reply: dict[str, Any]) -> str:
-    """Why the tagger's side answered 429: no flex capacity, or an injected line error."""
+    """Why the tagger's side answered 429: no flex capacity (OpenAI's code, or its message in Google's shape), or
+    an injected line error."""
     error = reply.get("error") or {}
-    return "flex_unavailable" if error.get("code") == "resource_unavailable" else "injected"
+    no_capacity = error.get("code") == "resource_unavailable" or error.get("message") == FLEX_UNAVAILABLE
+    return "flex_unavailable" if no_capacity else "injected"

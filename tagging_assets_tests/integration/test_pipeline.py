@@ -240,8 +240,15 @@ def test_the_definitions_load_and_validate(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-LISTING = {"openai": "GET /v1/batches", "azure": "GET /openai/batches", "anthropic": "GET /v1/messages/batches"}
+LISTING = {
+    "openai": "GET /v1/batches",
+    "azure": "GET /openai/batches",
+    "anthropic": "GET /v1/messages/batches",
+    "gemini": "GET /v1/batches",
+}
 RETRIEVE = {route: f"{route}/{{id}}" for route in LISTING.values()}
+ELSEWHERE_PREFIX = {"anthropic": "msgbatch_", "gemini": "batches/"}
+"""How each provider's batch ids begin, for an id the API does not know."""
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -254,9 +261,13 @@ def test_a_sensor_tick_lists_the_batches_in_flight_a_page_a_call_and_asks_only_f
     if provider == "anthropic":
         sdk = gateway.anthropic_client()
         batch_ids = [sdk.messages.batches.create(requests=[message_request(f"n{n}", "Text.")]).id for n in range(150)]
+    elif provider == "gemini":
+        client = gateway.gemini_client()
+        request = {"contents": [{"role": "user", "parts": [{"text": "Text."}]}]}
+        batch_ids = [str(client.batches.create(model="gemini-2.5-flash-lite", src=[request]).name) for _ in range(150)]
     else:
         batch_ids = [submit(gateway.client(), jsonl([request_line(f"n{n}", "Text.")])).id for n in range(150)]
-    elsewhere = ("msgbatch_" if provider == "anthropic" else "batch_") + "0" * 24
+    elsewhere = ELSEWHERE_PREFIX.get(provider, "batch_") + "0" * 24
     instance.add_dynamic_partitions(batch_partitions.name, [*batch_ids, elsewhere])
 
     before = gateway.served()

@@ -1,7 +1,7 @@
-"""Azure OpenAI and Anthropic end to end, each through its SDK: the AzureOpenAI client against the gateway's Azure
-paths (``/openai/...``, ``api-version``, the ``api-key`` header, a deployment named as the model), and the
-Anthropic client against its Message Batches, through the command line and the demo. How the provider is chosen
-is in core/test_settings.py."""
+"""Azure OpenAI, Anthropic and Gemini end to end, each through its SDK: the AzureOpenAI client against the gateway's
+Azure paths (``/openai/...``, ``api-version``, the ``api-key`` header, a deployment named as the model), the
+Anthropic client against its Message Batches, and google-genai's ``Client`` against Gemini's Batch API, through the
+command line and the demo. How the provider is chosen is in core/test_settings.py."""
 
 import json
 import re
@@ -152,3 +152,75 @@ def test_the_demo_runs_on_anthropics_protocol_through_the_local_gateway(tmp_path
     assert "42 of 43 videos tagged" in demo.stdout
     assert re.search(r"\$0\.0\d+ at batch prices", demo.stdout), demo.stdout[-400:]
     assert any(route.startswith("POST /v1/messages/batches") for route in shared_gateway.served())
+
+
+GEMINI_KEY = "gemini-test-key"
+GEMINI_BATCH_PRICES = (0.05, 0.20)
+"""gemini-2.5-flash-lite's batch prices, dollars per million input and output tokens (half its standard ones)."""
+
+
+def batch_cost_at_gemini_prices(processed: str) -> float:
+    """The cost the tokens a ``process`` printed come to at gemini-2.5-flash-lite's batch prices."""
+    counts = re.search(r"([\d,]+) input \(0 cached\) \+ ([\d,]+) output", processed)
+    assert counts, processed
+    input_tokens, output_tokens = (int(count.replace(",", "")) for count in counts.groups())
+    return (input_tokens * GEMINI_BATCH_PRICES[0] + output_tokens * GEMINI_BATCH_PRICES[1]) / 1_000_000
+
+
+def test_the_cli_workflow_tags_every_bundled_transcript_with_gemini_flash_lite_through_google_genai(
+    tmp_path, start_gateway
+):
+    gateway = start_gateway(api_key=GEMINI_KEY)
+    env = user_env(
+        tmp_path,
+        gateway,
+        "gemini",
+        GEMINI_API_KEY=GEMINI_KEY,
+        GOOGLE_GEMINI_BASE_URL=f"http://127.0.0.1:{gateway.port}",
+    )
+    assert cli(env, "seed-cache").exit_code == 0
+    requests = tmp_path / "requests.jsonl"
+    prepared = cli(env, "prepare", "--output", str(requests))
+    assert "Requests for gemini-2.5-flash-lite at /v1/models/{model}:generateContent" in prepared.stdout
+    lines = [json.loads(line) for line in requests.read_text().splitlines()]
+    assert {item_id_of(line["key"]) for line in lines} >= {"youtube:sample-ab-testing"}
+    assert {line["request"]["generationConfig"]["responseMimeType"] for line in lines} == {"application/json"}
+    submitted = cli(env, "submit", "--input", str(requests), "--json")
+    assert submitted.exit_code == 0, submitted.stderr
+    batch_id = json.loads(submitted.stdout)["batch_id"]
+    assert batch_id.startswith("batches/")
+    assert cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.1").exit_code == 0
+    status = json.loads(cli(env, "status", "--batch-id", batch_id, "--json").stdout)
+    assert (status["status"], status["completed"], status["total"]) == ("completed", 42, 42)
+    processed = cli(env, "process", "--batch-id", batch_id)
+    assert "42 tagged, 0 failed." in processed.stdout, processed.stderr
+    cost = re.search(r"\$([\d.]+) with the Batch API", processed.stdout)
+    assert cost and float(cost.group(1)) == pytest.approx(batch_cost_at_gemini_prices(processed.stdout), abs=1e-6)
+    served = gateway.served()
+    assert served["POST /v1/models/gemini-2.5-flash-lite:batchGenerateContent"] == 1, served
+    assert not any("/files" in route for route in served), "42 requests go inline, no upload"
+    with QdrantCache.connect("nate_content", path=env["QDRANT_PATH"]) as cache:
+        states = [payload["tagging"] for _, payload in stored_payloads(cache, ["tagging"]) if payload.get("tagging")]
+    assert len(states) == 42 and {state["status"] for state in states} == {"tagged"}
+    assert {(state["model"], state["endpoint"], state["batch_id"]) for state in states} == {
+        ("gemini-2.5-flash-lite", "/v1/models/{model}:generateContent", batch_id)
+    }
+
+
+def test_the_demo_runs_on_geminis_protocol_through_the_local_gateway(tmp_path, shared_gateway):
+    env = user_env(tmp_path, shared_gateway, "gemini")
+    demo = cli(env, "demo")
+    assert demo.exit_code == 0, demo.stderr
+    assert "Tagging with gemini-2.5-flash-lite at Gemini's Batch API (the local gateway" in demo.stdout
+    assert "42 of 43 videos tagged" in demo.stdout
+    line = re.search(
+        r"([\d,]+) tokens \(0 cached input, 0 reasoning\), \$([\d.]+) at batch prices \(\$[\d.]+ flex, \$([\d.]+) "
+        r"realtime\)",
+        demo.stdout,
+    )
+    assert line, demo.stdout[-400:]
+    tokens, batch, realtime = int(line.group(1).replace(",", "")), float(line.group(2)), float(line.group(3))
+    low, high = (tokens * price / 1_000_000 for price in GEMINI_BATCH_PRICES)
+    assert low < batch < high, "between all tokens at the batch input price and all at the batch output price"
+    assert realtime == pytest.approx(2 * batch, abs=2e-6), "Gemini's batch prices are half its standard ones"
+    assert any(route.endswith(":batchGenerateContent") for route in shared_gateway.served())

@@ -78,6 +78,20 @@ def test_flex_at_capacity_is_retried_and_a_request_served_at_default_is_priced_a
     )
 
 
+def test_gemini_flex_asks_for_the_flex_tier_and_flex_at_capacity_is_retried(tmp_path, start_gateway):
+    # Only a request sent with serviceTier "flex" can meet flex at capacity, so its 429s show the tier was asked.
+    gateway = start_gateway(flex_unavailable_rate=0.4)
+    env = user_env(tmp_path, gateway, "gemini", TAGGING_MODE="flex")
+    assert cli(env, "seed-cache").exit_code == 0
+    result = cli(env, "tag", "--limit", "10", "--json")
+    assert result.exit_code == 0, result.stderr
+    [summary] = json.loads(result.stdout)
+    assert summary["tagged"] == 10 and summary["mode"] == "flex"
+    assert gateway.realtime_arrivals()["429_by_reason"].get("flex_unavailable", 0) > 0
+    assert summary["cost_flex_usd"] == summary["cost_billed_usd"] < summary["cost_realtime_usd"]
+    assert len(tagged(tmp_path / "qdrant")) == 10
+
+
 def test_a_spent_quota_stops_the_job_in_one_line_and_a_later_run_sends_only_the_rest(tmp_path, start_gateway):
     spent = start_gateway(quota_exhausted_after=3)
     env = user_env(tmp_path, spent, "openai", TAGGING_MODE="realtime", TAGGING_MAX_CONCURRENCY="1")

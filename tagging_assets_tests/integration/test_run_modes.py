@@ -15,7 +15,8 @@ from tagging_assets.definitions import build_definitions
 from tagging_assets_tests.reading import statuses
 from tagging_assets_tests.support import resources_for, run_sensor, user_env
 
-REALTIME_ROUTES = ("/chat/completions", "/responses", "/messages")
+REALTIME_ROUTES = ("/chat/completions", "/responses", "/messages", ":generateContent")
+BATCH_CREATES = ("batches", ":batchGenerateContent")
 
 
 def cli(env: dict[str, str], *args: str) -> Result:
@@ -27,7 +28,11 @@ def realtime_calls(served: dict[str, int]) -> int:
 
 
 def batch_calls(served: dict[str, int]) -> int:
-    return sum(count for route, count in served.items() if route.startswith("POST") and "batches" in route)
+    return sum(
+        count
+        for route, count in served.items()
+        if route.startswith("POST") and any(part in route for part in BATCH_CREATES)
+    )
 
 
 def tagged_by_job(cache_path: Path) -> dict[str, str]:
@@ -85,8 +90,8 @@ def test_impossible_and_unknown_modes_are_one_line_naming_the_choices(tmp_path, 
     anthropic_flex = cli(user_env(tmp_path, shared_gateway, "anthropic", TAGGING_MODE="flex"), "tag")
     assert anthropic_flex.exit_code == 1
     assert anthropic_flex.stderr.strip() == (
-        "error: invalid configuration: TAGGING_MODE: flex is OpenAI's and Azure's; anthropic takes batch, realtime "
-        "or auto"
+        "error: invalid configuration: TAGGING_MODE: flex is OpenAI's, Azure's and Gemini's; anthropic takes batch, "
+        "realtime or auto"
     )
     unknown = cli(user_env(tmp_path, shared_gateway, "openai", TAGGING_MODE="fast"), "tag")
     assert unknown.exit_code == 1

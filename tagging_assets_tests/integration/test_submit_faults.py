@@ -34,6 +34,11 @@ main()
 """
 
 
+BATCH_ID = r"\b(?:msg)?batch_\w+|\bbatches/\w+"
+"""A batch's id as each provider names it: OpenAI's and Azure's ``batch_…``, Anthropic's ``msgbatch_…``, Gemini's
+``batches/…``."""
+
+
 def seeded_and_submitted(env, tmp_path: Path, items: list) -> str:
     """Seed the items, prepare and submit them with the command line, as a user would; the batch's id."""
     with QdrantCache.connect("nate_content", path=tmp_path / "qdrant") as cache:
@@ -41,19 +46,24 @@ def seeded_and_submitted(env, tmp_path: Path, items: list) -> str:
     assert run_cli(env, "prepare", "--output", str(tmp_path / "input.jsonl")).returncode == 0
     submitted = run_cli(env, "submit", "--input", str(tmp_path / "input.jsonl"))
     assert submitted.returncode == 0, submitted.stderr
-    return re.search(r"\b(?:msg)?batch_\w+", submitted.stdout).group(0)
+    return re.search(BATCH_ID, submitted.stdout).group(0)
 
 
-UPLOADS = {"openai": 1, "azure": 1, "anthropic": 0}
-"""Uploads one submission makes: Anthropic's Message Batches take their requests inline."""
-CRASH_POINTS = {
-    "OpenAIBatches._create_batch": ("tagging_assets.batches.providers.anthropic_batches", "MessageBatches._create")
+UPLOADS = {"openai": 1, "azure": 1, "anthropic": 0, "gemini": 0}
+"""Uploads one submission makes: Anthropic's Message Batches take their requests inline, and so does a Gemini job
+under 20 MB."""
+CREATE_POINTS = {
+    "anthropic": ("tagging_assets.batches.providers.anthropic_batches", "MessageBatches._create"),
+    "gemini": ("tagging_assets.batches.providers.gemini_batches", "GeminiBatches._create"),
 }
-"""Where an Anthropic submission stands where OpenAI's creates its batch from the upload: about to create."""
+"""Where an Anthropic or Gemini submission stands where OpenAI's creates its batch from the upload: about to
+create."""
 
 
 def crash_point(module: str, path: str, provider: str) -> tuple[str, str]:
-    return CRASH_POINTS.get(path, (module, path)) if provider == "anthropic" else (module, path)
+    if path == "OpenAIBatches._create_batch" and provider in CREATE_POINTS:
+        return CREATE_POINTS[provider]
+    return module, path
 
 
 @pytest.mark.parametrize(
@@ -166,8 +176,9 @@ def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
     gateway = start_gateway()
     resources = resources_for(gateway, seeded_cache, tmp_path, provider)
     job = build_definitions(resources).resolve_job_def("submit_batches")
-    if provider == "anthropic" and crash_in == "_create_batch":
-        owner, crash_in = "tagging_assets.batches.providers.anthropic_batches.MessageBatches", "_create"
+    if crash_in == "_create_batch" and provider in CREATE_POINTS:
+        module, path = CREATE_POINTS[provider]
+        owner, crash_in = f"{module}.{path.split('.')[0]}", path.split(".")[1]
 
     def crash(*_args, **_kwargs):
         raise RuntimeError("the run died here")
@@ -181,3 +192,26 @@ def test_a_dagster_run_killed_mid_submit_resumes_with_one_upload_and_one_batch(
     assert resumed.output_for_node("openai_batch_job")["batches"][0]["batch_id"] == batches[0]
     assert instance.get_dynamic_partitions("openai_batches") == batches
     assert {state["status"] for state in statuses(seeded_cache).values()} == {"pending"}
+
+
+def test_a_gemini_create_whose_answer_is_lost_leaves_one_job_and_tags_every_item_once(
+    start_gateway, tmp_path, real_transcripts
+):
+    # The submit's first request looks for the job by listing; its second, the create, is carried out and its
+    # answer cut off (every second request is), so the submit cannot know the job was made. It finds the job by
+    # listing its display name instead of sending the create again.
+    gateway = start_gateway(disconnect_every=2)
+    env = user_env(tmp_path, gateway, "gemini")
+    batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 12))
+    created = {route: count for route, count in gateway.served().items() if route.endswith(":batchGenerateContent")}
+    assert created == {"POST /v1/models/gemini-2.5-flash-lite:batchGenerateContent": 1}, "the create went out once"
+    assert gateway.served()["GET /v1/batches"] > 2, "besides the search before and the read after, a look by listing"
+    assert list(gateway.batches()) == [batch_id], "exactly one Gemini job exists"
+    assert not any((tmp_path / "work" / "pending").glob("*.json")), "the pending note is cleared once recorded"
+    watched = run_cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2")
+    assert "completed 12/12" in watched.stdout, watched.stderr
+    processed = run_cli(env, "process", "--batch-id", batch_id)
+    assert "12 tagged, 0 failed" in processed.stdout, processed.stderr
+    assert list(gateway.batches()) == [batch_id]
+    states = statuses(tmp_path / "qdrant").values()
+    assert {(state["status"], state["attempts"]) for state in states} == {("tagged", 1)}, "each tagged once"

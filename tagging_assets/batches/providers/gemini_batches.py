@@ -97,7 +97,7 @@ def client_for(
 def error_line(error: BaseException) -> str:
     """The one line a user sees for the SDK's ``error``."""
     if isinstance(error, errors.APIError):
-        if error.code in (401, 403):
+        if error.code in (401, 403) or _is_bad_key(error):
             return "Gemini's API rejected the API key (check GEMINI_API_KEY or GOOGLE_API_KEY)"
         if error.code == 404:
             return f"not found at Gemini's API: {error.message or error.status}"
@@ -105,6 +105,17 @@ def error_line(error: BaseException) -> str:
     if isinstance(error, CONNECTION_ERRORS):
         return "cannot reach Gemini's API (check GOOGLE_GEMINI_BASE_URL, or start `tagging-assets gateway`)"
     return str(error)
+
+
+def _is_bad_key(error: errors.APIError) -> bool:
+    """Whether Google refused the key: it answers a wrong key with a 400 whose ``ErrorInfo`` reason is
+    ``API_KEY_INVALID``, not with a 401."""
+    body = error.details if isinstance(error.details, dict) else {}
+    problem = body.get("error", body)
+    details = problem.get("details") if isinstance(problem, dict) else None
+    return isinstance(details, list) and any(
+        isinstance(detail, dict) and detail.get("reason") == "API_KEY_INVALID" for detail in details
+    )
 
 
 @contextmanager
@@ -315,20 +326,27 @@ class GeminiRealtime:
     """A realtime or flex job's calls to ``models/{model}:generateContent``, one request line's ``request`` each,
     sent as the line holds it (raw JSON through the SDK's API client, as the batch calls are) and made once: the
     executor owns the retries. The line names no model, so the job's ``model`` is given; flex adds the top-level
-    ``serviceTier`` the SDK writes for ``GenerateContentConfig.service_tier``."""
+    ``serviceTier`` the SDK writes for ``GenerateContentConfig.service_tier``. The custom_id goes out as
+    ``X-Client-Request-Id``, as the OpenAI and Anthropic senders name their requests: Google ignores a header it
+    does not know, and the local gateway counts each request's arrivals by it."""
 
     def __init__(self, client: genai.Client, *, model: str, service_tier: str | None, timeout: float) -> None:
         self._client = client
         self._path = f"{model_path(model)}:generateContent"
         self._service_tier = service_tier
-        self._options = types.HttpOptions(timeout=int(timeout * 1000), retry_options=types.HttpRetryOptions(attempts=1))
+        self._timeout = int(timeout * 1000)
 
     def __call__(self, request: RealtimeRequest) -> HttpAnswer:
         body = dict(realtime_call(request.line).body)
         if self._service_tier is not None:
             body["serviceTier"] = self._service_tier
         try:
-            answer = self._client._api_client.request("post", self._path, body, self._options)
+            options = types.HttpOptions(
+                timeout=self._timeout,
+                retry_options=types.HttpRetryOptions(attempts=1),
+                headers={"X-Client-Request-Id": request.custom_id},
+            )
+            answer = self._client._api_client.request("post", self._path, body, options)
         except errors.APIError as error:
             if error.response is not None and hasattr(error.response, "content"):
                 return HttpAnswer.of(error.response, None)

@@ -344,7 +344,7 @@ def jobs_of(client: BatchClient, settings: TaggingSettings, *, provider: Provide
     def send_for(mode: RunMode, model: str) -> Send:
         flex = mode == "flex"
         options = RealtimeOptions(
-            model=model if provider == "gemini" else deployment,
+            model=deployment or model,
             service_tier="flex" if flex else None,
             timeout=FLEX_TIMEOUT_SECONDS if flex else REALTIME_TIMEOUT_SECONDS,
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from tagging_assets.core.errors import BatchError
+from tagging_assets.core.retry_policy import retry_delay_seconds
 
 
 def unknown_outcome() -> tuple[type[Exception], ...]:
@@ -41,12 +42,18 @@ _T = TypeVar("_T")
 
 
 def backoff(attempt: int, error: BaseException | None) -> float:
-    """Seconds to wait: the server's Retry-After when it gave one, else exponential from half a second."""
+    """Seconds to wait: the server's Retry-After when it gave one, or the ``retryDelay`` of a Google error body
+    (Gemini sends no header), else exponential from half a second."""
     response = getattr(error, "response", None)
     if response is not None and hasattr(response, "headers"):
         retry_after = response.headers.get("retry-after")
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             return min(float(retry_after), 60.0)
+    details = getattr(error, "details", None)
+    google_error = details.get("error") if isinstance(details, dict) else None
+    delay = retry_delay_seconds(google_error) if isinstance(google_error, dict) else None
+    if delay is not None:
+        return min(delay, 60.0)
     return min(0.5 * 2**attempt, 8.0)
 
 

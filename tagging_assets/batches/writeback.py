@@ -8,7 +8,7 @@ pending at submit lives here too: both write the ``tagging`` state.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +64,23 @@ def mark_pending(cache: QdrantCache, record: BatchRecord, index: dict[str, Index
     return marked
 
 
+def tag_writer(
+    cache: QdrantCache, *, aliases: Mapping[str, str] = NO_ALIASES, allowed: frozenset[str] | None = None
+) -> Callable[[Sequence[str]], CanonicalTags]:
+    """How a reply's tags become the tags written: canonical, their aliases applied, held to ``allowed`` (a closed
+    vocabulary) where there is one, else spelled as the library already spells each stem. Write-back and the
+    preview both use it, so a preview shows what a run would write."""
+    spellings = (
+        None if allowed is not None else LibrarySpellings(tag for tag, _ in tag_frequencies(cache)[0].most_common())
+    )
+
+    def as_written(raw: Sequence[str]) -> CanonicalTags:
+        canonical = canonicalize(raw, aliases=aliases, allowed=allowed)
+        return spellings.spelled(canonical) if spellings is not None else canonical
+
+    return as_written
+
+
 def write_results(
     cache: QdrantCache,
     record: BatchRecord,
@@ -84,10 +101,8 @@ def write_results(
     added up, each line billed at the tier its response names; None when the model has no price."""
     tally = _Tally()
     problems: list[ParseProblem] = []
-    spellings = (
-        None if allowed is not None else LibrarySpellings(tag for tag, _ in tag_frequencies(cache)[0].most_common())
-    )
-    updates = _updates(record, batch, index, tally, problems, result_files, aliases, allowed, spellings)
+    as_written = tag_writer(cache, aliases=aliases, allowed=allowed)
+    updates = _updates(record, batch, index, tally, problems, result_files, as_written)
     cache.set_payloads(updates, progress=progress)
     if batch.usage is not None:
         usage, cost = batch.usage, cost_of(profile, batch.usage, mode=mode)
@@ -127,9 +142,7 @@ def _updates(
     tally: _Tally,
     problems: list[ParseProblem],
     result_files: list[Path],
-    aliases: Mapping[str, str],
-    allowed: frozenset[str] | None,
-    spellings: LibrarySpellings | None,
+    as_written: Callable[[Sequence[str]], CanonicalTags],
 ) -> Iterator[tuple[PointId, dict[str, Any]]]:
     submitted_at, updated_at = iso(record.created_at), iso(batch.finished_at)
     seen: set[str] = set()
@@ -144,9 +157,7 @@ def _updates(
                 continue
             seen.add(outcome.custom_id)
             reply = outcome.output
-            canonical = canonicalize(reply.tags, aliases=aliases, allowed=allowed) if reply is not None else None
-            if canonical is not None and spellings is not None:
-                canonical = spellings.spelled(canonical)
+            canonical = as_written(reply.tags) if reply is not None else None
             tally.add(outcome, canonical)
             yield entry.point_id, _payload(outcome, canonical, entry, record, submitted_at, updated_at)
     reason = batch.missing_reason()

@@ -20,6 +20,7 @@ from tagging_assets.batches.jobs import jobs_of
 from tagging_assets.batches.plan import TaggingPlan
 from tagging_assets.batches.providers import SubmitOptions
 from tagging_assets.batches.records import RecordStore
+from tagging_assets.batches.writeback import tag_writer
 from tagging_assets.cli.backend import batch_client
 from tagging_assets.cli.output import clear_errors, note, print_json, progress_bar, usd, warning
 from tagging_assets.core.cache import QdrantCache
@@ -84,6 +85,7 @@ def run_preview(settings: TaggingSettings, *, limit: int | None, where: tuple[st
             file_ttl_seconds=settings.file_ttl_seconds,
             warn=warning,
         )
+        as_written = tag_writer(cache, aliases=plan.aliases, allowed=frozenset(plan.closed_vocabulary) or None)
         rows: list[PreviewRow] = []
         usage = NO_USAGE
         with progress_bar(requests, f"Previewing {requests} items") as bar:
@@ -107,7 +109,7 @@ def run_preview(settings: TaggingSettings, *, limit: int | None, where: tuple[st
                         PreviewRow(
                             custom_id=custom_id,
                             current_tags=point.tags if point is not None else (),
-                            new_tags=tuple(answer.output.tags) if answer and answer.output else (),
+                            new_tags=as_written(answer.output.tags).tags if answer and answer.output else (),
                             error=(answer.error if answer else "no answer") if not (answer and answer.ok) else None,
                         )
                     )

@@ -123,7 +123,7 @@ class _Run:
                 tally.failed, tally.succeeded = int(is_error), int(not is_error)
                 return tally
             if decision.verdict is Verdict.STOP_RUN:
-                self.stop_reason = self.stop_reason or f"the API answered insufficient_quota: {decision.reason}"
+                self.stop_reason = self.stop_reason or f"the API answered {decision.reason}"
                 self.stop.set()
                 return tally
             tally.waited_seconds += decision.wait_seconds

@@ -103,9 +103,10 @@ def _rules(
 
 
 def _gemini(thinking: ThinkingStyle | None, output_limit: int, temperature: Temperature = "any") -> ModelEntry:
-    efforts = THINKING_EFFORTS[thinking] if thinking else ()
+    """A Gemini family. Its efforts are derived from its thinking style where the profile is built, so an entry
+    of ``TAGGING_PRICING_FILE`` that changes the style changes the efforts with it."""
     return ModelEntry(
-        reasoning_efforts=efforts,
+        reasoning_efforts=None if thinking else (),
         temperature=temperature,
         takes_flex=thinking is not None,
         json_output="schema",

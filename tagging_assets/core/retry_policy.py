@@ -48,14 +48,16 @@ class RetryPolicy:
         if answer is not None and 200 <= answer.status_code < 300:
             return Decision(Verdict.FINAL)
         error = _error_of(answer.body) if answer is not None else {}
-        if answer is not None and answer.status_code == 429 and _is_out_of_quota(error):
-            return Decision(Verdict.STOP_RUN, reason=" ".join(str(error.get("message") or "no message").split()))
+        spent = _spent_quota(error) if answer is not None and answer.status_code == 429 else None
+        if spent is not None:
+            message = " ".join(str(error.get("message") or "no message").split())
+            return Decision(Verdict.STOP_RUN, reason=f"{spent}: {message}")
         should_retry = answer.headers.get("x-should-retry") if answer is not None else None
         if should_retry == "false":
             return Decision(Verdict.FINAL)
         if answer is not None and answer.status_code == 429:
             too_large = str(error.get("message") or "").startswith("Request too large")
-            asked = _retry_after_seconds(answer.headers, self._timing.wall_clock()) or _retry_delay_seconds(error)
+            asked = _retry_after_seconds(answer.headers, self._timing.wall_clock()) or retry_delay_seconds(error)
             endless = asked is None and rate_limit_retries >= self._limits.max_retries * 4
             if (too_large and should_retry != "true") or endless:
                 return Decision(Verdict.FINAL)
@@ -83,14 +85,28 @@ def _error_of(body: bytes) -> dict[str, object]:
     return error if isinstance(error, dict) else {}
 
 
-def _is_out_of_quota(error: Mapping[str, object]) -> bool:
-    """OpenAI's insufficient_quota and Anthropic's enforced spend limit (§1) are 429s that no wait cures."""
+def _spent_quota(error: Mapping[str, object]) -> str | None:
+    """How the API named a quota that no wait of seconds cures, if this 429 is one: OpenAI's insufficient_quota,
+    Anthropic's enforced spend limit (§1), or Google's spent daily quota. Google sends one message for every
+    quota; its ``QuotaFailure`` detail names which, and a per-day one (``GenerateRequestsPerDayPerProjectPerModel-…``)
+    is spent until tomorrow."""
     details = error.get("details")
     spend_limit = isinstance(details, dict) and details.get("error_code") == "enforced_spend_limit_reached"
-    return spend_limit or "insufficient_quota" in (error.get("type"), error.get("code"))
+    if spend_limit or "insufficient_quota" in (error.get("type"), error.get("code")):
+        return "insufficient_quota"
+    return "RESOURCE_EXHAUSTED (a daily quota)" if _daily_quota_spent(details) else None
 
 
-def _retry_delay_seconds(error: Mapping[str, object]) -> float | None:
+def _daily_quota_spent(details: object) -> bool:
+    for detail in details if isinstance(details, list) else []:
+        violations = detail.get("violations") if isinstance(detail, dict) else None
+        for violation in violations if isinstance(violations, list) else []:
+            if isinstance(violation, dict) and "PerDay" in str(violation.get("quotaId") or ""):
+                return True
+    return False
+
+
+def retry_delay_seconds(error: Mapping[str, object]) -> float | None:
     """The wait a Google error body asks for (Gemini sends no ``retry-after``): its ``RetryInfo`` detail's
     ``retryDelay``, a protobuf Duration such as ``"2s"`` or ``"0.5s"``."""
     details = error.get("details")

@@ -37,8 +37,8 @@ def canonical_form(tag: str) -> str:
 
 @cache
 def stem_key(tag: str) -> str:
-    """What tags of one stem share: each word's Snowball stem, a plural's ``s`` after a vowel dropped too (the
-    stemmer keeps ``gpus`` and ``apis`` apart from ``gpu`` and ``api``)."""
+    """What tags of one stem share: each word's Snowball stem, and a final ``s`` the stemmer kept dropped too (it
+    keeps ``gpus``, ``apis`` and ``llms`` apart from ``gpu``, ``api`` and ``llm``)."""
     words = canonical_form(tag).split("-")
     stems: list[str] = _STEMMER.stemWords(words)
     return "-".join(_STEMMER.stemWord(stem[:-1]) if stem.endswith("s") and len(stem) > 3 else stem for stem in stems)

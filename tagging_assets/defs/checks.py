@@ -26,7 +26,6 @@ from tagging_assets.core.audit import (
 from tagging_assets.core.contracts import BatchInput, DownloadedFiles
 from tagging_assets.core.report import near_duplicate_groups, tag_frequencies, vocabulary_figures
 from tagging_assets.core.shards import read_index
-from tagging_assets.core.tags import load_aliases
 from tagging_assets.defs.assets import batch_input_jsonl, batch_results_raw, tagged_points
 from tagging_assets.defs.metadata import TAGS_LISTED
 from tagging_assets.defs.partitions import batch_partitions
@@ -72,8 +71,8 @@ def batch_input_is_valid(batch_input_jsonl: BatchInput) -> AssetCheckResult:
 @per_batch_check(
     asset=batch_results_raw,
     description="Every custom_id the batch was given appears exactly once across its output and error files, "
-    "and no other id does. A batch that failed validation returns no lines, nor does a Gemini job that expired: "
-    "a warning, their items are released.",
+    "and no other id does. A batch that ended unfinished with no lines at all (one that failed validation, a "
+    "Gemini job that expired or was cancelled before it ran) is a warning: its items are released.",
 )
 def every_request_accounted_for(
     context: AssetCheckExecutionContext, tagging: TaggingResource, batch_results_raw: DownloadedFiles
@@ -82,8 +81,10 @@ def every_request_accounted_for(
     accounting = account_for_results(
         read_index(Path(record.index_file)), batch_results_raw.output, batch_results_raw.errors
     )
-    ended_without_results = batch_results_raw.status == "failed" or (
-        batch_results_raw.status == "expired" and batch_results_raw.output is None
+    ended_without_results = (
+        batch_results_raw.status != "completed"
+        and batch_results_raw.output is None
+        and batch_results_raw.errors is None
     )
     return AssetCheckResult(
         passed=accounting.complete,
@@ -165,7 +166,7 @@ def cache_agrees_with_results(
     "merge` repairs them.",
 )
 def tag_vocabulary_coherent(qdrant: QdrantCacheResource, tagging: TaggingResource) -> AssetCheckResult:
-    aliases = load_aliases(Path(tagging.tag_aliases)) if tagging.tag_aliases else {}
+    aliases = tagging.aliases()
     with qdrant.open() as cache:
         frequencies, tagged_videos = tag_frequencies(cache)
         figures = vocabulary_figures(cache, frequencies, tagged_videos)

@@ -17,7 +17,7 @@ from tagging_assets.batches.providers import BatchApi, batch_api_of, sdk_client
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import Backend
-from tagging_assets.core.environment import variable_of
+from tagging_assets.core.environment import environment_variables, variable_of
 from tagging_assets.core.errors import ConfigError
 from tagging_assets.core.prompt import SYSTEM_PROMPT, configured_prompt
 from tagging_assets.core.settings import (
@@ -184,10 +184,6 @@ class TaggingResource(ConfigurableResource):
         return jobs_of(client, self.settings(batch_api.batch_provider), provider=batch_api.batch_provider)
 
 
-GEMINI_KEY_VARIABLES = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
-"""Where google-genai looks for Gemini's key, in its order."""
-
-
 def _api_key(settings: TaggingSettings) -> str:
     """The provider's key as an ``EnvVar`` (never its value), or the local gateway's. Gemini's key is read from
     either of two variables; the ``EnvVar`` names the one set, ``GOOGLE_API_KEY`` first as google-genai reads
@@ -196,7 +192,8 @@ def _api_key(settings: TaggingSettings) -> str:
         return LOCAL_GATEWAY_KEY
     variable = CREDENTIAL_VARIABLES[settings.batch_provider][1]
     if settings.batch_provider == "gemini":
-        variable = next((name for name in GEMINI_KEY_VARIABLES if os.environ.get(name)), variable)
+        choices = environment_variables(TaggingSettings, "gemini_api_key")
+        variable = next((name for name in choices if os.environ.get(name)), variable)
     key = EnvVar(variable)
     if settings.batch_provider == "azure":
         return key

@@ -17,7 +17,6 @@ from starlette.routing import Route
 
 from tagging_assets.core.protocol import CHAT_COMPLETIONS, GENERATE_CONTENT, MESSAGES, RESPONSES
 from tagging_assets.gateway.completions import request_id
-from tagging_assets.gateway.gemini import google_error
 from tagging_assets.gateway.http import (
     AnthropicApiError,
     ApiError,
@@ -30,10 +29,10 @@ from tagging_assets.gateway.limits import RateLimiter, Verdict, request_cost
 from tagging_assets.gateway.paths import AZURE_PREFIX, CLIENT_REQUEST_ID, gemini_model
 from tagging_assets.gateway.refusals import (
     FLEX_UNAVAILABLE,
-    GEMINI_QUOTA,
     anthropic_limit_headers,
     anthropic_rate_limited,
     anthropic_spend_limit,
+    gemini_quota_spent,
     gemini_rate_limited,
     insufficient_quota,
     openai_limit_headers,
@@ -106,7 +105,7 @@ class RealtimeRoutes:
             runtime.arrivals.arrived(client_id)
             runtime.arrivals.too_many_requests("insufficient_quota")
             if gemini:
-                return json_response(google_error(429, GEMINI_QUOTA), 429, echoed)
+                return json_response(gemini_quota_spent(gemini), 429, echoed)
             headers = echoed | self._limit_headers(self._peek(api_key), anthropic=anthropic)
             return json_response(anthropic_spend_limit(key) if anthropic else insufficient_quota(), 429, headers)
         verdict = self._limiter.admit(api_key, request_cost(body)) if self._limiter else None

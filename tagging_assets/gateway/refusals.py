@@ -134,6 +134,19 @@ GEMINI_QUOTA = (
 )
 
 
+def gemini_quota_spent(model: str) -> dict[str, Any]:
+    """Gemini's 429 once a daily quota is spent: RESOURCE_EXHAUSTED whose ``QuotaFailure`` names a per-day quota
+    (``GenerateRequestsPerDayPerProjectPerModel``), which no wait of seconds cures; the message is the one Google
+    sends for every quota."""
+    violation = {
+        "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+        "quotaId": f"GenerateRequestsPerDayPerProjectPerModel-{model}",
+        "quotaDimensions": {"model": model},
+    }
+    details = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]}]
+    return google_error(429, GEMINI_QUOTA, details=details)
+
+
 def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     """Gemini's 429 for a request the limiter refused: RESOURCE_EXHAUSTED with the ``QuotaFailure`` and
     ``RetryInfo`` details Google sends (the reference quotes the shape; the quota ids here are the gateway's).

@@ -41,6 +41,27 @@ GOOGLE_ERROR_STATUS = {
 }
 """The HTTP status of each of Google's canonical error codes (google.rpc.Code), for an error that names no usable
 HTTP ``code``, so it is retried as a realtime call's status would be."""
+RPC_CODES = {
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
+}
+"""``google.rpc.Code`` by number: a failed job's ``error`` and a batch result line's ``error`` are
+``google.rpc.Status`` values, whose ``code`` is one of these, where Google's HTTP errors carry the name as
+``status``."""
 REFUSAL_REASONS = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"})
 """The finish reasons by which Gemini withheld a reply: tagging reads them as a refusal."""
 _FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
@@ -132,17 +153,20 @@ def read_gemini_result(line: bytes | str) -> ResultLine:
     result = GeminiResult.model_validate_json(line)
     if result.response is None:
         error = result.error or GeminiError(message="the result line holds neither a response nor an error")
-        kind = error.status or "UNKNOWN"
+        kind = error.status or RPC_CODES.get(error.code or 0) or "UNKNOWN"
         return ResultLine(result.key, error_status(error), None, kind, error.message or "no message")
     body = result.response
     return ResultLine(result.key, 200, gemini_reply(body), None, None, gemini_usage(body))
 
 
 def error_status(error: GeminiError) -> int | None:
-    """The HTTP status of a Google error: its ``code`` where that is one, else its ``status`` name's; None for
-    neither (an error that never reached HTTP)."""
+    """The HTTP status of a Google error: its ``code`` where that is one; else its ``status`` name's, or the name
+    of its ``google.rpc.Code`` (a batch's result line carries a ``google.rpc.Status``, ``{"code": 13, "message"}``);
+    None for neither (an error that never reached HTTP)."""
     if error.code is not None and 400 <= error.code <= 599:
         return error.code
+    if error.status is None and error.code is not None:
+        return GOOGLE_ERROR_STATUS.get(RPC_CODES.get(error.code, ""))
     return GOOGLE_ERROR_STATUS.get(error.status or "")
 
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from tagging_assets.core.protocol import CHARS_PER_TOKEN, GENERATE_CONTENT, MESSAGES, Endpoint
 from tagging_assets.wire._fields import object_of, text_of
 
-_OUTPUT_BUDGETS = ("max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens")
+_OUTPUT_BUDGETS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 """Where each endpoint's body names its output limit; Gemini's is under ``generationConfig``."""
 
 
@@ -31,10 +31,14 @@ class RealtimeCall:
 
     def rate_tokens(self, line: bytes) -> int:
         """What the call counts against a tokens-per-minute limit, as OpenAI counts it: the larger of its output
-        budget and an estimate of its input from its characters (REFERENCE-runmodes §1)."""
-        limits = {**self.body, **object_of(self.body.get("generationConfig"))}
-        budget = next((limits[name] for name in _OUTPUT_BUDGETS if isinstance(limits.get(name), int)), 0)
-        return max(int(budget), len(line) // CHARS_PER_TOKEN)
+        budget and an estimate of its input from its characters (REFERENCE-runmodes §1). Gemini's limit counts
+        input tokens only (its rate-limits page: "tokens per minute (input)"), so a large thinking budget does not
+        slow a Gemini run."""
+        estimate = len(line) // CHARS_PER_TOKEN
+        if self.endpoint == GENERATE_CONTENT:
+            return estimate
+        budget = next((self.body[name] for name in _OUTPUT_BUDGETS if isinstance(self.body.get(name), int)), 0)
+        return max(int(budget), estimate)
 
 
 def realtime_call(line: bytes) -> RealtimeCall:

@@ -146,6 +146,7 @@ def test_a_duplicate_found_after_a_create_is_cancelled_before_it_runs(
     assert len(made) == 2, "the create went out twice"
     [duplicate] = [job for job in made if job != record.batch_id]
     assert gateway.wait_until(duplicate)["status"] == "cancelled"
+    assert gateway.batches()[duplicate]["completed"] == 0, "cancelled before it ran a request"
     [warning] = warnings
     assert warning.startswith(f"cancelled Gemini batch job {duplicate}: the create for {record.batch_id}")
     kept = wait_finished(api, gateway, record.batch_id)
@@ -160,6 +161,7 @@ def test_an_expired_job_has_no_results_and_every_item_is_missing_from_them(start
     expired = wait_finished(api, gateway, record.batch_id)
     assert expired.status == "expired"
     files = api.download(expired, tmp_path / "results.jsonl")
+    assert files.output is None, "an expired Gemini job keeps no results"
     ran = result_keys(files.output) if files.output is not None else []
     assert len(ran) < 3, "an expired job ran not every request"
     assert expired.missing_reason().startswith("batch_expired:"), "the items it did not run are retried"

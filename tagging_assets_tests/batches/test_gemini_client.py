@@ -22,7 +22,7 @@ from tagging_assets.batches.providers.gemini_batches import (
     GeminiBatches,
     GeminiRealtime,
 )
-from tagging_assets.batches.retries import left_outcome_unknown
+from tagging_assets.batches.retries import backoff, left_outcome_unknown
 from tagging_assets.core.contracts import BatchStatus
 from tagging_assets.core.errors import BatchApiError
 from tagging_assets.core.executor import ConnectionLost, RealtimeRequest
@@ -105,3 +105,14 @@ def test_a_responses_file_expires_48_hours_after_the_job_ends_and_inline_respons
     )
     assert 3599 < (api.output_expires_in(ended, now=now) or 0) <= 3600
     assert api.output_expires_in(ended.model_copy(update={"output_file_id": None}), now=now) is None
+
+
+def test_a_create_refused_with_429_waits_the_retry_delay_google_asks_for():
+    """Google sends no retry-after header; the wait is the body's RetryInfo, which a create retried too soon would
+    spend its attempts ignoring."""
+    details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "30s"}]
+    refused = errors.ClientError(
+        429, {"error": {"code": 429, "message": "x", "status": "RESOURCE_EXHAUSTED", "details": details}}
+    )
+    assert backoff(0, refused) == 30.0
+    assert backoff(0, errors.ClientError(429, {"error": {"code": 429, "message": "x"}})) == 0.5

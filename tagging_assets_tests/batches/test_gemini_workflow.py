@@ -98,6 +98,7 @@ def test_an_expired_gemini_job_has_no_results_and_every_item_it_did_not_run_is_p
         files = processor.download_results(batch_id)
         summary = processor.process_results(batch_id)
         [again] = processor.prepare_files(tmp_path / "again.jsonl")
+    assert files.output is None, "an expired Gemini job keeps no results"
     ran = files.output.read_bytes().count(b"\n") if files.output is not None else 0
     assert ran == summary.tagged < shard.requests
     assert summary.failed_by_reason == {"batch_expired": shard.requests - ran}

@@ -2,18 +2,21 @@
 as a straying model does; every item is tagged once, in canonical form or flagged ``few_tags``, its raw tags kept,
 nothing failed for format and nothing selected to be paid for again."""
 
+import json
 from collections import Counter
 from pathlib import Path
 
+from click.testing import CliRunner
 from dagster import AssetKey
 
+from tagging_assets.cli.commands import main
 from tagging_assets.core.cache import QdrantCache
 from tagging_assets.core.contracts import MAX_TAGS, MIN_TAGS
 from tagging_assets.core.shards import read_index
-from tagging_assets.core.tags import canonicalize, stem_key
+from tagging_assets.core.tags import canonical_form, canonicalize, stem_key
 from tagging_assets.definitions import build_definitions
 from tagging_assets_tests.reading import statuses, stored_payloads
-from tagging_assets_tests.support import resources_for, submit_and_process
+from tagging_assets_tests.support import resources_for, submit_and_process, user_env
 
 
 def test_messy_replies_end_as_canonical_tags_or_few_tags_and_none_is_paid_twice(
@@ -70,3 +73,21 @@ def test_messy_replies_end_as_canonical_tags_or_few_tags_and_none_is_paid_twice(
 def _tags_by_video(cache_path: Path) -> dict[str, list[str]]:
     with QdrantCache.connect("nate_content", path=cache_path) as cache:
         return {payload["video_id"]: payload.get("tags") for _, payload in stored_payloads(cache, ["video_id", "tags"])}
+
+
+def test_a_preview_of_messy_replies_shows_the_tags_a_run_would_write(tmp_path, start_gateway):
+    """The preview exists to try a prompt or vocabulary before paying: it shows the canonical tags write-back would
+    store, not the reply's spellings."""
+    gateway = start_gateway(messy_tags_rate=1.0)
+    env = user_env(tmp_path, gateway)
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed-cache"], env=env).exit_code == 0
+    preview = runner.invoke(main, ["tag", "--limit", "4", "--preview", "--json"], env=env, catch_exceptions=False)
+    assert preview.exit_code == 0, preview.stderr
+    rows = json.loads(preview.stdout)["preview"]
+    raw = [json.loads(line) for path in (tmp_path / "work" / "preview").rglob("output.jsonl") for line in path.open()]
+    assert len(rows) == 4 == len(raw)
+    assert all(row["new_tags"] for row in rows)
+    for row in rows:
+        assert list(row["new_tags"]) == list(canonicalize(row["new_tags"]).tags), "already canonical, as written"
+        assert all(tag == canonical_form(tag) for tag in row["new_tags"])

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from tagging_assets.cli.commands import main
@@ -92,14 +93,20 @@ def test_gemini_flex_asks_for_the_flex_tier_and_flex_at_capacity_is_retried(tmp_
     assert len(tagged(tmp_path / "qdrant")) == 10
 
 
-def test_a_spent_quota_stops_the_job_in_one_line_and_a_later_run_sends_only_the_rest(tmp_path, start_gateway):
+SPENT_QUOTA = {"openai": "insufficient_quota", "gemini": "You exceeded your current quota"}
+"""How each API says a quota is spent: OpenAI by its code; Google by one message for every quota, its per-day
+``QuotaFailure`` telling a spent day from a rate limit."""
+
+
+@pytest.mark.parametrize("provider", list(SPENT_QUOTA))
+def test_a_spent_quota_stops_the_job_in_one_line_and_a_later_run_sends_only_the_rest(tmp_path, start_gateway, provider):
     spent = start_gateway(quota_exhausted_after=3)
-    env = user_env(tmp_path, spent, "openai", TAGGING_MODE="realtime", TAGGING_MAX_CONCURRENCY="1")
+    env = user_env(tmp_path, spent, provider, TAGGING_MODE="realtime", TAGGING_MAX_CONCURRENCY="1")
     assert cli(env, "seed-cache").exit_code == 0
     stopped = cli(env, "tag", "--limit", "8")
     assert stopped.exit_code == 1
     [line] = stopped.stderr.strip().splitlines()[-1:]
-    assert "insufficient_quota" in line and "5 requests wait unanswered" in line, stopped.stderr
+    assert SPENT_QUOTA[provider] in line and "5 requests wait unanswered" in line, stopped.stderr
     assert not tagged(tmp_path / "qdrant"), "nothing is written back before the job has every answer"
     assert {state["status"] for state in statuses(tmp_path / "qdrant").values() if state} == {"pending"}
     topped_up = start_gateway()
@@ -109,9 +116,10 @@ def test_a_spent_quota_stops_the_job_in_one_line_and_a_later_run_sends_only_the_
     assert sorted(topped_up.realtime_arrivals()["received"].values()) == [1] * 5, "only the unanswered were sent"
 
 
-def test_a_run_killed_mid_way_resumes_without_resending_what_was_answered(tmp_path, start_gateway):
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_a_run_killed_mid_way_resumes_without_resending_what_was_answered(tmp_path, start_gateway, provider):
     gateway = start_gateway(latency_seconds=0.3)
-    env = user_env(tmp_path, gateway, "openai", TAGGING_MODE="realtime", TAGGING_MAX_CONCURRENCY="2")
+    env = user_env(tmp_path, gateway, provider, TAGGING_MODE="realtime", TAGGING_MAX_CONCURRENCY="2")
     assert cli(env, "seed-cache").exit_code == 0
     run = subprocess.Popen(
         [sys.executable, "-m", "tagging_assets", "tag"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -146,3 +146,12 @@ def test_a_result_line_with_neither_response_nor_error_still_names_its_item():
         "UNKNOWN",
         "the result line holds neither a response nor an error",
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "name"), [(3, 400, "INVALID_ARGUMENT"), (13, 500, "INTERNAL"), (8, 429, "RESOURCE_EXHAUSTED")]
+)
+def test_a_result_line_s_google_rpc_status_is_read_by_its_numeric_code(code, status, name):
+    """A real batch result line carries a ``google.rpc.Status``: a numeric code and no status name."""
+    result = read_result(json.dumps({"key": "a", "error": {"code": code, "message": "why"}}).encode())
+    assert (result.status_code, result.error_code, result.error_message) == (status, name, "why")

@@ -39,8 +39,8 @@ class Implementation:
 
 @dataclass(frozen=True, kw_only=True)
 class RealtimeOptions:
-    """How a job's calls go out: the model they name (Azure's standard deployment, or for Gemini, whose lines name
-    none, the job's model) and the flex tier, if any."""
+    """How a job's calls go out: the model they name (the job's, or Azure's standard deployment in its place;
+    Gemini's lines name none, so its calls need it) and the flex tier, if any."""
 
     model: str | None = None
     service_tier: str | None = None

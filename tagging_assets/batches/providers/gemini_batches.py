@@ -221,16 +221,21 @@ class GeminiBatches(BatchApi):
         body = {"batch": {"displayName": display_name_of(submission.key), "inputConfig": self._source(submission)}}
         path = f"{model_path(shard.model)}:batchGenerateContent"
 
+        sent = 0
+
         def create() -> MadeBatch:
+            nonlocal sent
+            sent += 1
             return MadeBatch(status=job_status(self._rest("post", path, body, once=True)))
 
         created = write_once(
             create, lambda: self._find(submission), what="creating the Gemini batch job", describe=error_line
         )
-        return self._without_duplicates(submission, created)
+        return self._without_duplicates(submission, created) if sent > 1 else created
 
     def _without_duplicates(self, submission: ShardSubmission, created: MadeBatch) -> MadeBatch:
-        """The first job made for the submission; every later one not yet finished is cancelled before it runs."""
+        """The first job made for the submission; every later one not yet finished is cancelled before it runs.
+        Read only when the create went out more than once: one create makes one job."""
         live = [operation for operation in self._named(submission) if state_of(operation) not in _GIVEN_UP]
         if len(live) <= 1:
             return created

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from tagging_assets.core.contracts import BatchProblem, BatchStatus
 from tagging_assets.core.protocol import GENERATE_CONTENT
+from tagging_assets.wire.gemini import RPC_CODES
 
 STATUSES = {
     "PENDING": "validating",
@@ -26,19 +29,6 @@ STATUSES = {
 """A job's state, without its ``JOB_STATE_`` (the SDK's names) or ``BATCH_STATE_`` (the wire's) prefix, as the
 library names statuses. An unknown state reads as still in progress, so the job is followed rather than
 processed early."""
-RPC_CODES = {
-    1: "CANCELLED",
-    3: "INVALID_ARGUMENT",
-    4: "DEADLINE_EXCEEDED",
-    5: "NOT_FOUND",
-    7: "PERMISSION_DENIED",
-    8: "RESOURCE_EXHAUSTED",
-    9: "FAILED_PRECONDITION",
-    13: "INTERNAL",
-    14: "UNAVAILABLE",
-}
-"""A failed Operation's ``error`` is a ``google.rpc.Status``, whose ``code`` is a number; its name is what Google's
-HTTP errors call ``status``, and what a user can look up."""
 DISPLAY_NAME_PREFIX = "tagging-assets:"
 """A job's display name is this and the submission key: how a job is found again without the work directory."""
 
@@ -121,15 +111,13 @@ def _problem(error: Mapping[str, Any]) -> BatchProblem:
 
 
 def _timestamp(value: object) -> int | None:
-    """An RFC 3339 time (``2026-12-06T20:09:05.123456Z``, nanoseconds allowed) as Unix seconds."""
+    """An RFC 3339 time (``2026-12-06T20:09:05.123456789Z``; pydantic reads nanoseconds) as Unix seconds."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.replace("Z", "+00:00")
-    whole, dot, rest = text.partition(".")
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{whole}.{rest[: min(digits, 6)]}{rest[digits:]}"
     try:
-        return int(datetime.fromisoformat(text).timestamp())
-    except ValueError:
+        return int(_RFC_3339.validate_python(value).timestamp())
+    except ValidationError:
         return None
+
+
+_RFC_3339: TypeAdapter[datetime] = TypeAdapter(datetime)

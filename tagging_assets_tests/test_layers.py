@@ -1,5 +1,6 @@
 """The layers hold as the architecture page draws them: the library never imports Dagster, and the gateway imports
-of the pipeline only the contracts, the protocols' facts and how settings meet the environment."""
+of the pipeline only the contracts, the protocols' facts, how settings meet the environment, and the realtime
+executor, which its upstream mode sends through rather than write a second one."""
 
 import ast
 from pathlib import Path

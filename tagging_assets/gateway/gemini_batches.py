@@ -37,6 +37,14 @@ STATES = {
 }
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
 JSONL = "application/jsonl"
+GEMINI_FILE_PURPOSE = "gemini"
+"""How the store marks a file uploaded through Gemini's API."""
+GEMINI_RESULTS_PURPOSE = "gemini_results"
+"""How the store marks a Gemini job's results file, which only Gemini's routes show."""
+GEMINI_INPUT_PURPOSE = "gemini_batch"
+"""How the store marks the gateway's converted copy of a Gemini job's input, which no API shows."""
+GEMINI_PURPOSES = frozenset({GEMINI_FILE_PURPOSE, GEMINI_RESULTS_PURPOSE, GEMINI_INPUT_PURPOSE})
+"""The purposes of the files OpenAI's Files API must not show: they are Gemini's, or the gateway's own."""
 
 
 def batch_name(store_id: str) -> str:
@@ -93,6 +101,7 @@ def finish(store: GatewayStore, row: BatchRow, final_status: str) -> None:
             (json.dumps(line) for line in _results(store, row)),
             None,
             {"mime_type": JSONL, "generated": True},
+            purpose=GEMINI_RESULTS_PURPOSE,
         )
     store.update_batch(
         row.id,

@@ -33,13 +33,13 @@ from tagging_assets.core.protocol import (
 )
 from tagging_assets.gateway.gemini import model_not_found, served_model
 from tagging_assets.gateway.gemini_batches import (
+    GEMINI_INPUT_PURPOSE,
     batch_store_id,
-    file_store_id,
     is_gemini_batch,
     operation,
     stored_line,
 )
-from tagging_assets.gateway.gemini_files import GeminiFileRoutes, gemini_version
+from tagging_assets.gateway.gemini_files import GeminiFileRoutes, gemini_stored_file, gemini_version
 from tagging_assets.gateway.http import GeminiApiError, json_response
 from tagging_assets.gateway.paths import GEMINI_PREFIX
 from tagging_assets.gateway.realtime_routes import RealtimeRoutes
@@ -132,7 +132,7 @@ class GeminiRoutes:
         lines = [json.dumps(stored_line(n, item, from_file=input_file is not None)) for n, item in enumerate(items)]
         content = io.BytesIO(("\n".join(lines) + "\n").encode())
         stored = await run_in_threadpool(
-            self._runtime.store.add_file, content, "gemini_batch.jsonl", "gemini_batch", None
+            self._runtime.store.add_file, content, "gemini_batch.jsonl", GEMINI_INPUT_PURPOSE, None
         )
         created = self._runtime.new_batch(
             batch_store_id(secrets.token_hex(12)),
@@ -155,7 +155,7 @@ class GeminiRoutes:
 
     def _file_items(self, name: str) -> list[dict[str, Any]]:
         """The lines of an uploaded input file, each ``{"key", "request"}`` (the key is optional)."""
-        stored = self._runtime.store.get_file(file_store_id(name.removeprefix("files/")))
+        stored = gemini_stored_file(self._runtime.store, name.removeprefix("files/"))
         if stored is None:
             raise GeminiApiError(404, f"The input file {name} was not found.")
         items = []

@@ -3,7 +3,20 @@ protocols do not reach a Gemini job, and Gemini's own rules are enforced in Goog
 
 from __future__ import annotations
 
-from tagging_assets_tests.gateway.test_gemini_batches import KEY, TEXTS, ended, file_line, upload_lines
+import io
+import json
+
+import pytest
+from google.genai import errors
+
+from tagging_assets_tests.gateway.test_gemini_batches import (
+    KEY,
+    TEXTS,
+    ended,
+    file_line,
+    inline_requests,
+    upload_lines,
+)
 
 
 def test_openais_input_size_limit_does_not_reach_a_gemini_job(start_gateway):
@@ -15,3 +28,46 @@ def test_openais_input_size_limit_does_not_reach_a_gemini_job(start_gateway):
     assert done.state.name == "JOB_STATE_SUCCEEDED"
     seen = gateway.wait_until(done.name)
     assert seen["status"] == "completed" and seen["completed"] == 3
+
+
+def test_geminis_file_routes_see_only_geminis_files(start_gateway):
+    gateway = start_gateway(KEY)
+    client = gateway.gemini_client()
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini"}}
+    openai_file = gateway.client().files.create(file=io.BytesIO(json.dumps(line).encode()), purpose="batch")
+    as_gemini = "files/" + openai_file.id.removeprefix("file-")
+    with pytest.raises(errors.ClientError) as unseen:
+        client.files.get(name=as_gemini)
+    assert unseen.value.code == 403 and unseen.value.status == "PERMISSION_DENIED"
+    with pytest.raises(errors.ClientError) as not_input:
+        client.batches.create(model="gemini-2.5-flash", src=as_gemini)
+    assert not_input.value.code == 404
+    with pytest.raises(errors.ClientError) as not_deleted:
+        client.files.delete(name=as_gemini)
+    assert not_deleted.value.code == 403
+    assert gateway.client().files.retrieve(openai_file.id).id == openai_file.id
+
+
+def test_an_uploaded_file_cannot_be_downloaded_and_a_results_file_can(start_gateway):
+    gateway = start_gateway(KEY)
+    client = gateway.gemini_client()
+    uploaded = upload_lines(client, [file_line("k0", TEXTS[0])])
+    with pytest.raises(errors.ClientError) as refused:
+        client.files.download(file=uploaded.name)
+    assert refused.value.code == 400 and refused.value.status == "INVALID_ARGUMENT"
+    assert "uploaded files can't be downloaded" in refused.value.message
+    done = ended(client, client.batches.create(model="gemini-2.5-flash", src=uploaded.name).name)
+    assert [json.loads(line)["key"] for line in client.files.download(file=done.dest.file_name).splitlines()] == ["k0"]
+
+
+def test_openais_file_listing_leaves_out_geminis_files(start_gateway):
+    gateway = start_gateway(KEY)
+    client = gateway.gemini_client()
+    openai = gateway.client()
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini"}}
+    own = openai.files.create(file=io.BytesIO(json.dumps(line).encode()), purpose="batch")
+    uploaded = upload_lines(client, [file_line("k0", TEXTS[0])])
+    ended(client, client.batches.create(model="gemini-2.5-flash", src=uploaded.name).name)
+    ended(client, client.batches.create(model="gemini-2.5-flash", src=inline_requests(TEXTS[:1])).name)
+    assert [listed.id for listed in openai.files.list()] == [own.id]
+    assert list(openai.files.list(purpose="gemini")) == []

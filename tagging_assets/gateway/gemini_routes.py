@@ -132,7 +132,7 @@ class GeminiRoutes:
         lines = [json.dumps(stored_line(n, item, from_file=input_file is not None)) for n, item in enumerate(items)]
         content = io.BytesIO(("\n".join(lines) + "\n").encode())
         stored = await run_in_threadpool(
-            self._runtime.store.add_file, content, "gemini_batch.jsonl", GEMINI_INPUT_PURPOSE, None
+            self._runtime.store.add_file, content, "gemini_batch.jsonl", GEMINI_INPUT_PURPOSE, GEMINI_EXPIRY_SECONDS
         )
         created = self._runtime.new_batch(
             batch_store_id(secrets.token_hex(12)),
@@ -206,13 +206,14 @@ class GeminiRoutes:
         return json_response({})
 
     async def delete_batch(self, request: Request) -> Response:
-        """A job that has ended is forgotten (its results file stays until deleted); one still running must be
-        cancelled first."""
+        """A job that has ended is forgotten with the gateway's converted copy of its input (its results file
+        stays until deleted); one still running must be cancelled first."""
         gemini_version(request)
         row = self._job(request)
         if row.status not in TERMINAL_STATUSES:
             raise GeminiApiError(400, "The batch is still running; cancel it first.", "FAILED_PRECONDITION")
         self._runtime.store.delete_batch(row.id)
+        self._runtime.store.delete_file(row.object["input_file_id"])
         return json_response({})
 
     def _inlined(self, row: BatchRow) -> list[dict[str, Any]] | None:

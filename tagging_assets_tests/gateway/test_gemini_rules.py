@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 
 import pytest
 from google.genai import errors
 
+from tagging_assets.core.protocol import GEMINI_EXPIRY_SECONDS
 from tagging_assets_tests.gateway.test_gemini_batches import (
     KEY,
     TEXTS,
@@ -71,3 +73,21 @@ def test_openais_file_listing_leaves_out_geminis_files(start_gateway):
     ended(client, client.batches.create(model="gemini-2.5-flash", src=inline_requests(TEXTS[:1])).name)
     assert [listed.id for listed in openai.files.list()] == [own.id]
     assert list(openai.files.list(purpose="gemini")) == []
+
+
+def input_copies(gateway) -> list[dict]:
+    with sqlite3.connect(gateway.state_dir / "gateway.sqlite3") as db:
+        rows = db.execute("SELECT object FROM files").fetchall()
+    return [copy for (raw,) in rows if (copy := json.loads(raw))["purpose"] == "gemini_batch"]
+
+
+def test_a_jobs_converted_input_expires_with_the_job_and_goes_with_its_deletion(start_gateway):
+    gateway = start_gateway(KEY)
+    client = gateway.gemini_client()
+    done = ended(client, client.batches.create(model="gemini-2.5-flash", src=inline_requests(TEXTS[:1])).name)
+    [copy] = input_copies(gateway)
+    assert copy["expires_at"] == copy["created_at"] + GEMINI_EXPIRY_SECONDS
+    assert (gateway.state_dir / "files" / copy["id"]).exists()
+    client.batches.delete(name=done.name)
+    assert input_copies(gateway) == []
+    assert not (gateway.state_dir / "files" / copy["id"]).exists()

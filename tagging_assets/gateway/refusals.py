@@ -134,6 +134,12 @@ GEMINI_QUOTA = (
 )
 
 
+def retry_info(seconds: float) -> dict[str, str]:
+    """Google's ``RetryInfo`` detail: how a Gemini 429 says when to retry, as Google sends no retry header.
+    ``retryDelay`` is a protobuf Duration, which may be fractional (``"0.5s"``)."""
+    return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds:g}s"}
+
+
 def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     """Gemini's 429 for a request the limiter refused: RESOURCE_EXHAUSTED with the ``QuotaFailure`` and
     ``RetryInfo`` details Google sends (the reference quotes the shape; the quota ids here are the gateway's).
@@ -156,7 +162,6 @@ def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     ]
     message = GEMINI_QUOTA
     if verdict.refused != "too_large":
-        delay = max(1, math.ceil(verdict.wait_seconds))
-        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"})
+        details.append(retry_info(max(1, math.ceil(verdict.wait_seconds))))
         message = f"{GEMINI_QUOTA} Please retry in {verdict.wait_seconds:.1f}s."
     return google_error(429, message, details=details)

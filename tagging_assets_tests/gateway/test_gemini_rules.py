@@ -91,3 +91,15 @@ def test_a_jobs_converted_input_expires_with_the_job_and_goes_with_its_deletion(
     client.batches.delete(name=done.name)
     assert input_copies(gateway) == []
     assert not (gateway.state_dir / "files" / copy["id"]).exists()
+
+
+def test_an_injected_429_on_gemini_says_when_to_retry_in_retryinfo_not_headers(start_gateway):
+    client = start_gateway(KEY, rate_limit_every=1, retry_after_seconds=0.5).gemini_client()
+    with pytest.raises(errors.ClientError) as limited:
+        client.batches.list()
+    assert limited.value.code == 429 and limited.value.status == "RESOURCE_EXHAUSTED"
+    headers = limited.value.response.headers
+    assert "retry-after" not in headers and "retry-after-ms" not in headers
+    assert {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"} in limited.value.details[
+        "error"
+    ]["details"]

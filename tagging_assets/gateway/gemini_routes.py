@@ -45,7 +45,7 @@ from tagging_assets.gateway.paths import GEMINI_PREFIX
 from tagging_assets.gateway.realtime_routes import RealtimeRoutes
 from tagging_assets.gateway.runtime import GatewayRuntime
 from tagging_assets.gateway.store import BatchRow
-from tagging_assets.gateway.upstream import upstream_speaks_openai
+from tagging_assets.gateway.upstream import GEMINI_GENERATE_CONTENT, upstream_speaks_openai
 
 GEMINI_ONLY_PREFIXES = ("/v1beta/", "/upload/", "/download/")
 BATCH_FIELDS = frozenset({"model", "displayName", "inputConfig", "priority"})
@@ -112,7 +112,9 @@ class GeminiRoutes:
         version = gemini_version(request)
         model = self._model(request, "batchGenerateContent", version)
         if (upstream := self._runtime.settings.upstream) is not None:
-            raise GeminiApiError(400, upstream_speaks_openai(upstream), "FAILED_PRECONDITION")
+            raise GeminiApiError(
+                400, upstream_speaks_openai(upstream, api=GEMINI_GENERATE_CONTENT), "FAILED_PRECONDITION"
+            )
         raw = await request.body()
         if len(raw) > MAX_BYTES_INLINE_GEMINI_BATCH:
             raise GeminiApiError(400, f"Request payload size exceeds the limit: {MAX_BYTES_INLINE_GEMINI_BATCH} bytes.")

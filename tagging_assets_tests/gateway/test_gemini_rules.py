@@ -103,3 +103,17 @@ def test_an_injected_429_on_gemini_says_when_to_retry_in_retryinfo_not_headers(s
     assert {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"} in limited.value.details[
         "error"
     ]["details"]
+
+
+def test_with_an_upstream_gemini_is_refused_in_geminis_name(start_gateway):
+    model_server = start_gateway()
+    gateway = start_gateway(KEY, upstream=model_server.base_url)
+    client = gateway.gemini_client()
+    with pytest.raises(errors.ClientError) as batch:
+        client.batches.create(model="gemini-2.5-flash", src=inline_requests(TEXTS[:1]))
+    with pytest.raises(errors.ClientError) as realtime:
+        client.models.generate_content(model="gemini-2.5-flash", contents=TEXTS[0])
+    for refused in (batch.value, realtime.value):
+        assert refused.code == 400 and refused.status == "FAILED_PRECONDITION"
+        assert "does not speak Gemini's generateContent" in refused.message and "Anthropic" not in refused.message
+    assert gateway.batches() == {}

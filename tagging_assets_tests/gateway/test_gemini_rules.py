@@ -8,7 +8,7 @@ import json
 import sqlite3
 
 import pytest
-from google.genai import errors
+from google.genai import errors, types
 
 from tagging_assets.core.protocol import GEMINI_EXPIRY_SECONDS
 from tagging_assets_tests.gateway.test_gemini_batches import (
@@ -117,3 +117,16 @@ def test_with_an_upstream_gemini_is_refused_in_geminis_name(start_gateway):
         assert refused.code == 400 and refused.status == "FAILED_PRECONDITION"
         assert "does not speak Gemini's generateContent" in refused.message and "Anthropic" not in refused.message
     assert gateway.batches() == {}
+
+
+@pytest.mark.parametrize(("model", "most"), [("gemini-2.5-flash", 65_536), ("gemini-2.0-flash", 8_192)])
+def test_max_output_tokens_over_the_models_maximum_is_refused(start_gateway, model, most):
+    client = start_gateway(KEY).gemini_client()
+    config = types.GenerateContentConfig(max_output_tokens=most)
+    assert client.models.generate_content(model=model, contents=TEXTS[0], config=config).text
+    with pytest.raises(errors.ClientError) as refused:
+        config = types.GenerateContentConfig(max_output_tokens=most + 1)
+        client.models.generate_content(model=model, contents=TEXTS[0], config=config)
+    assert refused.value.code == 400 and refused.value.status == "INVALID_ARGUMENT"
+    assert f"maxOutputTokens value of {most + 1}" in refused.value.message
+    assert f"to {most + 1} (exclusive)" in refused.value.message

@@ -37,6 +37,9 @@ STATES = {
 }
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
 JSONL = "application/jsonl"
+INVALID_ARGUMENT = 3
+RESOURCE_EXHAUSTED = 8
+"""google.rpc.Code values, which an Operation's ``error`` carries (no HTTP status, no status name)."""
 GEMINI_FILE_PURPOSE = "gemini"
 """How the store marks a file uploaded through Gemini's API."""
 GEMINI_RESULTS_PURPOSE = "gemini_results"
@@ -166,7 +169,11 @@ def operation(batch: dict[str, Any], inlined: list[dict[str, Any]] | None) -> di
     answer: dict[str, Any] = {"name": batch_name(batch["id"]), "metadata": metadata, "done": done}
     if status == "failed":
         errors = (batch.get("errors") or {}).get("data") or [{"message": "The batch failed."}]
-        answer["error"] = {"code": 3, "message": "; ".join(error["message"] for error in errors)}
+        over_limit = any(error.get("code") == "token_limit_exceeded" for error in errors)
+        answer["error"] = {
+            "code": RESOURCE_EXHAUSTED if over_limit else INVALID_ARGUMENT,
+            "message": "; ".join(error["message"] for error in errors),
+        }
     return answer
 
 

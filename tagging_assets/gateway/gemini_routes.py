@@ -43,8 +43,10 @@ from tagging_assets.gateway.gemini_files import GeminiFileRoutes, gemini_stored_
 from tagging_assets.gateway.http import GeminiApiError, json_response
 from tagging_assets.gateway.paths import GEMINI_PREFIX
 from tagging_assets.gateway.realtime_routes import RealtimeRoutes
+from tagging_assets.gateway.refusals import gemini_enqueued_limit
 from tagging_assets.gateway.runtime import GatewayRuntime
 from tagging_assets.gateway.store import BatchRow
+from tagging_assets.gateway.tokens import prompt_tokens
 from tagging_assets.gateway.upstream import GEMINI_GENERATE_CONTENT, upstream_speaks_openai
 
 GEMINI_ONLY_PREFIXES = ("/v1beta/", "/upload/", "/download/")
@@ -131,6 +133,7 @@ class GeminiRoutes:
         most = self._runtime.settings.max_lines_per_batch or MOST_GEMINI_REQUESTS
         if len(items) > most:
             raise GeminiApiError(400, f"The batch has {len(items):,} requests, over the limit of {most:,}.")
+        self._refuse_over_enqueued_limit(model, items)
         lines = [json.dumps(stored_line(n, item, from_file=input_file is not None)) for n, item in enumerate(items)]
         content = io.BytesIO(("\n".join(lines) + "\n").encode())
         stored = await run_in_threadpool(
@@ -154,6 +157,18 @@ class GeminiRoutes:
             },
         )
         return json_response(operation(created, None))
+
+    def _refuse_over_enqueued_limit(self, model: str, items: list[dict[str, Any]]) -> None:
+        """Google refuses a job whose prompt tokens would put its model over the enqueued-token limit at create,
+        with 429 RESOURCE_EXHAUSTED; jobs created together before any is validated meet the same limit when the
+        worker validates them, as every protocol's batches do."""
+        limit = self._runtime.settings.enqueued_token_limit
+        if limit is None:
+            return
+        tokens = sum(prompt_tokens(item["request"]) for item in items)
+        queued = self._runtime.store.enqueued_tokens(model, excluding="")
+        if queued + tokens > limit:
+            raise GeminiApiError(429, gemini_enqueued_limit(model, queued + tokens, limit), "RESOURCE_EXHAUSTED")
 
     def _file_items(self, name: str) -> list[dict[str, Any]]:
         """The lines of an uploaded input file, each ``{"key", "request"}`` (the key is optional)."""

@@ -37,8 +37,9 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
     to Gemini's own limits only, checked when it was created and uploaded: ``max_input_bytes`` is OpenAI's, and
     the file measured here is the gateway's converted copy, not what the user sent."""
     check = InputCheck()
-    if gemini_model(endpoint):
-        check.total = _requests_in(path)
+    if (model := gemini_model(endpoint)) is not None:
+        check.model = model
+        check.total, check.tokens = _gemini_requests_in(path)
         return check
     size = path.stat().st_size
     if size > settings.max_input_bytes:
@@ -66,6 +67,18 @@ def check_input(path: Any, endpoint: str, settings: GatewaySettings) -> InputChe
     if check.total == 0:
         check.fail("empty_file", "The batch input file is empty.")
     return check
+
+
+def _gemini_requests_in(path: Any) -> tuple[int, int]:
+    """A Gemini job's requests and their prompt tokens, which count against the enqueued-token limit of its
+    model as any batch's do; each line was stored by the gateway as ``{"custom_id", "body"}``."""
+    total = tokens = 0
+    with path.open("rb") as lines:
+        for raw in lines:
+            if raw.strip():
+                total += 1
+                tokens += prompt_tokens(json.loads(raw)["body"])
+    return total, tokens
 
 
 def _requests_in(path: Any) -> int:

@@ -140,6 +140,17 @@ def retry_info(seconds: float) -> dict[str, str]:
     return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds:g}s"}
 
 
+def gemini_enqueued_limit(model: str, tokens: int, limit: int) -> str:
+    """Gemini's refusal of a job whose prompt tokens would put its model's enqueued tokens over the limit, sent
+    as 429 RESOURCE_EXHAUSTED (Google's batch mode has an enqueued-tokens limit per model,
+    ai.google.dev/gemini-api/docs/rate-limits#batch-mode). The exact body Google sends is not sourced: this
+    message is the gateway's own, in Google's error shape."""
+    return (
+        f"Resource has been exhausted: the batch would bring the enqueued tokens of {model} to {tokens:,}, "
+        f"over the limit of {limit:,}. Try again when jobs for {model} have finished."
+    )
+
+
 def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     """Gemini's 429 for a request the limiter refused: RESOURCE_EXHAUSTED with the ``QuotaFailure`` and
     ``RetryInfo`` details Google sends (the reference quotes the shape; the quota ids here are the gateway's).

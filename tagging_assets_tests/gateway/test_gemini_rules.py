@@ -11,6 +11,7 @@ import pytest
 from google.genai import errors, types
 
 from tagging_assets.core.protocol import GEMINI_EXPIRY_SECONDS
+from tagging_assets.gateway.tokens import prompt_tokens
 from tagging_assets_tests.gateway.test_gemini_batches import (
     KEY,
     TEXTS,
@@ -130,3 +131,20 @@ def test_max_output_tokens_over_the_models_maximum_is_refused(start_gateway, mod
     assert refused.value.code == 400 and refused.value.status == "INVALID_ARGUMENT"
     assert f"maxOutputTokens value of {most + 1}" in refused.value.message
     assert f"to {most + 1} (exclusive)" in refused.value.message
+
+
+def test_a_job_over_the_enqueued_token_limit_is_refused_at_create_with_resource_exhausted(start_gateway):
+    lines = [file_line(f"k{n}", text) for n, text in enumerate(TEXTS)]
+    one_job = sum(prompt_tokens(line["request"]) for line in lines)
+    gateway = start_gateway(KEY, enqueued_token_limit=one_job + 1, seconds_per_line=0.5, workers=1)
+    client = gateway.gemini_client()
+    first = client.batches.create(model="gemini-2.5-flash", src=upload_lines(client, lines).name)
+    gateway.wait_until(first.name, ("in_progress", "finalizing", "completed"))
+    with pytest.raises(errors.ClientError) as refused:
+        client.batches.create(model="gemini-2.5-flash", src=upload_lines(client, lines).name)
+    assert refused.value.code == 429 and refused.value.status == "RESOURCE_EXHAUSTED"
+    assert f"over the limit of {one_job + 1:,}" in refused.value.message
+    assert list(gateway.batches()) == [first.name]
+    other_model = client.batches.create(model="gemini-2.5-flash-lite", src=upload_lines(client, lines).name)
+    assert ended(client, other_model.name).state.name == "JOB_STATE_SUCCEEDED"
+    assert ended(client, first.name).state.name == "JOB_STATE_SUCCEEDED"

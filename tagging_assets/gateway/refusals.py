@@ -159,7 +159,7 @@ def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     quota_id = f"GenerateRequestsPerMinutePerProjectPerModel-{model}"
     if dimension != "requests":
         quota_id = f"GenerateContentInputTokensPerModelPerMinute-{model}"
-    details = [
+    details: list[dict[str, Any]] = [
         {
             "@type": "type.googleapis.com/google.rpc.QuotaFailure",
             "violations": [

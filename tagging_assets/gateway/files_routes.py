@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from tagging_assets.gateway.gemini_batches import GEMINI_PURPOSES
 from tagging_assets.gateway.http import ApiError, int_param, json_response, page
 from tagging_assets.gateway.params import expires_after, lowest_expiry
 from tagging_assets.gateway.runtime import GatewayRuntime
@@ -57,7 +58,9 @@ class FilesRoutes:
         params = request.query_params
         limit = int_param(params.get("limit"), "limit", 10_000, 1, 10_000)
         ascending = params.get("order", "desc") == "asc"
-        rows = self._runtime.store.list_files(params.get("purpose"), params.get("after"), limit + 1, ascending)
+        rows = self._runtime.store.list_files(
+            params.get("purpose"), params.get("after"), limit + 1, ascending, hidden_purposes=sorted(GEMINI_PURPOSES)
+        )
         return json_response(page(rows, limit))
 
     async def retrieve_file(self, request: Request) -> Response:

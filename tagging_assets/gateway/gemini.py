@@ -24,11 +24,13 @@ from tagging_assets.gateway.tokens import parts_text
 @dataclass(frozen=True)
 class GeminiModel:
     """What a Gemini model takes in ``thinkingConfig``, per the thinking guide: a ``thinkingBudget`` range, whether
-    0 turns thinking off, and the ``thinkingLevel`` values (Gemini 3 only)."""
+    0 turns thinking off, and the ``thinkingLevel`` values (Gemini 3 only); and the most ``maxOutputTokens`` it
+    accepts (its model card's output token limit)."""
 
     budgets: tuple[int, int] | None
     can_stop_thinking: bool
     levels: tuple[str, ...] = ()
+    max_output_tokens: int = 65_536
 
 
 GEMINI_MODELS = {
@@ -36,11 +38,12 @@ GEMINI_MODELS = {
     "gemini-2.5-flash": GeminiModel((1, 24576), can_stop_thinking=True),
     "gemini-2.5-flash-lite": GeminiModel((512, 24576), can_stop_thinking=True),
     "gemini-3-flash-preview": GeminiModel((1, 24576), True, ("MINIMAL", "LOW", "MEDIUM", "HIGH")),
-    "gemini-2.0-flash": GeminiModel(None, can_stop_thinking=True),
+    "gemini-2.0-flash": GeminiModel(None, can_stop_thinking=True, max_output_tokens=8_192),
 }
 """The models served and their documented thinking budgets: 2.5 Pro 128..32768 and never off; 2.5 Flash 0..24576;
 2.5 Flash-Lite 512..24576 or 0; -1 (dynamic) on every 2.5 model; Gemini 3 takes ``thinkingLevel`` (and a budget,
-for backward compatibility, but never both); 2.0 Flash does not think."""
+for backward compatibility, but never both); 2.0 Flash does not think. Output: 65,536 tokens on 2.5 and 3, 8,192
+on 2.0 Flash."""
 THINKING_TOKENS = {"MINIMAL": 0, "LOW": 64, "MEDIUM": 128, "HIGH": 256}
 """The thoughts a tagging request takes at each level; dynamic thinking (no budget, or -1) thinks as HIGH, and a
 budget caps it."""
@@ -137,6 +140,15 @@ def model_not_found(name: str, method: str, version: str = "v1") -> GeminiRefusa
     )
 
 
+def output_limit_refusal(asked: int, most: int) -> str:
+    """Google's words for a ``maxOutputTokens`` over the model's maximum, as quoted from Vertex AI's Gemini
+    (BerriAI/litellm#10548); the Developer API's own wording is not sourced."""
+    return (
+        f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported range is "
+        f"from 1 (inclusive) to {most + 1} (exclusive). Update the value and try again."
+    )
+
+
 def read_generate_content(body: Any, model: str, faults: FaultSettings) -> TaggingRequest:
     """A valid generateContent request for ``model``, or the ``GeminiRefusal`` Gemini answers it with."""
     if not isinstance(body, dict):
@@ -159,6 +171,8 @@ def read_generate_content(body: Any, model: str, faults: FaultSettings) -> Taggi
     limit = generation.get("maxOutputTokens")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise GeminiRefusal(400, "* GenerateContentRequest.generation_config.max_output_tokens: must be positive\n")
+    if limit is not None and limit > (most := GEMINI_MODELS[model].max_output_tokens):
+        raise GeminiRefusal(400, output_limit_refusal(limit, most))
     thinking = _thinking(model, generation.get("thinkingConfig"))
     tier = str(request.get("serviceTier") or "unspecified").lower()
     if tier not in SERVICE_TIERS:

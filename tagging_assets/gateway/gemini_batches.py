@@ -37,6 +37,17 @@ STATES = {
 }
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
 JSONL = "application/jsonl"
+INVALID_ARGUMENT = 3
+RESOURCE_EXHAUSTED = 8
+"""google.rpc.Code values, which an Operation's ``error`` carries (no HTTP status, no status name)."""
+GEMINI_FILE_PURPOSE = "gemini"
+"""How the store marks a file uploaded through Gemini's API."""
+GEMINI_RESULTS_PURPOSE = "gemini_results"
+"""How the store marks a Gemini job's results file, which only Gemini's routes show."""
+GEMINI_INPUT_PURPOSE = "gemini_batch"
+"""How the store marks the gateway's converted copy of a Gemini job's input, which no API shows."""
+GEMINI_PURPOSES = frozenset({GEMINI_FILE_PURPOSE, GEMINI_RESULTS_PURPOSE, GEMINI_INPUT_PURPOSE})
+"""The purposes of the files OpenAI's Files API must not show: they are Gemini's, or the gateway's own."""
 
 
 def batch_name(store_id: str) -> str:
@@ -93,6 +104,7 @@ def finish(store: GatewayStore, row: BatchRow, final_status: str) -> None:
             (json.dumps(line) for line in _results(store, row)),
             None,
             {"mime_type": JSONL, "generated": True},
+            purpose=GEMINI_RESULTS_PURPOSE,
         )
     store.update_batch(
         row.id,
@@ -157,7 +169,11 @@ def operation(batch: dict[str, Any], inlined: list[dict[str, Any]] | None) -> di
     answer: dict[str, Any] = {"name": batch_name(batch["id"]), "metadata": metadata, "done": done}
     if status == "failed":
         errors = (batch.get("errors") or {}).get("data") or [{"message": "The batch failed."}]
-        answer["error"] = {"code": 3, "message": "; ".join(error["message"] for error in errors)}
+        over_limit = any(error.get("code") == "token_limit_exceeded" for error in errors)
+        answer["error"] = {
+            "code": RESOURCE_EXHAUSTED if over_limit else INVALID_ARGUMENT,
+            "message": "; ".join(error["message"] for error in errors),
+        }
     return answer
 
 

@@ -21,13 +21,20 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from tagging_assets.core.protocol import GEMINI_EXPIRY_SECONDS, MAX_BYTES_PER_GEMINI_FILE
-from tagging_assets.gateway.gemini_batches import file_name, file_store_id, iso_time
+from tagging_assets.gateway.gemini_batches import (
+    GEMINI_FILE_PURPOSE,
+    GEMINI_RESULTS_PURPOSE,
+    file_name,
+    file_store_id,
+    iso_time,
+)
 from tagging_assets.gateway.http import GeminiApiError, json_response
 from tagging_assets.gateway.paths import GEMINI_PREFIX, GEMINI_VERSIONS
 from tagging_assets.gateway.runtime import GatewayRuntime
+from tagging_assets.gateway.store import GatewayStore
 
-GEMINI_FILE_PURPOSE = "gemini"
-"""How the store marks a file uploaded through Gemini's API."""
+UPLOADED_NOT_DOWNLOADABLE = "Only generated files can be downloaded, uploaded files can't be downloaded."
+"""google-genai's own words for this refusal (``files.py``, ``download``), the closest sourced to Google's."""
 
 
 @dataclass
@@ -149,11 +156,14 @@ class GeminiFileRoutes:
         if request.query_params.get("alt") != "media":
             raise GeminiApiError(400, "A download needs alt=media.")
         stored = self._file(request)
+        if stored["purpose"] != GEMINI_RESULTS_PURPOSE:
+            raise GeminiApiError(400, UPLOADED_NOT_DOWNLOADABLE, "INVALID_ARGUMENT")
         return FileResponse(self._runtime.store.content_path(stored["id"]), media_type=stored.get("mime_type"))
 
     def _file(self, request: Request) -> dict[str, Any]:
+        """A Gemini file; an OpenAI file under the same id is, to Gemini's API, a file that does not exist."""
         file_id = request.path_params["file_id"]
-        stored = self._runtime.store.get_file(file_store_id(file_id))
+        stored = gemini_stored_file(self._runtime.store, file_id)
         if stored is None:
             raise GeminiApiError(
                 403,
@@ -161,6 +171,14 @@ class GeminiFileRoutes:
                 "PERMISSION_DENIED",
             )
         return stored
+
+
+def gemini_stored_file(store: GatewayStore, file_id: str) -> dict[str, Any] | None:
+    """The stored file Gemini's API may see under ``file_id``: one uploaded through it or a job's results."""
+    stored = store.get_file(file_store_id(file_id))
+    if stored is None or stored["purpose"] not in (GEMINI_FILE_PURPOSE, GEMINI_RESULTS_PURPOSE):
+        return None
+    return stored
 
 
 def gemini_version(request: Request) -> str:

@@ -33,19 +33,21 @@ from tagging_assets.core.protocol import (
 )
 from tagging_assets.gateway.gemini import model_not_found, served_model
 from tagging_assets.gateway.gemini_batches import (
+    GEMINI_INPUT_PURPOSE,
     batch_store_id,
-    file_store_id,
     is_gemini_batch,
     operation,
     stored_line,
 )
-from tagging_assets.gateway.gemini_files import GeminiFileRoutes, gemini_version
+from tagging_assets.gateway.gemini_files import GeminiFileRoutes, gemini_stored_file, gemini_version
 from tagging_assets.gateway.http import GeminiApiError, json_response
 from tagging_assets.gateway.paths import GEMINI_PREFIX
 from tagging_assets.gateway.realtime_routes import RealtimeRoutes
+from tagging_assets.gateway.refusals import gemini_enqueued_limit
 from tagging_assets.gateway.runtime import GatewayRuntime
 from tagging_assets.gateway.store import BatchRow
-from tagging_assets.gateway.upstream import upstream_speaks_openai
+from tagging_assets.gateway.tokens import prompt_tokens
+from tagging_assets.gateway.upstream import GEMINI_GENERATE_CONTENT, upstream_speaks_openai
 
 GEMINI_ONLY_PREFIXES = ("/v1beta/", "/upload/", "/download/")
 BATCH_FIELDS = frozenset({"model", "displayName", "inputConfig", "priority"})
@@ -112,7 +114,9 @@ class GeminiRoutes:
         version = gemini_version(request)
         model = self._model(request, "batchGenerateContent", version)
         if (upstream := self._runtime.settings.upstream) is not None:
-            raise GeminiApiError(400, upstream_speaks_openai(upstream), "FAILED_PRECONDITION")
+            raise GeminiApiError(
+                400, upstream_speaks_openai(upstream, api=GEMINI_GENERATE_CONTENT), "FAILED_PRECONDITION"
+            )
         raw = await request.body()
         if len(raw) > MAX_BYTES_INLINE_GEMINI_BATCH:
             raise GeminiApiError(400, f"Request payload size exceeds the limit: {MAX_BYTES_INLINE_GEMINI_BATCH} bytes.")
@@ -129,10 +133,11 @@ class GeminiRoutes:
         most = self._runtime.settings.max_lines_per_batch or MOST_GEMINI_REQUESTS
         if len(items) > most:
             raise GeminiApiError(400, f"The batch has {len(items):,} requests, over the limit of {most:,}.")
+        self._refuse_over_enqueued_limit(model, items)
         lines = [json.dumps(stored_line(n, item, from_file=input_file is not None)) for n, item in enumerate(items)]
         content = io.BytesIO(("\n".join(lines) + "\n").encode())
         stored = await run_in_threadpool(
-            self._runtime.store.add_file, content, "gemini_batch.jsonl", "gemini_batch", None
+            self._runtime.store.add_file, content, "gemini_batch.jsonl", GEMINI_INPUT_PURPOSE, GEMINI_EXPIRY_SECONDS
         )
         created = self._runtime.new_batch(
             batch_store_id(secrets.token_hex(12)),
@@ -153,9 +158,21 @@ class GeminiRoutes:
         )
         return json_response(operation(created, None))
 
+    def _refuse_over_enqueued_limit(self, model: str, items: list[dict[str, Any]]) -> None:
+        """Google refuses a job whose prompt tokens would put its model over the enqueued-token limit at create,
+        with 429 RESOURCE_EXHAUSTED; jobs created together before any is validated meet the same limit when the
+        worker validates them, as every protocol's batches do."""
+        limit = self._runtime.settings.enqueued_token_limit
+        if limit is None:
+            return
+        tokens = sum(prompt_tokens(item["request"]) for item in items)
+        queued = self._runtime.store.enqueued_tokens(model, excluding="")
+        if queued + tokens > limit:
+            raise GeminiApiError(429, gemini_enqueued_limit(model, queued + tokens, limit), "RESOURCE_EXHAUSTED")
+
     def _file_items(self, name: str) -> list[dict[str, Any]]:
         """The lines of an uploaded input file, each ``{"key", "request"}`` (the key is optional)."""
-        stored = self._runtime.store.get_file(file_store_id(name.removeprefix("files/")))
+        stored = gemini_stored_file(self._runtime.store, name.removeprefix("files/"))
         if stored is None:
             raise GeminiApiError(404, f"The input file {name} was not found.")
         items = []
@@ -206,13 +223,14 @@ class GeminiRoutes:
         return json_response({})
 
     async def delete_batch(self, request: Request) -> Response:
-        """A job that has ended is forgotten (its results file stays until deleted); one still running must be
-        cancelled first."""
+        """A job that has ended is forgotten with the gateway's converted copy of its input (its results file
+        stays until deleted); one still running must be cancelled first."""
         gemini_version(request)
         row = self._job(request)
         if row.status not in TERMINAL_STATUSES:
             raise GeminiApiError(400, "The batch is still running; cancel it first.", "FAILED_PRECONDITION")
         self._runtime.store.delete_batch(row.id)
+        self._runtime.store.delete_file(row.object["input_file_id"])
         return json_response({})
 
     def _inlined(self, row: BatchRow) -> list[dict[str, Any]] | None:

@@ -24,7 +24,7 @@ from tagging_assets.gateway.http import AnthropicApiError, int_param, json_respo
 from tagging_assets.gateway.messages import CUSTOM_ID, message_batch
 from tagging_assets.gateway.runtime import GatewayRuntime
 from tagging_assets.gateway.store import BatchRow
-from tagging_assets.gateway.upstream import upstream_speaks_openai
+from tagging_assets.gateway.upstream import ANTHROPIC_MESSAGES, upstream_speaks_openai
 
 
 class MessageBatchRoutes:
@@ -44,7 +44,7 @@ class MessageBatchRoutes:
 
     async def create_message_batch(self, request: Request) -> Response:
         if (upstream := self._runtime.settings.upstream) is not None:
-            raise AnthropicApiError(400, upstream_speaks_openai(upstream))
+            raise AnthropicApiError(400, upstream_speaks_openai(upstream, api=ANTHROPIC_MESSAGES))
         raw = await request.body()
         if len(raw) > MAX_BYTES_PER_MESSAGE_BATCH:
             raise AnthropicApiError(413, f"The batch is over the {MAX_BYTES_PER_MESSAGE_BATCH:,} byte limit.")

@@ -26,6 +26,7 @@ from tagging_assets.gateway.paths import (
     is_gemini,
     is_realtime,
 )
+from tagging_assets.gateway.refusals import retry_info
 from tagging_assets.gateway.runtime import GatewayRuntime
 
 AZURE_UNAUTHORIZED = (
@@ -87,8 +88,13 @@ class Guard:
             seconds = faults.retry_after_seconds
             message = "Rate limit reached for requests (injected fault)."
             if gemini:
-                body = google_error(429, "Resource has been exhausted (e.g. check quota). (injected fault)")
-            elif anthropic:
+                body = google_error(
+                    429,
+                    "Resource has been exhausted (e.g. check quota). (injected fault)",
+                    details=[retry_info(seconds)],
+                )
+                return json_response(body, 429, echoed)
+            if anthropic:
                 body = anthropic_error("rate_limit_error", message)
             else:
                 body = error_body(message, "requests", None, "rate_limit_exceeded")

@@ -39,7 +39,14 @@ from tagging_assets.gateway.refusals import (
     openai_rate_limited,
 )
 from tagging_assets.gateway.runtime import GatewayRuntime
-from tagging_assets.gateway.upstream import FORWARDED_HEADERS, Upstream, upstream_path, upstream_speaks_openai
+from tagging_assets.gateway.upstream import (
+    ANTHROPIC_MESSAGES,
+    FORWARDED_HEADERS,
+    GEMINI_GENERATE_CONTENT,
+    Upstream,
+    upstream_path,
+    upstream_speaks_openai,
+)
 
 
 class RealtimeRoutes:
@@ -134,9 +141,11 @@ class RealtimeRoutes:
         """With an upstream, the realtime endpoints reach the model too: body, status and the pacing headers pass
         through as they are, so a realtime job against the gateway meets the model server's own limits."""
         if endpoint == MESSAGES:
-            raise AnthropicApiError(400, upstream_speaks_openai(upstream.url))
+            raise AnthropicApiError(400, upstream_speaks_openai(upstream.url, api=ANTHROPIC_MESSAGES))
         if gemini_model(endpoint):
-            raise GeminiApiError(400, upstream_speaks_openai(upstream.url), "FAILED_PRECONDITION")
+            raise GeminiApiError(
+                400, upstream_speaks_openai(upstream.url, api=GEMINI_GENERATE_CONTENT), "FAILED_PRECONDITION"
+            )
         body = await request.body()
         client_id = request.headers.get(CLIENT_REQUEST_ID)
         try:

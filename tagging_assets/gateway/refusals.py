@@ -147,6 +147,23 @@ def gemini_quota_spent(model: str) -> dict[str, Any]:
     return google_error(429, GEMINI_QUOTA, details=details)
 
 
+def retry_info(seconds: float) -> dict[str, str]:
+    """Google's ``RetryInfo`` detail: how a Gemini 429 says when to retry, as Google sends no retry header.
+    ``retryDelay`` is a protobuf Duration, which may be fractional (``"0.5s"``)."""
+    return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds:g}s"}
+
+
+def gemini_enqueued_limit(model: str, tokens: int, limit: int) -> str:
+    """Gemini's refusal of a job whose prompt tokens would put its model's enqueued tokens over the limit, sent
+    as 429 RESOURCE_EXHAUSTED (Google's batch mode has an enqueued-tokens limit per model,
+    ai.google.dev/gemini-api/docs/rate-limits#batch-mode). The exact body Google sends is not sourced: this
+    message is the gateway's own, in Google's error shape."""
+    return (
+        f"Resource has been exhausted: the batch would bring the enqueued tokens of {model} to {tokens:,}, "
+        f"over the limit of {limit:,}. Try again when jobs for {model} have finished."
+    )
+
+
 def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     """Gemini's 429 for a request the limiter refused: RESOURCE_EXHAUSTED with the ``QuotaFailure`` and
     ``RetryInfo`` details Google sends (the reference quotes the shape; the quota ids here are the gateway's).
@@ -155,7 +172,7 @@ def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     quota_id = f"GenerateRequestsPerMinutePerProjectPerModel-{model}"
     if dimension != "requests":
         quota_id = f"GenerateContentInputTokensPerModelPerMinute-{model}"
-    details = [
+    details: list[dict[str, Any]] = [
         {
             "@type": "type.googleapis.com/google.rpc.QuotaFailure",
             "violations": [
@@ -169,7 +186,6 @@ def gemini_rate_limited(model: str, verdict: Verdict) -> dict[str, Any]:
     ]
     message = GEMINI_QUOTA
     if verdict.refused != "too_large":
-        delay = max(1, math.ceil(verdict.wait_seconds))
-        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"})
+        details.append(retry_info(max(1, math.ceil(verdict.wait_seconds))))
         message = f"{GEMINI_QUOTA} Please retry in {verdict.wait_seconds:.1f}s."
     return google_error(429, message, details=details)

@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +150,8 @@ class GatewayStore:
         lines: Iterator[str],
         expires_after_seconds: int | None,
         details: dict[str, Any] | None = None,
+        *,
+        purpose: str = "batch_output",
     ) -> dict[str, Any]:
         """Write a batch's output or error file under a fixed id, so finalizing twice writes it once."""
         partial = self.files_dir / f".{file_id}.partial"
@@ -160,7 +162,7 @@ class GatewayStore:
             target.flush()
             os.fsync(target.fileno())
         partial.replace(self.content_path(file_id))
-        return self._record_file(file_id, filename, "batch_output", expires_after_seconds, details)
+        return self._record_file(file_id, filename, purpose, expires_after_seconds, details)
 
     def _record_file(
         self,
@@ -197,12 +199,25 @@ class GatewayStore:
         file_object = json.loads(row[0]) if row else None
         return None if file_object is None or _expired(file_object) else file_object
 
-    def list_files(self, purpose: str | None, after: str | None, limit: int, ascending: bool) -> list[dict[str, Any]]:
-        """Up to ``limit`` files after the cursor ``after``, in the requested order."""
-        clauses, params = [], []
+    def list_files(
+        self,
+        purpose: str | None,
+        after: str | None,
+        limit: int,
+        ascending: bool,
+        *,
+        hidden_purposes: Collection[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` files after the cursor ``after``, in the requested order; files of
+        ``hidden_purposes`` belong to another API and are left out."""
+        clauses: list[str] = []
+        params: list[Any] = []
         if purpose:
             clauses.append("json_extract(object, '$.purpose') = ?")
             params.append(purpose)
+        if hidden_purposes:
+            clauses.append(f"json_extract(object, '$.purpose') NOT IN ({', '.join('?' for _ in hidden_purposes)})")
+            params.extend(hidden_purposes)
         if after:
             clauses.append(f"seq {'>' if ascending else '<'} (SELECT seq FROM files WHERE id = ?)")
             params.append(after)

@@ -45,12 +45,16 @@ def batch_request_id(batch_id: str, custom_id: str) -> str:
     return "batch_req_" + hashlib.sha256(f"{batch_id}:{custom_id}".encode()).hexdigest()[:32]
 
 
-def upstream_speaks_openai(upstream: str) -> str:
-    """Why Anthropic's requests are refused with an upstream: an OpenAI-compatible server speaks chat completions,
-    not Messages."""
+ANTHROPIC_MESSAGES = "Anthropic's Messages"
+GEMINI_GENERATE_CONTENT = "Gemini's generateContent"
+
+
+def upstream_speaks_openai(upstream: str, *, api: str) -> str:
+    """Why Anthropic's or Gemini's requests are refused with an upstream: an OpenAI-compatible server speaks chat
+    completions, not ``api``, which the refusal names so the user reads the API they called."""
     return (
-        f"This gateway answers through the OpenAI-compatible server at {upstream}, which does not speak Anthropic's "
-        "Messages: send OpenAI or Azure batches (TAGGING_PROVIDER=openai), or run the gateway without --upstream."
+        f"This gateway answers through the OpenAI-compatible server at {upstream}, which does not speak {api}: "
+        "send OpenAI or Azure batches (TAGGING_PROVIDER=openai), or run the gateway without --upstream."
     )
 
 

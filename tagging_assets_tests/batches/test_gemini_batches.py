@@ -17,6 +17,7 @@ from tagging_assets.batches.providers.gemini_batches import GeminiBatches
 from tagging_assets.batches.records import RecordStore
 from tagging_assets.core.contracts import Shard
 from tagging_assets.core.protocol import GENERATE_CONTENT
+from tagging_assets.gateway.tokens import prompt_tokens
 
 MODEL = "gemini-2.5-flash-lite"
 
@@ -168,17 +169,25 @@ def test_an_expired_job_has_no_results_and_every_item_is_missing_from_them(start
 
 
 def test_a_failed_job_reports_the_api_s_reason(start_gateway, tmp_path, real_transcripts):
-    gateway = start_gateway(max_input_bytes=64)
+    """Two jobs made before either is validated each fit the model's enqueued-token limit alone; the second fails
+    when validated beside the first, and the library reads why from the job's raw ``error``."""
+    shards = [gemini_shard(tmp_path / f"shard{n}", real_transcripts[n * 2 :], 2) for n in range(2)]
+    one_job = max(
+        sum(prompt_tokens(json.loads(line)["request"]) for line in shard.path.read_text().splitlines())
+        for shard in shards
+    )
+    gateway = start_gateway(enqueued_token_limit=one_job, validating_stall_seconds=1.0, workers=1)
     api = api_at(gateway)
-    shard = gemini_shard(tmp_path / "shard", real_transcripts, 2)
-    record = api.submit(shard, records=RecordStore(tmp_path / "work"), options=submit_options())
-    failed = wait_finished(api, gateway, record.batch_id)
+    records = RecordStore(tmp_path / "work")
+    first, second = (api.submit(shard, records=records, options=submit_options()) for shard in shards)
+    failed = wait_finished(api, gateway, second.batch_id)
     assert failed.status == "failed"
     [problem] = failed.errors
-    assert "over the limit of 64 bytes" in (problem.message or "")
-    assert failed.missing_reason() == "batch_failed: the batch failed validation (INVALID_ARGUMENT)"
+    assert "enqueued tokens" in (problem.message or "")
+    assert failed.missing_reason() == "batch_failed: the batch failed validation (RESOURCE_EXHAUSTED)"
     files = api.download(failed, tmp_path / "results.jsonl")
     assert files.output is None
+    assert wait_finished(api, gateway, first.batch_id).status == "completed"
 
 
 def test_an_unknown_job_is_said_to_be_unknown(start_gateway):

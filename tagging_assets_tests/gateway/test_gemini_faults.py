@@ -13,6 +13,7 @@ import pytest
 from google.genai import errors
 
 from tagging_assets.core.protocol import MAX_BYTES_INLINE_GEMINI_BATCH, MAX_BYTES_PER_GEMINI_FILE
+from tagging_assets.gateway.tokens import prompt_tokens
 from tagging_assets_tests.gateway.test_gemini_batches import (
     KEY,
     TEXTS,
@@ -104,13 +105,22 @@ def test_a_restarted_gateway_still_knows_its_jobs_and_files(tmp_path, tagger_poo
 
 
 def test_a_job_that_fails_validation_says_why_in_its_error(start_gateway):
-    gateway = start_gateway(KEY, max_input_bytes=64)
+    """Two jobs created before either is validated each fit the enqueued-token limit; the second to be
+    validated does not fit beside the first, and fails saying so."""
+    lines = [file_line(f"k{n}", text) for n, text in enumerate(TEXTS)]
+    one_job = sum(prompt_tokens(line["request"]) for line in lines)
+    gateway = start_gateway(
+        KEY, enqueued_token_limit=one_job, validating_stall_seconds=1.0, seconds_per_line=0.5, workers=1
+    )
     client = gateway.gemini_client()
-    job = ended(client, client.batches.create(model="gemini-2.5-flash", src=inline_requests()).name)
+    inputs = [upload_lines(client, lines).name for _ in range(2)]
+    first, second = (client.batches.create(model="gemini-2.5-flash", src=name) for name in inputs)
+    job = ended(client, second.name)
     assert job.state.name == "JOB_STATE_FAILED" and job.dest is None
     raw = httpx.get(f"http://127.0.0.1:{gateway.port}/v1/{job.name}", headers={"x-goog-api-key": KEY}).json()
-    assert raw["done"] is True and "over the limit of 64 bytes" in raw["error"]["message"]
+    assert raw["done"] is True and raw["error"]["code"] == 8 and "Enqueued token limit" in raw["error"]["message"]
     assert raw["metadata"]["batchStats"]["requestCount"] == "3"
+    assert ended(client, first.name).state.name == "JOB_STATE_SUCCEEDED"
 
 
 def test_too_many_requests_or_bytes_are_refused_at_create(start_gateway):

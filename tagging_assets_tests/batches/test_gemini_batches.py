@@ -129,7 +129,8 @@ def test_a_duplicate_found_after_a_create_is_cancelled_before_it_runs(
 ):
     # The create's answer is cut off (the job is made) and the listing does not show that job yet, so the create
     # is tried again and a second job is made; the listing read after it finds both.
-    gateway = start_gateway(disconnect_every=2, seconds_per_line=0.5, workers=1)
+    # The first job runs for 8 s on the one worker, so the duplicate waits behind it until it is cancelled.
+    gateway = start_gateway(disconnect_every=2, seconds_per_line=2, workers=1)
     api = api_at(gateway)
     behind = {"calls": 0}
     search = GeminiBatches._search

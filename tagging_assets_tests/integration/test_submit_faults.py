@@ -205,7 +205,7 @@ def test_a_gemini_create_whose_answer_is_lost_leaves_one_job_and_tags_every_item
     batch_id = seeded_and_submitted(env, tmp_path, cache_items(real_transcripts, 12))
     created = {route: count for route, count in gateway.served().items() if route.endswith(":batchGenerateContent")}
     assert created == {"POST /v1/models/gemini-2.5-flash-lite:batchGenerateContent": 1}, "the create went out once"
-    assert gateway.served()["GET /v1/batches"] > 2, "besides the search before and the read after, a look by listing"
+    assert gateway.served()["GET /v1/batches"] > 1, "besides the search before the create, a look by listing"
     assert list(gateway.batches()) == [batch_id], "exactly one Gemini job exists"
     assert not any((tmp_path / "work" / "pending").glob("*.json")), "the pending note is cleared once recorded"
     watched = run_cli(env, "status", "--batch-id", batch_id, "--watch", "--interval", "0.2")

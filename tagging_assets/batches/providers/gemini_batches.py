@@ -12,8 +12,8 @@ Developer API. Files (upload, download) and cancel go through the SDK's public c
 A job is found again by its display name, ``tagging-assets:<submission key>``: Gemini lists a job's display name,
 so, unlike Anthropic's Message Batches, a job is found even without the work directory that made it. A create is
 not idempotent (a resend makes a second job), so it goes out once at the HTTP level; a create whose answer was
-lost is looked for by listing before it is tried again, and after a create the listing is read once more: a job
-an earlier attempt made is kept, the later one cancelled before it runs.
+lost is looked for by listing before it is tried again, and after a create that went out more than once the
+listing is read once more: a job an earlier attempt made is kept, the later one cancelled before it runs.
 """
 
 from __future__ import annotations
